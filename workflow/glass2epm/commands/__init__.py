@@ -1,0 +1,1 @@
+"""Subcommands of the ``glass2epm`` CLI: one module each, with ``register(subparsers)``."""
