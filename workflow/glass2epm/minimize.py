@@ -50,9 +50,9 @@ class MinimizeResult:
     converged: bool
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _fire_chunk(x, v, sizes, h, start, nbr, xc, na, hb, coeffs, x_ref, max_disp, ftarget,
-                max_steps, state, parallel, forces, stress):
+                max_steps, state, parallel, forces, stress, maxmove=0.1):
     """Run FIRE until max|F| < ftarget (0), the list may be stale (1) or max_steps (2).
 
     state = [dt, alpha, npos, dtmax, steps_done]; updated in place.
@@ -106,11 +106,23 @@ def _fire_chunk(x, v, sizes, h, start, nbr, xc, na, hb, coeffs, x_ref, max_disp,
                 v[i, a] += dt * forces[i, a]
                 vn2 += v[i, a] * v[i, a]
         mix = alpha * np.sqrt(vn2 / fn2) if fn2 > 0 else 0.0
+        vmax2 = 0.0
+        for i in range(n):
+            w2 = 0.0
+            for a in range(d):
+                v[i, a] = (1.0 - alpha) * v[i, a] + mix * forces[i, a]
+                w2 += v[i, a] * v[i, a]
+            if w2 > vmax2:
+                vmax2 = w2
+        # limit the largest move per step (overlapping starts have huge forces)
+        scale = 1.0
+        if dt * np.sqrt(vmax2) > maxmove:
+            scale = maxmove / (dt * np.sqrt(vmax2))
         stale = False
         for i in range(n):
             dd = 0.0
             for a in range(d):
-                v[i, a] = (1.0 - alpha) * v[i, a] + mix * forces[i, a]
+                v[i, a] *= scale
                 x[i, a] += dt * v[i, a]
                 dx = x[i, a] - x_ref[i, a]
                 dd += dx * dx

@@ -1,0 +1,40 @@
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+REFERENCE = SHARED / "data" / "lerner-swap2d-N1024.dat"
+
+
+@pytest.fixture(scope="session")
+def reference_path():
+    if not REFERENCE.exists():
+        pytest.skip(f"reference configuration not found at {REFERENCE}")
+    return REFERENCE
+
+
+@pytest.fixture(scope="session")
+def reference_conf(reference_path):
+    from glass2epm.io import read_lerner
+
+    return read_lerner(reference_path)
+
+
+@pytest.fixture(scope="session")
+def small_glass():
+    """A minimised random 2D glass, N = 256, lerner-poly2d (instant quench)."""
+    from glass2epm.box import Box
+    from glass2epm.io import Configuration
+    from glass2epm.minimize import minimize
+    from glass2epm.model import Model
+
+    m = Model.from_preset("lerner-poly2d")
+    n = 256
+    rng = np.random.default_rng(7)
+    L = m.box_side(n)
+    conf = Configuration(rng.random((n, 2)) * L, m.sizes(n), Box.square(L), m, seed=7)
+    out, _ = minimize(conf)
+    return out
