@@ -255,7 +255,7 @@ def _d2min_kernel(x0, h0, x1, h1, F, start, nbr, mean):
                 for q in range(d):
                     t -= Ji[p, q] * a0[k, q]
                 res += t * t
-        D2[i] = res / (m+1) if mean else res
+        D2[i] = res / m if mean else res
     return D2, J, nn
 
 

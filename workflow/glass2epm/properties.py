@@ -87,6 +87,7 @@ def compute_properties(conf: Configuration, threads: int = 1) -> dict:
         "max_force": float(np.abs(forces).max()),
         "n_pairs": int(len(ii)),
         "rattlers": int((~solver.active).sum()),
+        "preset": conf.model.preset,
         "Tp": conf.Tp,
         "seed": conf.seed,
     }

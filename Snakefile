@@ -1,0 +1,22 @@
+# glass2epm: particle glass -> bond micromechanics -> local yield stress -> calibrated EPM.
+# Thin on purpose: config and its validation, the rule files, and the targets.
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/prepare.smk"
+include: "workflow/rules/figures.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

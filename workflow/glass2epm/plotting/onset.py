@@ -1,0 +1,32 @@
+"""e_IS against T_p for each preset, with the fitted onset (the model's onset figure)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import io
+from ..onset import ONSET, estimate_onset
+from .style import LABELS, PRESET_COLORS, figure, require_columns, save
+
+
+def plot_onset(table_path, png, pdf=None) -> dict:
+    t = io.read_table(table_path, ONSET)
+    require_columns(t, ["preset", "Tp", "e_IS"], "onset figure")
+    df = t.to_pandas()
+    fig, ax = figure()
+    fits = {}
+    for preset, g in df.groupby("preset"):
+        m = g.groupby("Tp")["e_IS"].agg(["mean", "std", "count"]).reset_index()
+        err = (m["std"].fillna(0) / np.sqrt(m["count"])).to_numpy()
+        c = PRESET_COLORS.get(preset, "k")
+        ax.errorbar(m["Tp"], m["mean"], yerr=err, fmt="o-", color=c, label=preset, ms=3)
+        if len(m) >= 3:
+            fit = estimate_onset(m["Tp"], m["mean"])
+            fits[preset] = fit
+            ax.axvline(fit["T_onset"], color=c, ls=":", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_xlabel(LABELS["Tp"])
+    ax.set_ylabel(LABELS["e_IS"])
+    ax.legend(frameon=False, title="dotted: fitted onset")
+    save(fig, png, pdf)
+    return fits

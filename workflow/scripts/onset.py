@@ -1,0 +1,28 @@
+"""Rule `onset`: tabulate e_IS(T_p) over the onset samples of every preset."""
+
+import json
+
+from glass2epm import io
+from glass2epm.onset import ONSET, estimate_onset
+from glass2epm.runtime import rule_context
+
+with rule_context(snakemake) as log:
+    rows = {k: [] for k in ONSET.columns}
+    for path in snakemake.input:
+        p = json.load(open(path))
+        if p.get("Tp") is None:
+            raise ValueError(f"{path}: properties without a parent temperature (not a SWAP MC glass)")
+        rows["preset"].append(p["preset"])
+        rows["Tp"].append(float(p["Tp"]))
+        rows["seed"].append(int(p["seed"]))
+        rows["N"].append(p["N"])
+        rows["e_IS"].append(p["energy_per_particle"])
+        rows["pressure"].append(p["pressure"])
+        rows["shear_modulus"].append(p["shear_modulus"])
+    fits = {}
+    for preset in sorted(set(rows["preset"])):
+        sel = [i for i, q in enumerate(rows["preset"]) if q == preset]
+        if len({rows["Tp"][i] for i in sel}) >= 3:
+            fits[preset] = estimate_onset([rows["Tp"][i] for i in sel], [rows["e_IS"][i] for i in sel])
+            log.info("onset %s: %s", preset, fits[preset])
+    io.write_table(snakemake.output[0], ONSET, rows, extra={"onset_fits": fits})
