@@ -1,14 +1,16 @@
 # glass2epm: particle glass -> bond micromechanics -> local yield stress -> calibrated EPM.
 # Thin on purpose: config and its validation, the rule files, and the targets.
+import os
+
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
+validate(config, os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml"))
 
 
 include: "workflow/rules/common.smk"

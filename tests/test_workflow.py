@@ -1,0 +1,50 @@
+"""The Snakemake workflow end to end on a tiny configuration, and config validation."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+
+
+def snake(tmp_path, *args, config=None):
+    cmd = [str(SNAKEMAKE), *args, "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
+           "--cores", "2", "--configfile", str(ROOT / "tests" / "data" / "tiny.yaml")]
+    if config:
+        cmd += ["--config", *config]
+    env = {**os.environ, "NUMBA_NUM_THREADS": "2"}
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+
+
+def test_unknown_config_key_is_named(tmp_path):
+    r = snake(tmp_path, "-n", config=["bogus_key=1"])
+    assert r.returncode != 0
+    assert "bogus_key" in r.stderr + r.stdout
+
+
+def test_wrong_type_is_named(tmp_path):
+    r = snake(tmp_path, "-n", config=[f"glasses={{'N': ['ten']}}"])
+    assert r.returncode != 0
+    out = r.stderr + r.stdout
+    assert "ten" in out and "integer" in out
+
+
+def test_tiny_workflow_end_to_end(tmp_path):
+    r = snake(tmp_path, "all")
+    assert r.returncode == 0, r.stderr[-4000:]
+    res = tmp_path / "results"
+    props = sorted(res.glob("lerner-poly2d/d2/N64/Tp3.00/seed*/properties.json"))
+    assert len(props) == 2
+    p = json.loads(props[0].read_text())
+    assert p["N"] == 64 and p["max_force"] < 1e-9 and p["shear_modulus"] > 0
+    assert (res / "figures" / "onset.png").stat().st_size > 1000
+    # every rule wrote its log
+    assert list((res / "logs").rglob("swap_mc.log"))
+    # nothing to do on a rerun
+    r2 = snake(tmp_path, "all", "-n")
+    assert "Nothing to be done" in r2.stdout + r2.stderr
