@@ -68,3 +68,20 @@ def test_properties_keys(reference_conf):
         assert k in p
     assert set(p["stress"]) == {"xx", "yy", "xy"}
     assert p["pressure"] == pytest.approx(10.86587305, rel=1e-8)
+
+
+def test_frozen_particles_stay_put(small_glass):
+    c = small_glass
+    rng = np.random.default_rng(5)
+    p = c.copy()
+    p.x = c.x + 0.05 * rng.standard_normal(c.x.shape)
+    centre = p.x[0]
+    d = c.box.minimum_image(p.x - centre)
+    frozen = np.linalg.norm(d, axis=1) > 5.0
+    m, res = minimize(p, frozen=frozen)
+    np.testing.assert_array_equal(m.x[frozen], p.x[frozen])
+    f = ForceField(c.model).compute(m.x, m.sizes, m.box)[1]
+    assert np.abs(f[~frozen]).max() < default_ftol(c.N)
+    assert np.abs(f[frozen]).max() > 1e-6  # the matrix is not relaxed
+    with pytest.raises(ValueError, match="every particle is frozen"):
+        minimize(p, frozen=np.ones(c.N, bool))

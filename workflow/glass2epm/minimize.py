@@ -23,7 +23,7 @@ import numpy as np
 from numba import njit
 
 from .box import Box
-from .hessian import HessianSolver, NotPositiveDefinite, assemble
+from .hessian import HessianSolver, NotPositiveDefinite, SPDSolver, assemble
 from .io import Configuration
 from .model import Model
 from .potential import ForceField, energy_forces_full, energy_forces_half, pair_table
@@ -52,10 +52,11 @@ class MinimizeResult:
 
 @njit(cache=True, error_model="numpy")
 def _fire_chunk(x, v, sizes, h, start, nbr, xc, na, hb, coeffs, x_ref, max_disp, ftarget,
-                max_steps, state, parallel, forces, stress, maxmove=0.1):
+                max_steps, state, parallel, forces, stress, mobile, maxmove=0.1):
     """Run FIRE until max|F| < ftarget (0), the list may be stale (1) or max_steps (2).
 
-    state = [dt, alpha, npos, dtmax, steps_done]; updated in place.
+    state = [dt, alpha, npos, dtmax, steps_done]; updated in place. ``mobile`` (N,) is 1
+    for particles that move and 0 for frozen ones (their forces are ignored).
     """
     n, d = x.shape
     dt = state[0]
@@ -73,6 +74,10 @@ def _fire_chunk(x, v, sizes, h, start, nbr, xc, na, hb, coeffs, x_ref, max_disp,
         else:
             energy_forces_half(x, sizes, h, start, nbr, xc, na, hb, coeffs, forces, stress)
         steps += 1
+        for i in range(n):
+            if mobile[i] == 0.0:
+                for a in range(d):
+                    forces[i, a] = 0.0
         fmax2 = 0.0
         P = 0.0
         fn2 = 0.0
@@ -149,6 +154,7 @@ def minimize(
     dtmax: float = 0.05,
     progress=None,
     x0: np.ndarray | None = None,
+    frozen: np.ndarray | None = None,
 ) -> tuple[Configuration, MinimizeResult]:
     """Minimise the energy at fixed box; returns the inherent state and a summary.
 
@@ -158,6 +164,9 @@ def minimize(
     newton_from : max|F| below which Newton steps replace FIRE.
     threads : numba threads for the force kernel (full list when > 1).
     x0 : optional starting positions (e.g. a linear-response prediction).
+    frozen : optional boolean mask of particles held fixed (the frozen matrix of
+        Sec. IV); forces and convergence then concern the other particles only, and
+        Newton steps use the free–free block of the Hessian.
     """
     model: Model = conf.model
     n, d = conf.N, conf.dim
@@ -169,6 +178,14 @@ def minimize(
     sizes = conf.sizes
     ff = ForceField(model, skin=skin, threads=threads)
     parallel = ff.threads > 1
+    if frozen is not None:
+        frozen = np.asarray(frozen, dtype=bool)
+        if frozen.shape != (n,):
+            raise ValueError(f"frozen mask has shape {frozen.shape}, expected ({n},)")
+        if frozen.all():
+            raise ValueError("every particle is frozen: nothing to minimise")
+    mobile = np.ones(n) if frozen is None else (~frozen).astype(float)
+    free_dofs = None if frozen is None else np.flatnonzero(np.repeat(~frozen, d))
     v = np.zeros_like(x)
     forces = np.empty_like(x)
     stress = np.empty((d, d))
@@ -188,7 +205,7 @@ def minimize(
                 status = _fire_chunk(
                     x, v, sizes, box.h, ff.vlist.start, ff.vlist.nbr, model.xc, model.na,
                     model.half_beta, model.coeffs, ff.vlist.x_ref, 0.5 * skin, fire_target,
-                    max_steps - int(state[4]), state, parallel, forces, stress,
+                    max_steps - int(state[4]), state, parallel, forces, stress, mobile,
                 )
                 evals += int(state[4] - steps_before)
                 if progress is not None:
@@ -203,6 +220,7 @@ def minimize(
             # ---------------- Newton polish ----------------
             ok = True
             e, f, _ = ff.compute(x, sizes, box)
+            f *= mobile[:, None]
             evals += 1
             fmax = np.abs(f).max()
             while fmax >= ftol:
@@ -214,7 +232,12 @@ def minimize(
                 der = model.radial_derivatives(r, lam, order=2)
                 H = assemble(ii, jj, rv, r, der[1], der[2], n)
                 try:
-                    dx = HessianSolver(H, n, d).solve(f)
+                    if free_dofs is None:
+                        dx = HessianSolver(H, n, d).solve(f)
+                    else:
+                        dx = np.zeros_like(f)
+                        dx.reshape(-1)[free_dofs] = SPDSolver(H[free_dofs][:, free_dofs])(
+                            f.reshape(-1)[free_dofs])
                 except NotPositiveDefinite:
                     ok = False
                     break
@@ -223,6 +246,7 @@ def minimize(
                 for _ in range(8):
                     xt = x + step * dx
                     et, ft, _ = ff.compute(xt, sizes, box)
+                    ft *= mobile[:, None]
                     evals += 1
                     fmt = np.abs(ft).max()
                     if fmt < fmax or fmt < ftol:
