@@ -197,7 +197,7 @@ def minimize(
     if parallel:
         numba.set_num_threads(min(ff.threads, numba.config.NUMBA_NUM_THREADS))
     try:
-        for attempt in range(4):
+        for attempt in range(12):
             # ---------------- FIRE ----------------
             while True:
                 ff.vlist.build(x, sizes, box)
@@ -249,7 +249,9 @@ def minimize(
                     ft *= mobile[:, None]
                     evals += 1
                     fmt = np.abs(ft).max()
-                    if fmt < fmax or fmt < ftol:
+                    # descent: max|F| must drop, and the energy too while it is resolvable
+                    downhill = et <= e + 1e-13 * abs(e) or fmax < 1e-7
+                    if (fmt < fmax and downhill) or fmt < ftol:
                         accepted = True
                         break
                     step *= 0.5
