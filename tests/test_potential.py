@@ -142,3 +142,32 @@ def test_small_box_rejected():
     vl = VerletList(m)
     with pytest.raises(ValueError, match="box too small"):
         vl.build(np.zeros((4, 2)), np.ones(4), Box.square(5.0))
+
+
+@pytest.mark.parametrize("beta,q", [(12, 2), (10, 4)])
+def test_generic_kernel_path(beta, q):
+    """Models other than β = 10, q = 3 take the generic branch: forces = −∇U there too."""
+    from glass2epm.model import Model
+
+    m = Model(preset="custom", dim=2, beta=beta, q=q, xc=1.5, na=0.1, lam_min=1.0, lam_max=2.22,
+              density=0.65)
+    rng = np.random.default_rng(9)
+    L = m.box_side(150)
+    box = Box.square(L, 2, 0.2)
+    from glass2epm.io import Configuration
+    from glass2epm.minimize import minimize
+
+    conf, _ = minimize(Configuration(rng.random((150, 2)) @ box.h.T, m.sizes(150), box, m), ftol=1e-2)
+    x = conf.x + 0.03 * rng.standard_normal(conf.x.shape)
+    e, f, _ = ForceField(m).compute(x, conf.sizes, box)
+    h = 1e-6
+    for i in (3, 77):
+        for a in range(2):
+            xp = x.copy(); xp[i, a] += h
+            xm = x.copy(); xm[i, a] -= h
+            fd = -(_energy(m, box, xp, conf.sizes) - _energy(m, box, xm, conf.sizes)) / (2 * h)
+            assert f[i, a] == pytest.approx(fd, rel=1e-5, abs=1e-6)
+    # the energy equals the radial-form sum over interacting pairs
+    ii, jj, rv, lam = ForceField(m).pairs(x, conf.sizes, box)
+    r = np.sqrt((rv**2).sum(1))
+    assert e == pytest.approx(m.radial_derivatives(r, lam, order=0)[0].sum(), rel=1e-12)

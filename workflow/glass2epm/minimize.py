@@ -51,7 +51,7 @@ class MinimizeResult:
 
 
 @njit(cache=True, error_model="numpy")
-def _fire_chunk(x, v, sizes, h, start, nbr, xc, na, hb, coeffs, x_ref, max_disp, ftarget,
+def _fire_chunk(x, v, h, start, nbr, il2, img, xc, hb, coeffs, x_ref, max_disp, ftarget,
                 max_steps, state, parallel, forces, stress, mobile, maxmove=0.1):
     """Run FIRE until max|F| < ftarget (0), the list may be stale (1) or max_steps (2).
 
@@ -70,9 +70,9 @@ def _fire_chunk(x, v, sizes, h, start, nbr, xc, na, hb, coeffs, x_ref, max_disp,
     status = 2
     while steps < max_steps:
         if parallel:
-            energy_forces_full(x, sizes, h, start, nbr, xc, na, hb, coeffs, forces, stress)
+            energy_forces_full(x, h, start, nbr, il2, img, xc, hb, coeffs, forces, stress)
         else:
-            energy_forces_half(x, sizes, h, start, nbr, xc, na, hb, coeffs, forces, stress)
+            energy_forces_half(x, h, start, nbr, il2, img, xc, hb, coeffs, forces, stress)
         steps += 1
         for i in range(n):
             if mobile[i] == 0.0:
@@ -203,7 +203,7 @@ def minimize(
                 ff.vlist.build(x, sizes, box)
                 steps_before = state[4]
                 status = _fire_chunk(
-                    x, v, sizes, box.h, ff.vlist.start, ff.vlist.nbr, model.xc, model.na,
+                    x, v, box.h, ff.vlist.start, ff.vlist.nbr, ff.vlist.il2, ff.vlist.img, model.xc,
                     model.half_beta, model.coeffs, ff.vlist.x_ref, 0.5 * skin, fire_target,
                     max_steps - int(state[4]), state, parallel, forces, stress, mobile,
                 )

@@ -4,7 +4,9 @@ Cells are built in fractional coordinates s = h⁻¹x, with at least one cutoff 
 perpendicular width each, so two particles closer than the cutoff are always in
 the same or adjacent cells, whatever the tilt (Lees–Edwards strain) of the cell.
 
-Lists are stored in CSR form: the neighbours of i are ``nbr[start[i]:start[i+1]]``.
+Lists are stored in CSR form: the neighbours of i are ``nbr[start[i]:start[i+1]]``;
+per listed pair the list also keeps 1/λ_ij² and the periodic image of j (so the
+force loop needs no minimum-image arithmetic; sizes must then stay fixed).
 A *half* list holds each pair once (j > i), for serial kernels; a *full* list
 holds it twice, for threaded kernels in which each thread writes only its own
 particles. With ``per_pair=True`` a pair enters the list when
@@ -191,6 +193,8 @@ class VerletList:
         self.nbr = None
         self.x_ref = None
         self.h_ref = None
+        self.il2 = None
+        self.img = None
         self.builds = 0
 
     @property
@@ -217,6 +221,9 @@ class VerletList:
             self.start, self.nbr = _all_pairs(
                 x, sizes, h, self.rcut_max, self.skin, m.xc, m.na, self.per_pair, self.full
             )
+        if np.abs(x).max() > 100 * np.abs(h).max():
+            raise ValueError("positions lie more than 100 cells away: wrap them into the cell first")
+        self.il2, self.img = pair_images(x, sizes, h, self.start, self.nbr, m.na)
         self.x_ref = x.copy()
         self.h_ref = h.copy()
         self.builds += 1
@@ -238,7 +245,7 @@ class VerletList:
         if np.abs(F - np.eye(h.shape[0])).max() > 0.25:
             return True  # includes a tilt reduction (image jump)
         xa = self.x_ref @ F.T
-        disp = _max_disp(x, xa, h)
+        disp = _max_disp(x, xa)
         strain = np.linalg.norm(F - np.eye(h.shape[0]), 2) * (self.rcut_max + self.skin)
         return 2.0 * disp + strain > self.skin
 
@@ -257,19 +264,57 @@ class VerletList:
 
 
 @njit(cache=True)
-def _max_disp(x, xa, h):
+def _max_disp(x, xa):
+    """Largest plain (not minimum-image) displacement: a re-wrap counts as a jump."""
     n, d = x.shape
     m = 0.0
     for i in range(n):
-        if d == 2:
-            dx, dy = min_image_2d(x[i, 0] - xa[i, 0], x[i, 1] - xa[i, 1], h)
-            r2 = dx * dx + dy * dy
-        else:
-            dx, dy, dz = min_image_3d(x[i, 0] - xa[i, 0], x[i, 1] - xa[i, 1], x[i, 2] - xa[i, 2], h)
-            r2 = dx * dx + dy * dy + dz * dz
+        r2 = 0.0
+        for a in range(d):
+            r2 += (x[i, a] - xa[i, a]) ** 2
         if r2 > m:
             m = r2
     return np.sqrt(m)
+
+
+@njit(cache=True)
+def pair_images(x, sizes, h, start, nbr, na):
+    """Per listed pair: 1/λ_ij² (Eq. A4) and the lattice vector n with x_j − x_i + h·n the
+    minimum image at build time (int8 per component).
+
+    Valid while the cell only deforms affinely and positions are not re-wrapped: the
+    kernels then need no minimum-image arithmetic (the largest single saving in the
+    force loop). :meth:`VerletList.needs_rebuild` enforces both conditions.
+    """
+    m = nbr.shape[0]
+    d = x.shape[1]
+    il2 = np.empty(m)
+    img = np.zeros((m, d), dtype=np.int8)
+    for i in range(start.shape[0] - 1):
+        for p in range(start[i], start[i + 1]):
+            j = nbr[p]
+            lij = pair_size(sizes[i], sizes[j], na)
+            il2[p] = 1.0 / (lij * lij)
+            if d == 2:
+                dx0 = x[j, 0] - x[i, 0]
+                dy0 = x[j, 1] - x[i, 1]
+                dx, dy = min_image_2d(dx0, dy0, h)
+                ny = np.rint((dy - dy0) / h[1, 1])
+                nx = np.rint((dx - dx0 - ny * h[0, 1]) / h[0, 0])
+                img[p, 0] = np.int8(nx)
+                img[p, 1] = np.int8(ny)
+            else:
+                dx0 = x[j, 0] - x[i, 0]
+                dy0 = x[j, 1] - x[i, 1]
+                dz0 = x[j, 2] - x[i, 2]
+                dx, dy, dz = min_image_3d(dx0, dy0, dz0, h)
+                nz = np.rint((dz - dz0) / h[2, 2])
+                ny = np.rint((dy - dy0 - nz * h[1, 2]) / h[1, 1])
+                nx = np.rint((dx - dx0 - ny * h[0, 1] - nz * h[0, 2]) / h[0, 0])
+                img[p, 0] = np.int8(nx)
+                img[p, 1] = np.int8(ny)
+                img[p, 2] = np.int8(nz)
+    return il2, img
 
 
 def spatial_order(x: np.ndarray, box: Box, cell: float = 2.0) -> np.ndarray:

@@ -15,46 +15,60 @@ import numpy as np
 from numba import njit, prange
 
 from .box import Box, min_image_2d, min_image_3d
-from .model import Model, pair_size, phi_and_dphi_u
+from .model import Model, pair_size, phi_and_dphi_u  # noqa: F401
 from .neighbors import VerletList
 
 
-@njit(cache=True, fastmath=False)
-def energy_forces_half(x, sizes, h, start, nbr, xc, na, half_beta, coeffs, forces, stress):
-    """Total energy; fills forces (N, d) and stress sum Σ φ'/r r_a r_b (d, d) (not / V).
+@njit(cache=True, inline="always")
+def _term_b10q3(u, il2, half_beta, coeffs, xc2):
+    """w·φ and w·φ'(r)/r for β = 10, q = 3 (both presets), u = (r/λ_ij)², w = [u < x_c²]."""
+    w = 1.0 if u < xc2 else 0.0  # branch-free cutoff: a mispredicted branch costs more
+    u = min(u, xc2)
+    inv = 1.0 / u
+    i2 = inv * inv
+    ipl = i2 * i2 * inv  # u^-5 = (λ_ij/r)^10
+    phi = ipl + coeffs[0] + u * (coeffs[1] + u * (coeffs[2] + u * coeffs[3]))
+    dphi = -5.0 * ipl * inv + coeffs[1] + u * (2.0 * coeffs[2] + 3.0 * coeffs[3] * u)
+    return w * phi, w * 2.0 * il2 * dphi
 
-    Serial kernel over a half list.
-    """
-    n, d = x.shape
-    forces[:] = 0.0
-    stress[:] = 0.0
-    e = 0.0
-    xc2 = xc * xc
-    if d == 2:
+
+@njit(cache=True, inline="always")
+def _term_generic(u, il2, half_beta, coeffs, xc2):
+    """As :func:`_term_b10q3` for any even β and any q."""
+    w = 1.0 if u < xc2 else 0.0
+    phi, dphi = phi_and_dphi_u(min(u, xc2), half_beta, coeffs)
+    return w * phi, w * 2.0 * il2 * dphi
+
+
+def _make_half2(term):
+    """Serial 2D kernel over a half list, specialised on the pair term at compile time."""
+
+    @njit(cache=True, fastmath=True)
+    def kernel(x, h, start, nbr, il2, img, xc, half_beta, coeffs, forces, stress):
+        xc2 = xc * xc
+        hxx = h[0, 0]
+        hxy = h[0, 1]
+        hyy = h[1, 1]
+        forces[:] = 0.0
+        e = 0.0
         sxx = 0.0
         sxy = 0.0
         syy = 0.0
-        for i in range(n):
+        for i in range(x.shape[0]):
             xi = x[i, 0]
             yi = x[i, 1]
-            li = sizes[i]
             fxi = 0.0
             fyi = 0.0
             for p in range(start[i], start[i + 1]):
                 j = nbr[p]
-                dx, dy = min_image_2d(x[j, 0] - xi, x[j, 1] - yi, h)
-                r2 = dx * dx + dy * dy
-                lij = pair_size(li, sizes[j], na)
-                l2 = lij * lij
-                if r2 >= xc2 * l2:
-                    continue
-                u = r2 / l2
-                phi, dphi = phi_and_dphi_u(u, half_beta, coeffs)
-                e += phi
-                g = 2.0 * dphi / l2  # φ'(r)/r
+                ny = img[p, 1]
+                dx = x[j, 0] - xi + img[p, 0] * hxx + ny * hxy
+                dy = x[j, 1] - yi + ny * hyy
+                ph, g = term((dx * dx + dy * dy) * il2[p], il2[p], half_beta, coeffs, xc2)
+                e += ph
                 fx = g * dx
                 fy = g * dy
-                # force on j is −∂φ/∂x_j = −g r; on i it is +g r
+                # force on i is +g r, on j −g r (r = x_j − x_i)
                 fxi += fx
                 fyi += fy
                 forces[j, 0] -= fx
@@ -68,72 +82,136 @@ def energy_forces_half(x, sizes, h, start, nbr, xc, na, half_beta, coeffs, force
         stress[0, 1] = sxy
         stress[1, 0] = sxy
         stress[1, 1] = syy
-    else:
-        for i in range(n):
-            li = sizes[i]
+        return e
+
+    return kernel
+
+
+def _make_full(term):
+    """Threaded kernel (2D and 3D) over a full list, specialised on the pair term."""
+
+    @njit(cache=True, parallel=True, fastmath=True)
+    def kernel(x, h, start, nbr, il2, img, xc, half_beta, coeffs, forces, stress):
+        n, d = x.shape
+        xc2 = xc * xc
+        epart = np.zeros(n)
+        spart = np.zeros((n, 6))
+        for i in prange(n):
+            f0 = 0.0
+            f1 = 0.0
+            f2 = 0.0
+            ee = 0.0
+            s0 = 0.0
+            s1 = 0.0
+            s2 = 0.0
+            s3 = 0.0
+            s4 = 0.0
+            s5 = 0.0
             for p in range(start[i], start[i + 1]):
                 j = nbr[p]
-                dx, dy, dz = min_image_3d(x[j, 0] - x[i, 0], x[j, 1] - x[i, 1], x[j, 2] - x[i, 2], h)
-                r2 = dx * dx + dy * dy + dz * dz
-                lij = pair_size(li, sizes[j], na)
-                l2 = lij * lij
-                if r2 >= xc2 * l2:
-                    continue
-                u = r2 / l2
-                phi, dphi = phi_and_dphi_u(u, half_beta, coeffs)
-                e += phi
-                g = 2.0 * dphi / l2
-                r = (dx, dy, dz)
-                for a in range(3):
-                    forces[i, a] += g * r[a]
-                    forces[j, a] -= g * r[a]
-                    for b in range(3):
-                        stress[a, b] += g * r[a] * r[b]
-    return e
+                dz = 0.0
+                if d == 2:
+                    ny = img[p, 1]
+                    dx = x[j, 0] - x[i, 0] + img[p, 0] * h[0, 0] + ny * h[0, 1]
+                    dy = x[j, 1] - x[i, 1] + ny * h[1, 1]
+                else:
+                    ny = img[p, 1]
+                    nz = img[p, 2]
+                    dx = x[j, 0] - x[i, 0] + img[p, 0] * h[0, 0] + ny * h[0, 1] + nz * h[0, 2]
+                    dy = x[j, 1] - x[i, 1] + ny * h[1, 1] + nz * h[1, 2]
+                    dz = x[j, 2] - x[i, 2] + nz * h[2, 2]
+                ph, g = term((dx * dx + dy * dy + dz * dz) * il2[p], il2[p], half_beta, coeffs, xc2)
+                ee += 0.5 * ph
+                f0 += g * dx
+                f1 += g * dy
+                f2 += g * dz
+                hg = 0.5 * g
+                s0 += hg * dx * dx
+                s1 += hg * dx * dy
+                s2 += hg * dy * dy
+                s3 += hg * dx * dz
+                s4 += hg * dy * dz
+                s5 += hg * dz * dz
+            forces[i, 0] = f0
+            forces[i, 1] = f1
+            if d == 3:
+                forces[i, 2] = f2
+            epart[i] = ee
+            spart[i, 0] = s0
+            spart[i, 1] = s1
+            spart[i, 2] = s2
+            spart[i, 3] = s3
+            spart[i, 4] = s4
+            spart[i, 5] = s5
+        e = epart.sum()
+        t = spart.sum(axis=0)
+        stress[0, 0] = t[0]
+        stress[0, 1] = t[1]
+        stress[1, 0] = t[1]
+        stress[1, 1] = t[2]
+        if d == 3:
+            stress[0, 2] = t[3]
+            stress[2, 0] = t[3]
+            stress[1, 2] = t[4]
+            stress[2, 1] = t[4]
+            stress[2, 2] = t[5]
+        return e
+
+    return kernel
 
 
-@njit(cache=True, parallel=True)
-def energy_forces_full(x, sizes, h, start, nbr, xc, na, half_beta, coeffs, forces, stress):
-    """As :func:`energy_forces_half` over a full list, threaded over particles."""
-    n, d = x.shape
+_half2_b10q3 = _make_half2(_term_b10q3)
+_half2_generic = _make_half2(_term_generic)
+_full_b10q3 = _make_full(_term_b10q3)
+_full_generic = _make_full(_term_generic)
+
+
+@njit(cache=True)
+def _half3(x, h, start, nbr, il2, img, xc, half_beta, coeffs, forces, stress):
     xc2 = xc * xc
-    epart = np.zeros(n)
-    spart = np.zeros((n, d, d))
-    for i in prange(n):
-        li = sizes[i]
-        f = np.zeros(3)
+    forces[:] = 0.0
+    stress[:] = 0.0
+    e = 0.0
+    for i in range(x.shape[0]):
         for p in range(start[i], start[i + 1]):
             j = nbr[p]
-            if d == 2:
-                dx, dy = min_image_2d(x[j, 0] - x[i, 0], x[j, 1] - x[i, 1], h)
-                dz = 0.0
-            else:
-                dx, dy, dz = min_image_3d(x[j, 0] - x[i, 0], x[j, 1] - x[i, 1], x[j, 2] - x[i, 2], h)
-            r2 = dx * dx + dy * dy + dz * dz
-            lij = pair_size(li, sizes[j], na)
-            l2 = lij * lij
-            if r2 >= xc2 * l2:
-                continue
-            phi, dphi = phi_and_dphi_u(r2 / l2, half_beta, coeffs)
-            epart[i] += 0.5 * phi
-            g = 2.0 * dphi / l2
-            f[0] += g * dx
-            f[1] += g * dy
-            f[2] += g * dz
-            r = (dx, dy, dz)
-            for a in range(d):
-                for b in range(d):
-                    spart[i, a, b] += 0.5 * g * r[a] * r[b]
-        for a in range(d):
-            forces[i, a] = f[a]
-    e = 0.0
-    stress[:] = 0.0
-    for i in range(n):
-        e += epart[i]
-        for a in range(d):
-            for b in range(d):
-                stress[a, b] += spart[i, a, b]
+            ny = img[p, 1]
+            nz = img[p, 2]
+            r0 = x[j, 0] - x[i, 0] + img[p, 0] * h[0, 0] + ny * h[0, 1] + nz * h[0, 2]
+            r1 = x[j, 1] - x[i, 1] + ny * h[1, 1] + nz * h[1, 2]
+            r2 = x[j, 2] - x[i, 2] + nz * h[2, 2]
+            ph, g = _term_generic((r0 * r0 + r1 * r1 + r2 * r2) * il2[p], il2[p], half_beta, coeffs, xc2)
+            e += ph
+            r = (r0, r1, r2)
+            for a in range(3):
+                forces[i, a] += g * r[a]
+                forces[j, a] -= g * r[a]
+                for b in range(3):
+                    stress[a, b] += g * r[a] * r[b]
     return e
+
+
+@njit(cache=True)
+def energy_forces_half(x, h, start, nbr, il2, img, xc, half_beta, coeffs, forces, stress):
+    """Total energy (ε); fills forces (N, d) (ε/λ) and the stress sum Σ φ'/r r_a r_b (d, d).
+
+    Serial kernel over a half list with per-pair 1/λ_ij² and images
+    (:func:`glass2epm.neighbors.pair_images`); the stress sum is not divided by V.
+    β = 10, q = 3 (the presets) runs a written-out kernel, other models a generic one.
+    """
+    if x.shape[1] == 3:
+        return _half3(x, h, start, nbr, il2, img, xc, half_beta, coeffs, forces, stress)
+    if half_beta == 5 and coeffs.shape[0] == 4:
+        return _half2_b10q3(x, h, start, nbr, il2, img, xc, half_beta, coeffs, forces, stress)
+    return _half2_generic(x, h, start, nbr, il2, img, xc, half_beta, coeffs, forces, stress)
+
+
+@njit(cache=True)
+def energy_forces_full(x, h, start, nbr, il2, img, xc, half_beta, coeffs, forces, stress):
+    """As :func:`energy_forces_half` over a full list, threaded over particles."""
+    if half_beta == 5 and coeffs.shape[0] == 4:
+        return _full_b10q3(x, h, start, nbr, il2, img, xc, half_beta, coeffs, forces, stress)
+    return _full_generic(x, h, start, nbr, il2, img, xc, half_beta, coeffs, forces, stress)
 
 
 @njit(cache=True)
@@ -198,6 +276,7 @@ class ForceField:
     def compute(self, x: np.ndarray, sizes: np.ndarray, box: Box):
         """(energy, forces (N, d), stress tensor σ (d, d) in ε/λ^d)."""
         self.ensure_list(x, sizes, box)
+        vl = self.vlist
         m = self.model
         forces = np.empty_like(x)
         s = np.empty((x.shape[1], x.shape[1]))
@@ -206,15 +285,13 @@ class ForceField:
             numba.set_num_threads(min(self.threads, numba.config.NUMBA_NUM_THREADS))
             try:
                 e = energy_forces_full(
-                    x, sizes, box.h, self.vlist.start, self.vlist.nbr, m.xc, m.na, m.half_beta,
-                    m.coeffs, forces, s,
+                    x, box.h, vl.start, vl.nbr, vl.il2, vl.img, m.xc, m.half_beta, m.coeffs, forces, s,
                 )
             finally:
                 numba.set_num_threads(prev)
         else:
             e = energy_forces_half(
-                x, sizes, box.h, self.vlist.start, self.vlist.nbr, m.xc, m.na, m.half_beta,
-                m.coeffs, forces, s,
+                x, box.h, vl.start, vl.nbr, vl.il2, vl.img, m.xc, m.half_beta, m.coeffs, forces, s,
             )
         self.evaluations += 1
         return e, forces, s / box.volume
