@@ -48,3 +48,15 @@ def test_tiny_workflow_end_to_end(tmp_path):
     # nothing to do on a rerun
     r2 = snake(tmp_path, "all", "-n")
     assert "Nothing to be done" in r2.stdout + r2.stderr
+
+
+def test_sweep_table_lists_its_jobs(tmp_path):
+    table = ROOT / "tests" / "data" / "sweep.tsv"
+    r = snake(tmp_path, "-n", config=[f"glasses={{'table': '{table}'}}"])
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = r.stdout + r.stderr
+    assert "N128/Tp3.00/seed4" in out and "N64/Tp3.00/seed1" in out
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("N\tT\n64\t3\n")
+    r = snake(tmp_path, "-n", config=[f"glasses={{'table': '{bad}'}}"])
+    assert r.returncode != 0 and "missing columns" in r.stdout + r.stderr

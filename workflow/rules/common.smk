@@ -25,13 +25,36 @@ def tp_str(t):
     return f"{float(t):.2f}"
 
 
+def _sweep_table(path):
+    """Rows (N, Tp, seed) of a TSV sweep table, validated with messages naming the file."""
+    import csv
+
+    rows = []
+    with open(path, newline="") as fh:
+        reader = csv.DictReader(fh, delimiter="\t")
+        missing = {"N", "Tp", "seed"} - set(reader.fieldnames or [])
+        if missing:
+            raise ValueError(
+                f"sweep table {path}: missing columns {sorted(missing)} (need N, Tp, seed; tab-separated)"
+            )
+        for k, r in enumerate(reader, start=2):
+            try:
+                rows.append((int(r["N"]), float(r["Tp"]), int(r["seed"])))
+            except ValueError as exc:
+                raise ValueError(f"sweep table {path}, line {k}: {exc}") from None
+    if not rows:
+        raise ValueError(f"sweep table {path}: no rows")
+    return rows
+
+
 def glass_samples():
-    """Every (preset, dim, N, Tp, seed) of the `glasses` section (lists expand to all combinations)."""
+    """Every (preset, dim, N, Tp, seed): the product of the `glasses` lists, or the sweep table."""
     g = config["glasses"]
-    return [
-        dict(preset=PRESET, dim=DIM, N=n, Tp=tp_str(t), seed=s)
-        for n, t, s in itertools.product(g["N"], g["Tp"], g["seeds"])
-    ]
+    if g["table"]:
+        combos = _sweep_table(g["table"])
+    else:
+        combos = itertools.product(g["N"], g["Tp"], g["seeds"])
+    return [dict(preset=PRESET, dim=DIM, N=n, Tp=tp_str(t), seed=s) for n, t, s in combos]
 
 
 def onset_samples():
