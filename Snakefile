@@ -10,15 +10,18 @@ min_version("9.0")
 configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
 
-validate(config, os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml"))
+validate(
+    config, os.path.join(workflow.basedir, "workflow", "schemas", "config.schema.yaml")
+)
 
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/prepare.smk"
+include: "workflow/rules/bonds.smk"
 include: "workflow/rules/figures.smk"
 
 
 rule all:
+    default_target: True
     input:
         all_targets(),
-    default_target: True

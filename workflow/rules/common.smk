@@ -1,15 +1,47 @@
 # Shared helpers: sample lists, output paths, resource estimates.
 import itertools
+import os
 
 RESULTS = config["results"]
 PRESET = config["model"]["preset"]
 DIM = config["model"]["dim"]
 
+# Job scripts import the package of this checkout, whatever environment runs them.
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(
+        [os.path.join(workflow.basedir, "workflow"), os.environ.get("PYTHONPATH", "")]
+    )
+)
+
 # One sample = one directory; pooled statistics live one level up.
-SAMPLE = RESULTS + "/{preset}/d{dim}/N{N}/Tp{Tp}/seed{seed}"
-LOGS = RESULTS + "/logs/{preset}/d{dim}/N{N}/Tp{Tp}/seed{seed}"
-BENCH = RESULTS + "/benchmarks/{preset}/d{dim}/N{N}/Tp{Tp}/seed{seed}"
-FIGURES = RESULTS + "/figures"
+LEVELS = {
+    "sample": os.path.join("{preset}", "d{dim}", "N{N}", "Tp{Tp}", "seed{seed}"),
+    "tp": os.path.join("{preset}", "d{dim}", "N{N}", "Tp{Tp}"),
+    "n": os.path.join("{preset}", "d{dim}", "N{N}"),
+    "top": "",
+}
+SAMPLE = os.path.join(RESULTS, LEVELS["sample"])
+FIGURES = os.path.join(RESULTS, "figures")
+ENV = os.path.join(workflow.basedir, "envs", "glass2epm.yaml")
+
+
+def out(level, name):
+    """An output path at a level of the results tree (sample, tp, n or top)."""
+    return os.path.join(RESULTS, LEVELS[level], name)
+
+
+def log(level, name):
+    """The log file of a job writing at that level (mirrors the results tree)."""
+    return os.path.join(RESULTS, "logs", LEVELS[level], f"{name}.log")
+
+
+def bench(level, name):
+    """The benchmark (timing) file of a job."""
+    return os.path.join(RESULTS, "benchmarks", LEVELS[level], f"{name}.tsv")
+
+
+def figure(name):
+    return os.path.join(FIGURES, name)
 
 
 wildcard_constraints:
@@ -54,7 +86,9 @@ def glass_samples():
         combos = _sweep_table(g["table"])
     else:
         combos = itertools.product(g["N"], g["Tp"], g["seeds"])
-    return [dict(preset=PRESET, dim=DIM, N=n, Tp=tp_str(t), seed=s) for n, t, s in combos]
+    return [
+        dict(preset=PRESET, dim=DIM, N=n, Tp=tp_str(t), seed=s) for n, t, s in combos
+    ]
 
 
 def onset_samples():
@@ -65,6 +99,14 @@ def onset_samples():
         for t in temps
         for s in o["seeds"]
     ]
+
+
+def samples_like(wildcards, **fixed):
+    """The glass samples sharing the given wildcards (e.g. all seeds of one N and T_p)."""
+    keys = [k for k in ("preset", "dim", "N", "Tp") if k in wildcards.keys()]
+    want = {k: str(wildcards[k]) for k in keys}
+    want.update({k: str(v) for k, v in fixed.items()})
+    return [s for s in glass_samples() if all(str(s[k]) == v for k, v in want.items())]
 
 
 def sample_files(pattern, samples):
@@ -78,7 +120,9 @@ def swap_sweeps(wildcards):
 
 def swap_runtime(wildcards, attempt):
     """Minutes: trials at ~1e6/s (conservative), doubled per retry, at least 5."""
-    trials = (swap_sweeps(wildcards) + config["swap_mc"]["tune_sweeps"]) * int(wildcards.N)
+    trials = (swap_sweeps(wildcards) + config["swap_mc"]["tune_sweeps"]) * int(
+        wildcards.N
+    )
     return max(5, int(trials / 1e6 / 60 * 2) + 5) * attempt
 
 
@@ -88,6 +132,10 @@ def mem_for(wildcards, attempt, per_particle_kb=2.0, base=1000):
 
 
 def all_targets():
-    t = sample_files(SAMPLE + "/properties.json", glass_samples())
-    t += [RESULTS + "/onset/onset.parquet", FIGURES + "/onset.png", FIGURES + "/onset.pdf"]
+    samples = glass_samples()
+    t = sample_files(out("sample", "properties.json"), samples)
+    t += [out("top", "onset.parquet"), figure("onset.png"), figure("onset.pdf")]
+    t += sample_files(out("sample", "bond_field.parquet"), samples)
+    t += sorted(set(sample_files(out("tp", "bond_tails.json"), samples)))
+    t += sorted(set(sample_files(out("n", "bond_prefactors.parquet"), samples)))
     return t

@@ -3,12 +3,14 @@
 
 rule figure_onset:
     input:
-        RESULTS + "/onset/onset.parquet",
+        out("top", "onset.parquet"),
     output:
-        png=FIGURES + "/onset.png",
-        pdf=FIGURES + "/onset.pdf",
+        png=figure("onset.png"),
+        pdf=figure("onset.pdf"),
     log:
-        RESULTS + "/logs/figure_onset.log",
+        log("top", "figure_onset"),
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=1000,

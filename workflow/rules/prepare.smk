@@ -3,8 +3,18 @@
 
 rule swap_mc:
     output:
-        liquid=SAMPLE + "/liquid.parquet",
-        series=SAMPLE + "/swapmc.parquet",
+        liquid=out("sample", "liquid.parquet"),
+        series=out("sample", "swapmc.parquet"),
+    log:
+        log("sample", "swap_mc"),
+    benchmark:
+        bench("sample", "swap_mc")
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=mem_for,
+        runtime=swap_runtime,
     params:
         sweeps=swap_sweeps,
         tune_sweeps=config["swap_mc"]["tune_sweeps"],
@@ -12,47 +22,43 @@ rule swap_mc:
         check=config["swap_mc"]["check_equilibration"],
         tau_fraction=config["swap_mc"]["tau_fraction"],
         sizes=config["glasses"]["sizes"],
-    log:
-        LOGS + "/swap_mc.log",
-    benchmark:
-        BENCH + "/swap_mc.tsv"
-    threads: 1
-    resources:
-        mem_mb=mem_for,
-        runtime=swap_runtime,
     script:
         "../scripts/swap_mc.py"
 
 
 rule minimize:
     input:
-        SAMPLE + "/liquid.parquet",
+        out("sample", "liquid.parquet"),
     output:
-        glass=SAMPLE + "/glass.parquet",
-        summary=SAMPLE + "/minimize.json",
-    params:
-        ftol=config["minimize"]["ftol"],
+        glass=out("sample", "glass.parquet"),
+        summary=out("sample", "minimize.json"),
     log:
-        LOGS + "/minimize.log",
+        log("sample", "minimize"),
     benchmark:
-        BENCH + "/minimize.tsv"
+        bench("sample", "minimize")
+    conda:
+        ENV
     threads: 2
     resources:
         mem_mb=lambda wc, attempt: mem_for(wc, attempt, per_particle_kb=8),
         runtime=lambda wc, attempt: 10 * attempt,
+    params:
+        ftol=config["minimize"]["ftol"],
     script:
         "../scripts/minimize.py"
 
 
 rule properties:
     input:
-        SAMPLE + "/glass.parquet",
+        out("sample", "glass.parquet"),
     output:
-        SAMPLE + "/properties.json",
+        out("sample", "properties.json"),
     log:
-        LOGS + "/properties.log",
+        log("sample", "properties"),
     benchmark:
-        BENCH + "/properties.tsv"
+        bench("sample", "properties")
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=lambda wc, attempt: mem_for(wc, attempt, per_particle_kb=8),
@@ -63,13 +69,15 @@ rule properties:
 
 rule onset:
     input:
-        sample_files(SAMPLE + "/properties.json", onset_samples()),
+        sample_files(out("sample", "properties.json"), onset_samples()),
     output:
-        RESULTS + "/onset/onset.parquet",
+        out("top", "onset.parquet"),
     log:
-        RESULTS + "/logs/onset.log",
+        log("top", "onset"),
     benchmark:
-        RESULTS + "/benchmarks/onset.tsv"
+        bench("top", "onset")
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=1000,
