@@ -131,6 +131,31 @@ def mem_for(wildcards, attempt, per_particle_kb=2.0, base=1000):
     return int(base + per_particle_kb * int(wildcards.N) / 1024 * 4) * attempt
 
 
+def fig_samples(**fixed):
+    """Samples at the figure size (config `figures.N`, default the largest N)."""
+    samples = glass_samples()
+    n = config["figures"]["N"] or max(int(s["N"]) for s in samples)
+    chosen = [s for s in samples if int(s["N"]) == int(n)]
+    if not chosen:
+        raise ValueError(f"config figures.N = {n} is not among the glasses' N")
+    return [s for s in chosen if all(str(s[k]) == str(v) for k, v in fixed.items())]
+
+
+def fig_tps():
+    return sorted({s["Tp"] for s in fig_samples()}, key=float)
+
+
+def fig_glass(Tp):
+    """The single glass shown at T_p (config `figures.seed`, default the first seed)."""
+    cands = fig_samples(Tp=Tp)
+    seed = config["figures"]["seed"]
+    if seed is not None:
+        cands = [s for s in cands if int(s["seed"]) == int(seed)]
+    if not cands:
+        raise ValueError(f"no glass at T_p = {Tp} for config figures.seed = {seed}")
+    return cands[0]
+
+
 def all_targets():
     samples = glass_samples()
     t = sample_files(out("sample", "properties.json"), samples)
@@ -138,4 +163,5 @@ def all_targets():
     t += sample_files(out("sample", "bond_field.parquet"), samples)
     t += sorted(set(sample_files(out("tp", "bond_tails.json"), samples)))
     t += sorted(set(sample_files(out("n", "bond_prefactors.parquet"), samples)))
+    t += [figure(f"fig{k}.{ext}") for k in (1, 2) for ext in ("png", "pdf")]
     return t
