@@ -1,0 +1,204 @@
+"""``glass2epm aqs``: athermal quasistatic shear of an inherent state (see glass2epm.aqs).
+
+Writes, beside ``-o SERIES.parquet``:
+
+* ``SERIES.parquet``          ``aqs_series`` (strain, sxx, syy, sxy, pressure,
+                              energy_per_particle, force_evaluations, event, ...)
+* ``SERIES.events.parquet``   ``aqs_events`` (step, strain, dsigma, denergy, n_displaced, ...)
+* ``SERIES.snapshots/``       ``step-NNNNNNNN.parquet`` configurations every
+                              ``--snapshot-every`` of strain (step 0 included)
+
+all at the end of the run by atomic rename (the series last). With ``--checkpoint``
+the run can be killed and restarted with the same command: it resumes from the
+checkpoint and produces bitwise the same series. Units: stress ε/λ^d, energy ε.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+import sys
+
+from ..io import SchemaError, read_configuration, write_json
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "aqs",
+        help="athermal quasistatic shear (Lees–Edwards) of a configuration",
+        description=__doc__.replace("``", ""),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("config", metavar="CONFIG.parquet", help="input configuration (inherent state)")
+    p.add_argument(
+        "--step",
+        type=float,
+        required=True,
+        metavar="DGAMMA",
+        help="strain increment |Δγ| per step (> 0)",
+    )
+    p.add_argument(
+        "--strain",
+        type=float,
+        required=True,
+        metavar="GAMMA_MAX",
+        help="target strain along the loading direction (forward: γ = +GAMMA_MAX, "
+        "backward: γ = −GAMMA_MAX); must not be below the configuration's strain",
+    )
+    p.add_argument("--direction", choices=["forward", "backward"], default="forward")
+    p.add_argument(
+        "--geometry", choices=["simple_shear", "pure_shear", "dilation"], default="simple_shear"
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="SERIES.parquet",
+        help="series output; events and snapshots are written beside it",
+    )
+    p.add_argument(
+        "--snapshot-every",
+        type=float,
+        default=0.01,
+        metavar="DGAMMA",
+        help="strain between configuration snapshots (0: none; default 0.01)",
+    )
+    p.add_argument(
+        "--checkpoint",
+        metavar="PATH",
+        default=None,
+        help="checkpoint file (.npz); resumed from when it exists, removed at the end",
+    )
+    p.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=1000,
+        metavar="K",
+        help="checkpoint every K steps (default 1000)",
+    )
+    p.add_argument(
+        "--checkpoint-seconds",
+        type=float,
+        default=600.0,
+        metavar="T",
+        help="... or every T seconds of wall time (default 600)",
+    )
+    p.add_argument("--threads", type=int, default=1, help="numba threads for the force kernel")
+    p.add_argument(
+        "--ftol",
+        type=float,
+        default=None,
+        help="max|F| tolerance of each inherent state (ε/λ; default: minimize.default_ftol)",
+    )
+    p.add_argument(
+        "--event-threshold",
+        type=float,
+        default=None,
+        metavar="DSIGMA",
+        help="loaded-stress drop (ε/λ^d) flagging a plastic event (default 1e-6)",
+    )
+    p.add_argument(
+        "--displacement-threshold",
+        type=float,
+        default=None,
+        metavar="U",
+        help="non-affine displacement (λ) counted per event (default 0.1)",
+    )
+    p.add_argument(
+        "--no-confirm-events",
+        action="store_true",
+        help="flag every loaded-stress drop as an event, without checking that the "
+        "step is irreversible (undoing it does not return to the previous state)",
+    )
+    p.add_argument(
+        "--predictor",
+        choices=["linear", "affine"],
+        default="linear",
+        help="start of each minimisation: linear response (default) or affine",
+    )
+    p.add_argument(
+        "--summary",
+        metavar="JSON",
+        default=None,
+        help="also write the stress overshoot / steady-state summary as JSON",
+    )
+    p.add_argument(
+        "--steady-from",
+        type=float,
+        default=0.2,
+        metavar="GAMMA",
+        help="steady-state window start (loading strain) for --summary (default 0.2)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    # let "--step -1e-4" reach the handler (and its clear error) instead of being taken
+    # for an option: argparse's negative-number pattern has no exponent form
+    p._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+    p.set_defaults(func=handler)
+
+
+def handler(args) -> int:
+    from ..aqs import DEFAULT_DISPLACEMENT_THRESHOLD, DEFAULT_EVENT_THRESHOLD, run_aqs, summarize
+
+    if args.step is not None and not args.step > 0:
+        raise ValueError(
+            f"--step must be a positive strain increment, got {args.step}; "
+            "use --direction backward for negative loading"
+        )
+    try:
+        conf = read_configuration(args.config)
+    except SchemaError as exc:
+        raise ValueError(
+            f"{args.config}: not a usable input configuration for aqs: {exc}"
+        ) from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{args.config}: configuration from an unsupported model or with broken "
+            f"metadata: {exc}"
+        ) from None
+    if not args.quiet:
+        logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    res = run_aqs(
+        conf,
+        args.step,
+        args.strain,
+        direction=args.direction,
+        geometry=args.geometry,
+        ftol=args.ftol,
+        predictor=args.predictor,
+        event_threshold=(
+            DEFAULT_EVENT_THRESHOLD if args.event_threshold is None else args.event_threshold
+        ),
+        displacement_threshold=(
+            DEFAULT_DISPLACEMENT_THRESHOLD
+            if args.displacement_threshold is None
+            else args.displacement_threshold
+        ),
+        confirm_events=not args.no_confirm_events,
+        snapshot_every=args.snapshot_every,
+        output=args.output,
+        checkpoint=args.checkpoint,
+        checkpoint_every=args.checkpoint_every,
+        checkpoint_seconds=args.checkpoint_seconds,
+        threads=args.threads,
+        progress_every=10.0,
+    )
+    summary = summarize(res, window=(args.steady_from, None))
+    if args.summary:
+        write_json(args.summary, {**summary, "stats": res.stats})
+    if not args.quiet:
+        print(
+            json.dumps(
+                {
+                    "output": str(args.output),
+                    "steps": int(len(res.series["strain"]) - 1),
+                    "events": int(res.series["event"].sum()),
+                    "peak_stress": summary["peak_stress"],
+                    "peak_strain": summary["peak_strain"],
+                    "wall_s": round(res.stats["wall_s"], 3),
+                }
+            ),
+            file=sys.stderr,
+        )
+    return 0
