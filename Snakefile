@@ -18,6 +18,7 @@ validate(
 include: "workflow/rules/common.smk"
 include: "workflow/rules/prepare.smk"
 include: "workflow/rules/bonds.smk"
+include: "workflow/rules/aqs.smk"
 include: "workflow/rules/figures.smk"
 
 

@@ -1265,3 +1265,33 @@ def steady_state_distribution(
         "n_samples": int(v.size),
         "sample_means": means,
     }
+
+
+AQS_STATISTICS = register(
+    Schema(
+        "aqs_statistics",
+        1,
+        {"seed": "", "peak_stress": "epsilon/lambda^d", "peak_strain": "",
+         "steady_stress": "epsilon/lambda^d", "steady_std": "epsilon/lambda^d"},
+        description="per-sample AQS summaries of one T_p; pooled P(sigma_s) in the metadata",
+    )
+)
+
+
+def pooled_statistics(series_list, window=(0.2, None)) -> tuple[dict, dict]:
+    """Per-sample peak and steady-state stresses, and P(σ_s) pooled over the samples (Fig. 5b).
+
+    Returns (columns of the ``aqs_statistics`` schema, pooled dict with mean, std,
+    density and edges). Stresses in ε/λ^d.
+    """
+    rows = {k: [] for k in AQS_STATISTICS.columns}
+    for t in series_list:
+        s = summarize(t, window=window)
+        _, meta = _series_arrays(t)
+        rows["seed"].append(int((meta or {}).get("seed") or 0))
+        for k in ("peak_stress", "peak_strain", "steady_stress", "steady_std"):
+            rows[k].append(np.nan if s[k] is None else s[k])
+    dist = steady_state_distribution(series_list, window=window)
+    pooled = {k: dist[k] for k in ("mean", "density", "edges")}
+    pooled["std"] = float(np.std(dist["values"]))
+    return {k: np.asarray(v) for k, v in rows.items()}, pooled

@@ -126,6 +126,13 @@ def swap_runtime(wildcards, attempt):
     return max(5, int(trials / 1e6 / 60 * 2) + 5) * attempt
 
 
+def aqs_runtime(wildcards, attempt):
+    """Minutes: ~50 ms per step per 1000 particles (measured ~25), at least 10."""
+    a = config["aqs"]
+    steps = a["strain"] / a["step"]
+    return max(10, int(steps * 0.05 * int(wildcards.N) / 1000 / 60) + 10) * attempt
+
+
 def mem_for(wildcards, attempt, per_particle_kb=2.0, base=1000):
     """MB: a base for the interpreter and numba, plus a per-particle share."""
     return int(base + per_particle_kb * int(wildcards.N) / 1024 * 4) * attempt
@@ -164,4 +171,10 @@ def all_targets():
     t += sorted(set(sample_files(out("tp", "bond_tails.json"), samples)))
     t += sorted(set(sample_files(out("n", "bond_prefactors.parquet"), samples)))
     t += [figure(f"fig{k}.{ext}") for k in (1, 2) for ext in ("png", "pdf")]
+    a = config["aqs"]
+    for g in a["geometries"]:
+        for d in a["directions"]:
+            t += sample_files(out("sample", f"aqs_{g}_{d}.json"), samples)
+    t += sample_files(out("sample", "activity.parquet"), samples)
+    t += sorted(set(sample_files(out("tp", "aqs_statistics.parquet"), samples)))
     return t

@@ -1,0 +1,13 @@
+"""Rule `aqs_statistics`: per-T_p pooled AQS statistics (peak stress, σ_s, P(σ_s))."""
+
+from glass2epm import io
+from glass2epm.aqs import AQS_STATISTICS, pooled_statistics, read_series
+from glass2epm.runtime import rule_context
+
+with rule_context(snakemake) as log:
+    window = (snakemake.params.steady_from, None)
+    cols, pooled = pooled_statistics([read_series(p) for p in snakemake.input], window=window)
+    log.info("T_p %s: peak %s, sigma_s = %.4f +- %.4f", snakemake.wildcards.Tp, cols["peak_stress"],
+             pooled["mean"], pooled["std"])
+    io.write_table(snakemake.output[0], AQS_STATISTICS, cols,
+                   extra={"Tp": float(snakemake.wildcards.Tp), "steady_window": list(window), "pooled": pooled})
