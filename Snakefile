@@ -19,6 +19,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/prepare.smk"
 include: "workflow/rules/bonds.smk"
 include: "workflow/rules/aqs.smk"
+include: "workflow/rules/yield.smk"
 include: "workflow/rules/figures.smk"
 
 

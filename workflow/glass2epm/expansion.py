@@ -342,3 +342,28 @@ def write_bond_field(path, ex: Expansion, provenance: dict | None = None):
 def read_bonds(path):
     """Read a ``bonds`` table (an :class:`~glass2epm.io.Table`)."""
     return read_table(path, BONDS)
+
+
+def aqs_check(conf: Configuration, strain: float = 0.05, step: float = 1e-3, threads: int = 1):
+    """Fig. 8 data: explicit AQS σ_xy and P under simple shear and dilation, with the expansions.
+
+    Returns (columns of the ``expansion_check`` schema, coefficients
+    {geometry: {"sxy": {c0..c3}, "pressure": {c0..c3}}}). The AQS is the independent
+    route; agreement at small strain is the check of Appendix C.
+    """
+    from .aqs import run_aqs
+
+    cols = {"geometry": [], "strain": [], "sxy": [], "pressure": []}
+    coeffs = {}
+    for geometry in ("simple_shear", "dilation"):
+        ex = Expansion(conf, deformation=geometry, order=3, threads=threads)
+        coeffs[geometry] = {obs: ex.coefficients(obs) for obs in ("sxy", "pressure")}
+        res = run_aqs(conf, step=step, strain_max=strain, geometry=geometry, snapshot_every=0,
+                      threads=threads, confirm_events=False)
+        s = res.series
+        n = len(s["strain"])
+        cols["geometry"] += [geometry] * n
+        cols["strain"] += list(np.asarray(s["strain"], float) - float(s["strain"][0]))
+        cols["sxy"] += list(np.asarray(s["sxy"], float))
+        cols["pressure"] += list(np.asarray(s["pressure"], float))
+    return {k: np.asarray(v) for k, v in cols.items()}, coeffs

@@ -62,3 +62,27 @@ rule bond_prefactors:
         runtime=10,
     script:
         "../scripts/bond_prefactors.py"
+
+
+rule expansion_check:
+    input:
+        lambda wc: sample_files(
+            out("sample", "glass.parquet"), [fig_glass(fig_tps()[0])]
+        ),
+    output:
+        out("top", "expansion_check.parquet"),
+    log:
+        log("top", "expansion_check"),
+    benchmark:
+        bench("top", "expansion_check")
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=lambda wc, attempt: 4000 * attempt,
+        runtime=lambda wc, attempt: 20 * attempt,
+    params:
+        strain=config["bonds"]["check_strain"],
+        step=config["bonds"]["check_step"],
+    script:
+        "../scripts/expansion_check.py"

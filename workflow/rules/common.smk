@@ -133,6 +133,15 @@ def aqs_runtime(wildcards, attempt):
     return max(10, int(steps * 0.05 * int(wildcards.N) / 1000 / 60) + 10) * attempt
 
 
+def frozen_runtime(wildcards):
+    """Minutes per frozen-matrix chunk: sites ≈ N/9, 2 directions, ≤ max_strain/step steps
+    of ~20 ms each (measured ~12 ms), at least 10."""
+    y = config["yield"]
+    sites = int(wildcards.N) / y["spacing"] ** 2 / y["frozen_chunks"]
+    steps = 2 * y["frozen_max_strain"] / y["frozen_step"]
+    return max(10, int(sites * steps * 0.02 / 60) + 10)
+
+
 def mem_for(wildcards, attempt, per_particle_kb=2.0, base=1000):
     """MB: a base for the interpreter and numba, plus a per-particle share."""
     return int(base + per_particle_kb * int(wildcards.N) / 1024 * 4) * attempt
@@ -177,4 +186,8 @@ def all_targets():
             t += sample_files(out("sample", f"aqs_{g}_{d}.json"), samples)
     t += sample_files(out("sample", "activity.parquet"), samples)
     t += sorted(set(sample_files(out("tp", "aqs_statistics.parquet"), samples)))
+    for m in ("bond", "frozen"):
+        t += sample_files(out("sample", f"yield_{m}.parquet"), samples)
+    t += sorted(set(sample_files(out("n", "yield_compare.parquet"), samples)))
+    t += [out("top", "expansion_check.parquet")]
     return t

@@ -1,0 +1,14 @@
+"""Rule `yield_map_bond`: local yield stresses from the cavity strain expansion (Sec. IV)."""
+
+from glass2epm import io, yieldmap
+from glass2epm.cavity import mean_spacing
+from glass2epm.runtime import rule_context
+
+with rule_context(snakemake) as log:
+    y = snakemake.params.y
+    conf = io.read_configuration(snakemake.input[0])
+    d = mean_spacing(conf)
+    ymap = yieldmap.bond_map(conf, radius=y["radius"] * d, spacing=y["spacing"] * d, block=y["block"] * d,
+                             geometry=y["geometry"], component=y["component"], threads=snakemake.threads)
+    log.info("%s", ymap.info)
+    yieldmap.write_map(snakemake.output.map, conf, ymap, provenance={"rule": "yield_map_bond"})
