@@ -27,12 +27,13 @@ def test_stress_on_grid_is_the_sawtooth():
 
 def test_realisations_and_summary():
     init, ren = _tables(1)
-    curve, summ, snaps = epmcal.run_realisations(init, ren, L=8, eps_pl=0.065, modulus=12.0,
-                                                 renewal_modulus=10.0, strain_max=1.0, seeds=[1, 2, 3],
-                                                 steady_from=0.5, snapshots=[0.2, 0.6])
+    r = epmcal.run_realisations(init, ren, L=8, eps_pl=0.065, modulus=12.0, renewal_modulus=10.0,
+                                strain_max=1.0, seeds=[1, 2, 3], steady_from=0.5, snapshots=[0.2, 0.6])
+    curve, summ = r["curve"], r["summary"]
     assert curve["n"][-1] == 3 and len(summ["peak_stress"]) == 3
     assert np.all(summ["peak_stress"] >= summ["steady_stress"])
-    assert snaps is not None
+    assert sorted(r["snapshots0"]) == [0.2, 0.6]
+    assert r["steady"].size == 3 * 200 and np.all(np.isfinite(r["steady"]))
 
 
 def test_calibration_recovers_a_known_eps_pl():

@@ -83,8 +83,13 @@ def stress_on_grid(series, grid: np.ndarray) -> np.ndarray:
 def run_realisations(init, renewal, *, L: int, eps_pl: float, modulus: float, renewal_modulus: float,
                      strain_max: float, seeds, onsite: str = "paper", snapshots=(), grid=None,
                      steady_from: float = 0.5):
-    """EPM runs for several seeds; returns (curve columns, per-run summary columns, snapshots of
-    the first realisation)."""
+    """EPM runs for several seeds.
+
+    Returns a dict: ``curve`` (``epm_curves`` columns, the mean on a strain grid up to the
+    last step every run reached), ``summary`` (``epm_summary`` columns), ``steady``
+    (σ sampled uniformly in strain over every run's steady window), ``series0`` and
+    ``snapshots0`` (the first realisation's series and activity snapshots).
+    """
     runs = []
     for k, seed in enumerate(seeds):
         model = E.EPM.from_tables(L, init, renewal, seed=int(seed), eps_pl=eps_pl, modulus=modulus,
@@ -94,6 +99,7 @@ def run_realisations(init, renewal, *, L: int, eps_pl: float, modulus: float, re
         grid = np.linspace(0.0, min(float(r.series["strain"][-1]) for r in runs), 401)
     grid = np.asarray(grid)
     curves = []
+    steady = []
     summ = {k: [] for k in EPM_SUMMARY.columns}
     for seed, run in zip(seeds, runs):
         ser = run.series
@@ -101,17 +107,20 @@ def run_realisations(init, renewal, *, L: int, eps_pl: float, modulus: float, re
         curves.append(c)
         j = int(np.nanargmax(c))
         ss = E.steady_state(ser, steady_from) if ser["strain"][-1] > steady_from else None
+        if ss is not None:
+            steady.append(steady_samples(ser, steady_from))
         summ["realisation"].append(int(seed))
         summ["peak_stress"].append(float(c[j]))
         summ["peak_strain"].append(float(grid[j]))
         summ["steady_stress"].append(ss.mean if ss else np.nan)
         summ["steady_std"].append(ss.std if ss else np.nan)
         summ["failures"].append(int(run.failures))
-    snaps0 = runs[0].snapshots if runs else None
     C = np.array(curves)
     curve = {"strain": grid, "stress_mean": np.nanmean(C, axis=0), "stress_std": np.nanstd(C, axis=0),
              "n": np.sum(np.isfinite(C), axis=0)}
-    return curve, {k: np.asarray(v) for k, v in summ.items()}, snaps0
+    return {"curve": curve, "summary": {k: np.asarray(v) for k, v in summ.items()},
+            "steady": np.concatenate(steady) if steady else np.empty(0),
+            "series0": runs[0].series, "snapshots0": runs[0].snapshots}
 
 
 def steady_samples(series, gamma_from: float, n: int = 200) -> np.ndarray:

@@ -190,4 +190,5 @@ def all_targets():
         t += sample_files(out("sample", f"yield_{m}.parquet"), samples)
     t += sorted(set(sample_files(out("n", "yield_compare.parquet"), samples)))
     t += [out("top", "expansion_check.parquet")]
+    t += sorted(set(sample_files(out("n", "epm_compare.parquet"), samples)))
     return t

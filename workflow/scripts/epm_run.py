@@ -1,0 +1,33 @@
+"""Rule `epm_run`: EPM realisations at one T_p, yield-map method and lattice size."""
+
+import json
+
+import numpy as np
+
+from glass2epm import epm, io
+from glass2epm.epmcal import EPM_CURVES, EPM_SUMMARY, run_realisations
+from glass2epm.figdata import EPM_STEADY
+from glass2epm.runtime import rule_context
+
+with rule_context(snakemake) as log:
+    p, wc = snakemake.params.epm, snakemake.wildcards
+    init, _, _ = epm.read_thresholds(snakemake.input.init)
+    ren, _, _ = epm.read_thresholds(snakemake.input.renewal)
+    mu = float(io.read_meta(snakemake.input.init)["extra"]["modulus"])
+    mu_ren = float(io.read_meta(snakemake.input.renewal)["extra"]["modulus"])
+    eps = float(json.load(open(snakemake.input.calibration))["eps_pl"])
+    L = int(wc.L)
+    r = run_realisations(init, ren, L=L, eps_pl=eps, modulus=mu, renewal_modulus=mu_ren,
+                         strain_max=p["strain"], seeds=range(p["realisations"]), onsite=p["onsite"],
+                         steady_from=p["steady_from"])
+    meta = dict(extra={"Tp": float(wc.Tp), "method": wc.method, "L": L, "eps_pl": eps, "modulus": mu,
+                       "renewal_modulus": mu_ren})
+    log.info("peak %.4f +- %.4f, steady %.4f", r["summary"]["peak_stress"].mean(),
+             r["summary"]["peak_stress"].std(), np.nanmean(r["summary"]["steady_stress"]))
+    io.write_table(snakemake.output.curves, EPM_CURVES, r["curve"], **meta)
+    io.write_table(snakemake.output.summary, EPM_SUMMARY, r["summary"], **meta)
+    n = r["steady"].size
+    io.write_table(snakemake.output.steady, EPM_STEADY,
+                   {"source": np.array(["epm"] * n), "size": np.full(n, L), "stress": r["steady"]}, **meta)
+    s0 = r["series0"]
+    io.write_table(snakemake.output.example, epm.EPM_SERIES, {k: np.asarray(v) for k, v in s0.items()}, **meta)
