@@ -21,6 +21,7 @@ include: "workflow/rules/bonds.smk"
 include: "workflow/rules/aqs.smk"
 include: "workflow/rules/yield.smk"
 include: "workflow/rules/epm.smk"
+include: "workflow/rules/bands.smk"
 include: "workflow/rules/figures.smk"
 
 

@@ -35,7 +35,8 @@ rule activity:
     input:
         out("sample", "aqs_simple_shear_forward.snapshots"),
     output:
-        out("sample", "activity.parquet"),
+        activity=out("sample", "activity.parquet"),
+        series=out("sample", "particles.activity.parquet"),
     log:
         log("sample", "activity"),
     benchmark:
@@ -48,6 +49,12 @@ rule activity:
         runtime=lambda wc, attempt: 20 * attempt,
     params:
         activity=config["activity"],
+        strains=sorted(
+            set(
+                config["bands"]["particle_strains"]
+                + [config["activity"]["map_strain"]]
+            )
+        ),
     script:
         "../scripts/activity.py"
 

@@ -172,6 +172,12 @@ def fig_glass(Tp):
     return cands[0]
 
 
+def band_lattices():
+    """EPM lattice sizes of the band runs: growth (epm_L) and size scaling (size_L)."""
+    b = config["bands"]
+    return sorted(set(b["epm_L"]) | set(b["size_L"]))
+
+
 def all_targets():
     samples = glass_samples()
     t = sample_files(out("sample", "properties.json"), samples)
@@ -191,4 +197,6 @@ def all_targets():
     t += sorted(set(sample_files(out("n", "yield_compare.parquet"), samples)))
     t += [out("top", "expansion_check.parquet")]
     t += sorted(set(sample_files(out("n", "epm_compare.parquet"), samples)))
+    for name in ("band_growth.json", "band_size.parquet", "plasticity_maps.json"):
+        t += sorted(set(sample_files(out("tp", name), samples)))
     return t

@@ -1,6 +1,7 @@
-"""Rule `activity`: D2min activity between successive AQS snapshots (Falk-Langer)."""
+"""Rule `activity`: D2min activity between successive AQS snapshots (Falk-Langer), and the
+accumulated activity maps at the band-analysis strains."""
 
-from glass2epm import activity, io
+from glass2epm import activity, banding, io
 from glass2epm.aqs import iter_snapshots
 from glass2epm.cavity import mean_spacing
 from glass2epm.runtime import rule_context
@@ -9,10 +10,14 @@ with rule_context(snakemake) as log:
     p = snakemake.params.activity
     snaps = list(iter_snapshots(snakemake.input[0]))
     first = snaps[0]
-    rcut = p["rcut"] * mean_spacing(first)
-    res = activity.accumulate_activity(snaps, rcut=rcut, threshold=p["threshold"])
+    d = mean_spacing(first)
+    res = activity.accumulate_activity(snaps, rcut=p["rcut"] * d, threshold=p["threshold"])
     log.info("%d windows, %d particles ever active, rcut = %.3f", len(res.strains) - 1,
-             int((res.n_active > 0).sum()), rcut)
-    activity.write_activity(snakemake.output[0], res, model=first.model, seed=first.seed,
+             int((res.n_active > 0).sum()), p["rcut"] * d)
+    activity.write_activity(snakemake.output.activity, res, model=first.model, seed=first.seed,
                             provenance={"rule": "activity"},
                             extra={"Tp": first.Tp, "map_strain": p["map_strain"]})
+    cols = banding.from_d2min(res, snakemake.params.strains)
+    io.write_table(snakemake.output.series, banding.ACTIVITY_SERIES, cols, model=first.model, box=first.box,
+                   seed=first.seed, extra={"Tp": first.Tp, "box_side": float(first.box.h[0, 0]),
+                                           "length_unit": "lambda", "scale": d, "source": "particles"})
