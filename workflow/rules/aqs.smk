@@ -26,6 +26,7 @@ rule aqs:
         runtime=aqs_runtime,
     params:
         aqs=config["aqs"],
+        strain=aqs_strain,
         checkpoint=out("sample", "aqs_{geometry}_{direction}.checkpoint.npz"),
     script:
         "../scripts/aqs.py"

@@ -126,10 +126,15 @@ def swap_runtime(wildcards, attempt):
     return max(5, int(trials / 1e6 / 60 * 2) + 5) * attempt
 
 
+def aqs_strain(wildcards):
+    a = config["aqs"]
+    return float(a["strain_by_N"].get(str(wildcards.N), a["strain"]))
+
+
 def aqs_runtime(wildcards, attempt):
     """Minutes: ~50 ms per step per 1000 particles (measured ~25), at least 10."""
     a = config["aqs"]
-    steps = a["strain"] / a["step"]
+    steps = aqs_strain(wildcards) / a["step"]
     return max(10, int(steps * 0.05 * int(wildcards.N) / 1000 / 60) + 10) * attempt
 
 
@@ -196,7 +201,11 @@ def all_targets():
         t += sample_files(out("sample", f"yield_{m}.parquet"), samples)
     t += sorted(set(sample_files(out("n", "yield_compare.parquet"), samples)))
     t += [out("top", "expansion_check.parquet")]
-    t += sorted(set(sample_files(out("n", "epm_compare.parquet"), samples)))
+    # the EPM needs P_renewal: only sizes that have glasses at renewal_Tp
+    ren = tp_str(config["epm"]["renewal_Tp"])
+    with_renewal = {s["N"] for s in samples if s["Tp"] == ren}
+    epm_samples = [s for s in samples if s["N"] in with_renewal]
+    t += sorted(set(sample_files(out("n", "epm_compare.parquet"), epm_samples)))
     for name in ("band_growth.json", "band_size.parquet", "plasticity_maps.json"):
-        t += sorted(set(sample_files(out("tp", name), samples)))
+        t += sorted(set(sample_files(out("tp", name), epm_samples)))
     return t

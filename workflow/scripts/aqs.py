@@ -9,7 +9,7 @@ with rule_context(snakemake) as log:
     res = run_aqs(
         io.read_configuration(snakemake.input[0]),
         step=p["step"],
-        strain_max=p["strain"],
+        strain_max=snakemake.params.strain,
         direction=wc.direction,
         geometry=wc.geometry,
         snapshot_every=p["snapshot_every"],

@@ -1,0 +1,266 @@
+"""Fig. 3: one cavity of the bond micromechanics (Sec. IV).
+
+(a) Bond network of the cavity: bonds drawn as segments between particle
+centres, free particles light, frozen (matrix) particles dark, discs of
+diameter λ_i (to scale). (b) The analytical non-affine field ẋ of the free
+particles under simple shear (Eq. 11 on the free block). (c) The cavity stress
+σ(γ): the cubic expansion of Eqs. (16)–(18) (lines) against the explicit
+frozen-matrix AQS (symbols), forward and backward; an inset zooms on the
+linear response σ₀ + μ₀γ; σ_Y^F and σ_Y^B are marked.
+
+Inputs (schemas of :mod:`glass2epm.figdata`): ``cavity_particles`` (x, y, size,
+free, ux, uy; positions relative to the site, λ), ``cavity_bonds`` (i, j,
+weight), ``cavity_curves`` (strain, stress, kind, direction; extra: sigma0, mu0,
+sigma_y_forward, sigma_y_backward — scalars, or {"bond": …, "frozen": …}, and
+optionally gamma_y_forward, gamma_y_backward, radius). Strains are signed
+(backward loading: γ < 0). Stresses in ε/λ², lengths in λ.
+
+This module also holds the small helpers shared by the figure modules of
+Figs. 3–9 (checked reading, discs to scale, "not computed" panels).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.collections import EllipseCollection, LineCollection
+
+from .. import io
+from ..figdata import CAVITY_BONDS, CAVITY_CURVES, CAVITY_PARTICLES
+from .style import DOUBLE, LABELS, figure, require_columns, save
+
+# ----------------------------------------------------------------------------
+# helpers shared by Figs. 3-9
+
+
+def read_checked(path, schema, columns, what: str):
+    """Read ``path`` with ``schema`` through :func:`glass2epm.io.read_table` and check
+    ``columns``; any schema problem becomes a ValueError naming the figure (``what``),
+    the file and the missing columns."""
+    try:
+        t = io.read_table(path, schema)
+    except io.SchemaError as exc:
+        raise ValueError(f"{what}: {exc}") from None
+    require_columns(t, list(columns), what)
+    return t
+
+
+def extra(t) -> dict:
+    return dict(t.meta.get("extra") or {})
+
+
+def panel(ax, letter: str, text: str = ""):
+    """Panel letter (and a short title) at the top left of ``ax``."""
+    ax.set_title((f"({letter}) " if letter else "") + text, loc="left")
+
+
+def not_computed(ax, letter: str, what: str):
+    """An empty panel saying that its stage did not run at this scale."""
+    panel(ax, letter, what)
+    ax.text(0.5, 0.5, "not computed\nat this scale", ha="center", va="center", transform=ax.transAxes,
+            color="0.4", fontsize=8)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def discs(ax, x, y, diameter, *, facecolors=None, edgecolors="none", linewidths=0.0, array=None,
+          cmap=None, norm=None, zorder=1, rasterized=False):
+    """Discs of the given diameters (data units, to scale) centred at (x, y)."""
+    diameter = np.broadcast_to(np.asarray(diameter, float), np.shape(x))
+    col = EllipseCollection(diameter, diameter, np.zeros_like(diameter), units="xy",
+                            offsets=np.column_stack([x, y]), offset_transform=ax.transData,
+                            edgecolors=edgecolors, linewidths=linewidths, zorder=zorder)
+    if array is not None:
+        col.set_array(np.ma.masked_invalid(np.asarray(array, float)))
+        col.set_cmap(cmap)
+        col.set_norm(norm)
+    elif facecolors is not None:
+        col.set_facecolors(facecolors)
+    col.set_rasterized(rasterized)
+    ax.add_collection(col, autolim=False)
+    return col
+
+
+def wrapped_positions(t):
+    """(x, y) of a table with a box in its metadata, mapped into the primary cell."""
+    x, y = np.asarray(t["x"], float), np.asarray(t["y"], float)
+    box = t.box
+    if box is None:
+        return x, y, None
+    h = box.h[:2, :2]
+    s = np.linalg.solve(h, np.stack([x, y]))
+    s -= np.floor(s)
+    x, y = h @ s
+    return x, y, h
+
+
+def map_axes(ax, h, x, y):
+    """Square map axes without ticks, limits the cell (or the data)."""
+    if h is not None:
+        ax.set_xlim(min(0.0, h[0, 1]), h[0, 0] + max(0.0, h[0, 1]))
+        ax.set_ylim(0.0, h[1, 1])
+    else:
+        ax.set_xlim(np.min(x), np.max(x))
+        ax.set_ylim(np.min(y), np.max(y))
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _pick(v, key="bond"):
+    """A scalar from a metadata entry that may be a scalar or {"bond": …, "frozen": …}."""
+    if isinstance(v, dict):
+        v = v.get(key)
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return None
+    return v if np.isfinite(v) else None
+
+
+# ----------------------------------------------------------------------------
+
+FORWARD, BACKWARD = "#c4462b", "#1f5fa8"
+DIR_COLORS = {"forward": FORWARD, "backward": BACKWARD}
+
+
+def _yield_point(g, s, sigma_y, gamma_y, forward: bool):
+    """(γ_Y, σ_Y) to mark: the metadata's strain if given, else the point of the
+    expansion curve (on the side of the loading direction) closest to σ_Y."""
+    if sigma_y is None:
+        return None
+    if gamma_y is not None:
+        return gamma_y, sigma_y
+    side = g >= 0 if forward else g <= 0
+    if not side.any():
+        return None
+    k = int(np.argmin(np.abs(s[side] - sigma_y)))
+    return float(g[side][k]), sigma_y
+
+
+def plot_fig3(particles, bonds, curves, png, pdf=None) -> dict:
+    """Fig. 3 from a ``cavity_particles``, a ``cavity_bonds`` and a ``cavity_curves`` file.
+
+    Returns the numbers drawn: N free/frozen, bonds, σ₀, μ₀, σ_Y^F, σ_Y^B (ε/λ²).
+    """
+    P = read_checked(particles, CAVITY_PARTICLES, ["x", "y", "size", "free", "ux", "uy"], "Fig. 3a-b")
+    B = read_checked(bonds, CAVITY_BONDS, ["i", "j", "weight"], "Fig. 3a")
+    C = read_checked(curves, CAVITY_CURVES, ["strain", "stress", "kind", "direction"], "Fig. 3c")
+    x, y, size = (np.asarray(P[c], float) for c in ("x", "y", "size"))
+    free = np.asarray(P["free"]).astype(bool)
+    ux, uy = np.asarray(P["ux"], float), np.asarray(P["uy"], float)
+    i, j = np.asarray(B["i"], int), np.asarray(B["j"], int)
+    w = np.asarray(B["weight"], float)
+    if i.size and (i.max() >= x.size or j.max() >= x.size or min(i.min(), j.min()) < 0):
+        raise ValueError(f"Fig. 3a: bond indices in {B.path} exceed the {x.size} particles of {P.path}")
+    ex = {**extra(P), **extra(C)}
+
+    fig, axes = figure(DOUBLE, aspect=0.34, ncols=3)
+    ax = axes[0]
+    lim = float(np.max(np.abs(np.concatenate([x, y])))) + float(np.max(size, initial=1.0))
+    # (a) bond network
+    discs(ax, x[~free], y[~free], size[~free], facecolors="0.3", zorder=1)
+    discs(ax, x[free], y[free], size[free], facecolors="#cfe0f3", edgecolors="0.55", linewidths=0.3,
+          zorder=1)
+    segs = np.stack([np.column_stack([x[i], y[i]]), np.column_stack([x[j], y[j]])], axis=1)
+    lw = np.where(w >= 1.0, 0.7, np.where(w > 0, 0.45, 0.25))
+    col = np.where(w[:, None] > 0, np.array([[0.0, 0.0, 0.0, 0.9]]), np.array([[0.6, 0.6, 0.6, 0.6]]))
+    ax.add_collection(LineCollection(segs, linewidths=lw, colors=col, zorder=2))
+    R = _pick(ex.get("radius"))
+    if R:
+        ax.add_patch(_circle(R))
+    map_axes(ax, None, [-lim, lim], [-lim, lim])
+    panel(ax, "a", f"cavity: {int(free.sum())} free, {int((~free).sum())} frozen")
+    # (b) non-affine field of the free particles
+    ax = axes[1]
+    discs(ax, x[~free], y[~free], size[~free], facecolors="0.3", zorder=1)
+    discs(ax, x[free], y[free], size[free], facecolors="0.93", edgecolors="0.7", linewidths=0.3, zorder=1)
+    amp = np.hypot(ux[free], uy[free])
+    q = ax.quiver(x[free], y[free], ux[free], uy[free], amp, cmap="viridis", angles="xy", pivot="mid",
+                  width=0.006, zorder=3)
+    cb = fig.colorbar(q, ax=ax, shrink=0.75, pad=0.02)
+    cb.set_label(r"$|\dot{x}|$ ($\lambda$)")
+    map_axes(ax, None, [-lim, lim], [-lim, lim])
+    panel(ax, "b", r"non-affine field $\dot{x}$")
+    # (c) cavity stress
+    ax = axes[2]
+    g_all, s_all = np.asarray(C["strain"], float), np.asarray(C["stress"], float)
+    kind, direction = np.asarray(C["kind"]).astype(str), np.asarray(C["direction"]).astype(str)
+    exp_g, exp_s = [], []
+    for d in ("forward", "backward"):
+        for k, style in (("expansion", "-"), ("frozen", "o")):
+            sel = (kind == k) & (direction == d)
+            if not sel.any():
+                continue
+            g, s = g_all[sel], s_all[sel]
+            if d == "backward" and np.nanmin(g) >= 0 and np.nanmax(g) > 0:
+                g = -g  # backward curves stored as loading magnitude: draw at γ < 0
+            o = np.argsort(g)
+            g, s = g[o], s[o]
+            if k == "expansion":
+                exp_g.append(g)
+                exp_s.append(s)
+                ax.plot(g, s, style, color=DIR_COLORS[d], lw=1.3, zorder=3,
+                        label=f"expansion ($\\gamma^3$), {d}")
+            else:
+                every = max(1, len(g) // 40)
+                ax.plot(g[::every], s[::every], style, mfc="none", mew=0.7, ms=3, color=DIR_COLORS[d],
+                        zorder=2, label=f"frozen matrix, {d}")
+    if not exp_g and not (kind == "frozen").any():
+        raise ValueError(f"Fig. 3c: {C.path} holds no 'expansion' or 'frozen' rows (kinds {sorted(set(kind))})")
+    eg = np.concatenate(exp_g) if exp_g else np.empty(0)
+    es = np.concatenate(exp_s) if exp_s else np.empty(0)
+    syf, syb = _pick(ex.get("sigma_y_forward")), _pick(ex.get("sigma_y_backward"))
+    marks = {}
+    for name, sy, gy, fwd, c in (("F", syf, _pick(ex.get("gamma_y_forward")), True, FORWARD),
+                                 ("B", syb, _pick(ex.get("gamma_y_backward")), False, BACKWARD)):
+        pt = _yield_point(eg, es, sy, gy, fwd) if eg.size or gy is not None else None
+        if pt is None:
+            continue
+        marks[name] = pt
+        ax.plot(*pt, "*", ms=8, color=c, mec="k", mew=0.4, zorder=5)
+        ax.annotate(f"$\\sigma_Y^{name}$", pt, xytext=(0, 6 if fwd else -12), textcoords="offset points",
+                    ha="center", fontsize=8, color=c)
+    ax.axhline(0, color="0.8", lw=0.5, zorder=0)
+    ax.axvline(0, color="0.8", lw=0.5, zorder=0)
+    ax.set_xlabel(LABELS["strain"])
+    ax.set_ylabel(r"$\sigma_{xy}^\mathrm{cav}$ ($\varepsilon/\lambda^2$)")
+    ax.legend(frameon=False, fontsize=5.5, loc="upper left", handlelength=1.5)
+    panel(ax, "c")
+    sigma0, mu0 = _pick(ex.get("sigma0")), _pick(ex.get("mu0"))
+    if sigma0 is not None and mu0 is not None:
+        _linear_inset(ax, g_all, s_all, kind, direction, sigma0, mu0, _pick(ex.get("sigma0"), "frozen"),
+                      _pick(ex.get("mu0"), "frozen"))
+    save(fig, png, pdf)
+    return {"n_free": int(free.sum()), "n_frozen": int((~free).sum()), "n_bonds": int(i.size),
+            "sigma0": sigma0, "mu0": mu0, "sigma_y_forward": syf, "sigma_y_backward": syb,
+            "yield_points": marks}
+
+
+def _circle(R):
+    from matplotlib.patches import Circle
+
+    return Circle((0.0, 0.0), R, fill=False, ls="--", lw=0.6, color="#c4462b", zorder=4)
+
+
+def _linear_inset(ax, g_all, s_all, kind, direction, sigma0, mu0, sigma0_f, mu0_f):
+    """Inset: the cavity stress at small |γ| against σ₀ + μ₀γ."""
+    span = np.nanmax(np.abs(g_all)) if g_all.size else 0.1
+    gz = 0.1 * span
+    ins = ax.inset_axes([0.6, 0.1, 0.37, 0.33])
+    for d in ("forward", "backward"):
+        for k, st in (("expansion", "-"), ("frozen", "o")):
+            sel = (kind == k) & (direction == d) & (np.abs(g_all) <= gz)
+            if not sel.any():
+                continue
+            g, s = g_all[sel], s_all[sel]
+            o = np.argsort(g)
+            ins.plot(g[o], s[o], st, color=DIR_COLORS[d], mfc="none", ms=2, mew=0.5, lw=1.0)
+    gg = np.linspace(-gz, gz, 3)
+    ins.plot(gg, sigma0 + mu0 * gg, "k--", lw=0.8)
+    if sigma0_f is not None and mu0_f is not None and (sigma0_f, mu0_f) != (sigma0, mu0):
+        ins.plot(gg, sigma0_f + mu0_f * gg, ":", color="0.4", lw=0.8)
+    ins.plot([0], [sigma0], "ks", ms=2.5)
+    ins.text(0.03, 0.95, f"$\\sigma_0$ = {sigma0:.3g}\n$\\mu_0$ = {mu0:.3g}", transform=ins.transAxes,
+             va="top", fontsize=5.5)
+    ins.tick_params(labelsize=5, length=2)
+    ins.set_xlim(-gz, gz)

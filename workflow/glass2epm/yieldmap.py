@@ -1,0 +1,1151 @@
+"""Local yield-stress maps (Sec. IV, Figs. 3–4): bond micromechanics in a cavity.
+
+Cavity expansion ("bond micromechanics")
+    Around a site particle, the particles within R (default 5d, d = (N/V)^{−1/dim})
+    are free; all others are frozen and follow the affine deformation exactly
+    (definitions in :mod:`glass2epm.cavity`). The non-affine response of the free
+    particles follows from Eqs. (5), (11), (12) restricted to the free rows, with the
+    free–free block H_FF of the Hessian and the frozen particles' affine motion as
+    the driving term (their non-affine parts are zero)::
+
+        H_FF·ẋ_F = −[H·(A·x)]_F
+        H_FF·ẍ_F = −[T:d₁d₁ + H·(A·d₁)]_F
+        H_FF·x⃛_F = −[M⋮d₁d₁d₁ + 3T:d₁d₂ + H·(A·d₂)]_F
+
+    with d₁ = A·x + ẋ, d₂ = A·d₁ + ẍ, d₃ = A·d₂ + x⃛ kept as pair fields (Eqs. 2, 9,
+    10). The cavity stress σ_B = O_B^w / V_R(γ), O_B^w = Σ_b w_b (first)_b x_b·(B x_b)
+    (bond weights w_b = 1, ½, 0; V_R(γ) = V_R e^{γ trA}) is expanded to γ³ with the
+    stress-observable derivatives of Eqs. (16)–(18) (B13–B15) summed with the bond
+    weights, and the volume terms of Appendix C:
+    σ⁽ⁿ⁾ = (1/V_R) Σ_k C(n,k)(−trA)^{n−k} O⁽ᵏ⁾.
+
+    Two implementations: :class:`CavityExpansion` (one site; a thin layer over
+    :class:`glass2epm.expansion.Expansion` with a free-block solver — the reference)
+    and :func:`bond_sites` (all sites, batched: the pair table and radial derivatives
+    of the whole configuration once, then per chunk of sites a gather of each site's
+    bonds, an envelope Cholesky of each H_FF in one ``prange`` over sites, and the
+    contraction kernels of :mod:`glass2epm.contractions` (``bond_hv``, ``path_rhs``,
+    ``bond_obs_series``) over the concatenated bonds of the chunk).
+
+Yield from the expansion (:func:`yield_roots`)
+    σ(γ) = σ₀ + c1 γ + c2 γ²/2 + c3 γ³/6. Forward: γ_Y = smallest positive root of
+    dσ/dγ = c1 + c2 γ + c3 γ²/2, σ_Y = σ(γ_Y). Backward: γ_Y^B = largest negative
+    root, σ_Y^B = σ(γ_Y^B) (usually negative for simple shear). A site without such
+    a root is discarded in that direction and counted.
+
+Maps (:func:`build_map`)
+    Sites on a grid of spacing 3d (:func:`glass2epm.cavity.site_particles`). Each
+    particle receives the lowest σ_Y of all cavities whose free region contains it
+    (forward), and separately the lowest |σ_Y^B| (backward); particles covered by no
+    valid cavity get NaN and are counted (``fraction_without_value``). Block map:
+    L_blocks = round(L_a/ξ) blocks along each cell vector (ξ = 5d, the EPM block
+    size), a particle belongs to the block of its fractional coordinates (squares for
+    an unsheared cell), and the block value is the **mean of the values of its
+    particles that have one** (``n_particles`` counts them; NaN if none).
+
+Site tables (schema ``yield_sites``) have the same columns for both methods; the
+``discarded`` column is a bit mask: 1 = no forward yield, 2 = no backward yield,
+4 = the free–free Hessian is not positive definite (no expansion; 1|2 set too).
+The frozen-matrix method (:mod:`glass2epm.frozen`) has no c2, c3 (NaN).
+
+Units: λ for lengths, ε/λ^d for stresses and moduli; strains dimensionless.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import comb
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from . import contractions as C
+from .box import min_image_2d, min_image_3d
+from .cavity import (
+    cavity_volume,
+    envelope_backsolve,
+    envelope_factor,
+    envelope_layout,
+    free_sets,
+    make_cavity,
+    mean_spacing,
+    site_particles,
+)
+from .contractions import PairSet
+from .expansion import Expansion, generator, numba_threads
+from .hessian import SPDSolver, HessianSolver, assemble
+from .io import Configuration, Schema, read_table, register, write_table
+
+STRESS = "epsilon/lambda^d"
+
+YIELD_MAP = register(
+    Schema(
+        "yield_map",
+        1,
+        {"x": "lambda", "y": "lambda", "sigma_y": STRESS, "sigma_y_backward": STRESS},
+        optional={"z": "lambda"},
+        needs_model=True,
+        needs_box=True,
+        description="one row per particle: position, lowest forward yield stress σ_Y and lowest "
+        "backward |σ_Y^B| over the cavities whose free region contains it (NaN: none); extra holds "
+        "method (bond|frozen), R, spacing, geometry, component, d and the fractions without value",
+    )
+)
+
+YIELD_SITES = register(
+    Schema(
+        "yield_sites",
+        1,
+        {"site": "", "x": "lambda", "y": "lambda", "sigma0": STRESS, "mu0": STRESS, "c2": STRESS,
+         "c3": STRESS, "sigma_y": STRESS, "gamma_y": "", "sigma_y_backward": STRESS,
+         "gamma_y_backward": "", "discarded": ""},
+        optional={"z": "lambda", "n_free": "", "steps": "", "steps_backward": "", "order": ""},
+        needs_model=True,
+        needs_box=True,
+        description="one row per cavity: site particle and position, cavity stress σ₀, local "
+        "modulus μ₀ = dσ/dγ, c2 = d²σ/dγ², c3 = d³σ/dγ³ (bond method; NaN for frozen), forward and "
+        "backward yield stress and strain; discarded bit mask (1 forward, 2 backward, 4 not "
+        "positive definite / minimisation failure)",
+    )
+)
+
+YIELD_BLOCKS = register(
+    Schema(
+        "yield_blocks",
+        1,
+        {"bx": "", "by": "", "x": "lambda", "y": "lambda", "sigma_y": STRESS,
+         "sigma_y_backward": STRESS, "n_particles": ""},
+        optional={"bz": "", "z": "lambda", "n_particles_backward": ""},
+        needs_model=True,
+        needs_box=True,
+        description="one row per block of the coarse-grained map (ξ = 5d): block indices, centre, "
+        "mean of the per-particle σ_Y and |σ_Y^B| of its particles that have a value, and their number",
+    )
+)
+
+DISCARD_FORWARD = 1
+DISCARD_BACKWARD = 2
+DISCARD_FAILED = 4
+
+
+def component_matrix(component, dim: int) -> np.ndarray:
+    """B = âb̂ for a component name 'ab' (or 'sab'), or a d×d matrix given directly."""
+    if isinstance(component, str):
+        name = component[1:] if component.startswith("s") and len(component) == 3 else component
+        if len(name) != 2 or any(c not in "xyz"[:dim] for c in name):
+            raise ValueError(f"unknown stress component {component!r} in {dim}D; use ab with a, b in "
+                             f"{'xyz'[:dim]} (e.g. xy)")
+        B = np.zeros((dim, dim))
+        B["xyz".index(name[0]), "xyz".index(name[1])] = 1.0
+        return B
+    B = np.asarray(component, dtype=float)
+    if B.shape != (dim, dim):
+        raise ValueError(f"stress selector must be {dim}x{dim}, got {B.shape}")
+    return B
+
+
+def volume_factor(values, V0: float, trA: float) -> np.ndarray:
+    """dⁿ/dγⁿ [O(γ)/(V₀ e^{γ trA})] from dᵏO/dγᵏ (rows k of ``values``, Appendix C)."""
+    values = np.asarray(values, dtype=float)
+    out = np.empty_like(values)
+    for n in range(values.shape[0]):
+        out[n] = sum(comb(n, k) * (-trA) ** (n - k) * values[k] for k in range(n + 1)) / V0
+    return out
+
+
+# ----------------------------------------------------------------------------
+# one cavity: the reference implementation
+
+
+class FreeBlockSolver:
+    """u with u_F = H_FF⁻¹ b_F and u = 0 on frozen particles (the reduced Hessian).
+
+    With no frozen particle at all (a cavity covering the cell) it is the system
+    solver (:class:`~glass2epm.hessian.HessianSolver`, translations removed).
+    Rattlers among the free particles (empty rows) get zero.
+    """
+
+    def __init__(self, H, n: int, dim: int, free: np.ndarray):
+        self.n, self.dim = n, dim
+        free = np.asarray(free, dtype=bool)
+        diag = np.abs(H.diagonal().reshape(n, dim)).sum(axis=1)
+        self.free = free & (diag > 0)
+        if free.all():
+            self._system = HessianSolver(H, n, dim)
+            return
+        self._system = None
+        self.dofs = np.flatnonzero(np.repeat(self.free, dim))
+        self._solver = SPDSolver(H[self.dofs][:, self.dofs]) if self.dofs.size else None
+
+    def solve(self, b):
+        if self._system is not None:
+            return self._system.solve(b)
+        b = np.asarray(b, dtype=float).reshape(self.n, self.dim)
+        u = np.zeros_like(b)
+        if self._solver is not None:
+            u.reshape(-1)[self.dofs] = self._solver(b.reshape(-1)[self.dofs])
+        return u
+
+
+class _Frozen:
+    """A solver that returns zero: no non-affine response (every particle frozen)."""
+
+    def __init__(self, n, dim):
+        self.n, self.dim = n, dim
+
+    def solve(self, b):
+        return np.zeros((self.n, self.dim))
+
+
+class CavityExpansion:
+    """Third-order expansion of the cavity stress of one site (reference implementation).
+
+    Parameters
+    ----------
+    conf : the configuration (an inherent state).
+    site : the site particle; ``radius`` R of the free region (λ).
+    deformation : "simple_shear", "pure_shear", "dilation" or a d×d generator A.
+    component : stress component ("xy", …) or a d×d selector B.
+    volume : cavity volume to divide by (default V_R = πR²; e.g. the box volume V
+        when the cavity covers the cell, to compare with the system stress).
+    relax : False freezes every particle (no non-affine response; d_n = Aⁿx): the
+        empty-free-region limit, with the stress still measured on the cavity's bonds.
+
+    Attributes: ``cavity`` (:class:`~glass2epm.cavity.Cavity`), ``ex`` (the
+    :class:`~glass2epm.expansion.Expansion` of the subsystem with the free-block
+    solver: ``ex.xdot`` etc. are zero on frozen particles), ``weights`` (per pair of
+    ``ex.ps``), ``coefficients`` [σ₀, σ', σ'', σ'''] (ε/λ^d).
+    """
+
+    def __init__(self, conf: Configuration, site: int, radius: float, deformation="simple_shear",
+                 component="xy", volume: float | None = None, relax: bool = True,
+                 threads: int | None = 1):
+        self.cavity = cav = make_cavity(conf, site, radius)
+        self.volume = cav.volume if volume is None else float(volume)
+        if not self.volume > 0:
+            raise ValueError(f"cavity volume must be positive, got {self.volume} (radius {radius})")
+        sub = cav.sub
+        n, d = sub.N, sub.dim
+        self.B = component_matrix(component, d)
+        self.A = generator(deformation, d)
+        with numba_threads(threads):
+            ps = PairSet.from_configuration(sub)
+            if relax and cav.n_free:
+                H = assemble(ps.ii, ps.jj, ps.rv, ps.r, ps.derivs[1], ps.derivs[2], n)
+                solver = FreeBlockSolver(H, n, d, cav.free)
+            else:
+                solver = _Frozen(n, d)
+            self.ex = Expansion(sub, deformation, order=3, pairs=ps, solver=solver, threads=None)
+            self.weights = 0.5 * (cav.free[ps.ii].astype(float) + cav.free[ps.jj].astype(float))
+            rows = C.bond_obs_series(ps.rv, ps.pre, self.B, self.ex.d[1], self.ex.d[2],
+                                     self.ex.d[3], 3)
+        self.observable = rows @ self.weights
+        self.coefficients = volume_factor(self.observable, self.volume, float(np.trace(self.A)))
+
+    def stress(self, gamma) -> np.ndarray:
+        """The cubic σ(γ) (ε/λ^d)."""
+        c = self.coefficients
+        g = np.asarray(gamma, dtype=float)
+        return c[0] + c[1] * g + c[2] * g**2 / 2 + c[3] * g**3 / 6
+
+
+# ----------------------------------------------------------------------------
+# all sites, batched (numba)
+
+
+@njit(cache=True)
+def _incidence(ii, jj, n):
+    """CSR (start, pair) of the pairs incident to each particle."""
+    m = ii.shape[0]
+    start = np.zeros(n + 1, dtype=np.int64)
+    for p in range(m):
+        start[ii[p] + 1] += 1
+        start[jj[p] + 1] += 1
+    for i in range(n):
+        start[i + 1] += start[i]
+    fill = start[:-1].copy()
+    pair = np.empty(2 * m, dtype=np.int64)
+    for p in range(m):
+        pair[fill[ii[p]]] = p
+        fill[ii[p]] += 1
+        pair[fill[jj[p]]] = p
+        fill[jj[p]] += 1
+    return start, pair
+
+
+@njit(cache=True, inline="always")
+def _find(arr, lo, hi, v):
+    """Position of v in the sorted arr[lo:hi] (absolute index), or −1."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if arr[mid] < v:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo if lo < arr.shape[0] and arr[lo] == v else -1
+
+
+@njit(cache=True, parallel=True)
+def _local_order(x, h, sites, fstart, fidx):
+    """loc[q]: local index (order along x, relative to the site) of the free particle
+    fidx[q] within its site's list."""
+    nsites = sites.shape[0]
+    d = x.shape[1]
+    loc = np.empty(fidx.shape[0], dtype=np.int64)
+    for s in prange(nsites):
+        a, b = fstart[s], fstart[s + 1]
+        key = np.empty(b - a)
+        c = sites[s]
+        for q in range(a, b):
+            j = fidx[q]
+            if d == 2:
+                dx, dy = min_image_2d(x[j, 0] - x[c, 0], x[j, 1] - x[c, 1], h)
+            else:
+                dx, dy, dz = min_image_3d(x[j, 0] - x[c, 0], x[j, 1] - x[c, 1], x[j, 2] - x[c, 2], h)
+            key[q - a] = dx
+        order = np.argsort(key, kind="mergesort")
+        for l in range(b - a):
+            loc[a + order[l]] = l
+    return loc
+
+
+@njit(cache=True, parallel=True)
+def _count_bonds(chunk, fstart, fidx, inc_start, inc_pair, ii, jj, n, nblocks):
+    """Number of bonds with at least one free end, per site of the chunk."""
+    m = chunk.shape[0]
+    out = np.zeros(m, dtype=np.int64)
+    per = (m + nblocks - 1) // nblocks
+    for blk in prange(nblocks):
+        mark = np.full(n, -1, dtype=np.int64)  # position in fidx of the free particles
+        for t in range(blk * per, min(m, (blk + 1) * per)):
+            s = chunk[t]
+            a, b = fstart[s], fstart[s + 1]
+            for q in range(a, b):
+                mark[fidx[q]] = q
+            cnt = 0
+            for q in range(a, b):
+                i = fidx[q]
+                for k in range(inc_start[i], inc_start[i + 1]):
+                    p = inc_pair[k]
+                    o = jj[p] if ii[p] == i else ii[p]
+                    if mark[o] < 0 or ii[p] == i:
+                        cnt += 1
+            out[t] = cnt
+            for q in range(a, b):
+                mark[fidx[q]] = -1
+    return out
+
+
+@njit(cache=True, parallel=True)
+def _gather(chunk, fstart, fidx, loc, inc_start, inc_pair, ii, jj, rv, pre, bstart, sstart, n,
+            nblocks):
+    """Per chunk: the bonds of each site (global pair id, slot of the i and j ends or −1,
+    weight, separation vector and Appendix-B scalars), the envelope (first particle of
+    each row) and whether the site floats (no bond to a frozen particle: one free
+    particle is then pinned)."""
+    dim = rv.shape[1]
+    nb = bstart[-1]
+    m = chunk.shape[0]
+    bpair = np.empty(nb, dtype=np.int64)
+    bs = np.empty(nb, dtype=np.int64)
+    bt = np.empty(nb, dtype=np.int64)
+    bw = np.empty(nb)
+    brv = np.empty((nb, dim))
+    bpre = np.empty((4, nb))
+    nslots = sstart[-1]
+    firstp = np.empty(nslots, dtype=np.int64)
+    floating = np.zeros(m, dtype=np.bool_)
+    envsize = np.zeros(m, dtype=np.int64)
+    per = (m + nblocks - 1) // nblocks
+    for blk in prange(nblocks):
+        mark = np.full(n, -1, dtype=np.int64)
+        for t in range(blk * per, min(m, (blk + 1) * per)):
+            s = chunk[t]
+            a, b = fstart[s], fstart[s + 1]
+            for q in range(a, b):
+                mark[fidx[q]] = q
+            s0 = sstart[t]
+            for l in range(b - a):
+                firstp[s0 + l] = l
+            mm = bstart[t]
+            nfrozen = 0
+            for q in range(a, b):
+                i = fidx[q]
+                for k in range(inc_start[i], inc_start[i + 1]):
+                    p = inc_pair[k]
+                    o = jj[p] if ii[p] == i else ii[p]
+                    qo = mark[o]
+                    if qo >= 0 and ii[p] != i:
+                        continue  # free–free bond: taken from its i end
+                    li = loc[q]
+                    lo = loc[qo] if qo >= 0 else -1
+                    bpair[mm] = p
+                    for c in range(dim):
+                        brv[mm, c] = rv[p, c]
+                    for c in range(4):
+                        bpre[c, mm] = pre[c, p]
+                    if ii[p] == i:
+                        bs[mm] = s0 + li
+                        bt[mm] = s0 + lo if lo >= 0 else -1
+                    else:
+                        bs[mm] = s0 + lo if lo >= 0 else -1
+                        bt[mm] = s0 + li
+                    if qo >= 0:
+                        bw[mm] = 1.0
+                        hi_ = li if li > lo else lo
+                        lw = li if li < lo else lo
+                        if lw < firstp[s0 + hi_]:
+                            firstp[s0 + hi_] = lw
+                    else:
+                        bw[mm] = 0.5
+                        nfrozen += 1
+                    mm += 1
+            for q in range(a, b):
+                mark[fidx[q]] = -1
+            floating[t] = nfrozen == 0
+            tot = 0
+            for l in range(b - a):
+                for c in range(dim):
+                    r = dim * l + c
+                    tot += r - dim * firstp[s0 + l] + 1
+            envsize[t] = tot
+    return bpair, bs, bt, bw, brv, bpre, firstp, floating, envsize
+
+
+@njit(cache=True)
+def _site_rows(firstp, s0, nf, dim):
+    nd = dim * nf
+    first = np.empty(nd, dtype=np.int64)
+    for l in range(nf):
+        for c in range(dim):
+            first[dim * l + c] = dim * firstp[s0 + l]
+    return first, envelope_layout(first, nd)
+
+
+@njit(cache=True, parallel=True)
+def _factor(bstart, sstart, estart, bs, bt, rv, f1, f2, firstp, floating, dim):
+    """Assemble every H_FF (envelope storage, lower triangle) and factorise it.
+
+    Returns (env, active, ok): active[slot] is False for pinned and isolated free
+    particles (their rows are the identity, their right-hand sides zero)."""
+    nsites = sstart.shape[0] - 1
+    env = np.zeros(estart[-1])
+    active = np.ones(sstart[-1], dtype=np.bool_)
+    ok = np.ones(nsites, dtype=np.bool_)
+    for t in prange(nsites):
+        s0 = sstart[t]
+        nf = sstart[t + 1] - s0
+        if nf == 0:
+            continue
+        first, ptr = _site_rows(firstp, s0, nf, dim)
+        e = env[estart[t]:estart[t + 1]]
+        pin = s0 if floating[t] else -1
+        touched = np.zeros(nf, dtype=np.bool_)
+        for m in range(bstart[t], bstart[t + 1]):
+            si = bs[m]
+            sj = bt[m]
+            if si == pin:
+                si = -1
+            if sj == pin:
+                sj = -1
+            for a in range(dim):
+                for c in range(a + 1):
+                    k = f2[m] * rv[m, a] * rv[m, c]
+                    if a == c:
+                        k += f1[m]
+                    for sl in (si, sj):
+                        if sl >= 0:
+                            r = dim * (sl - s0) + a
+                            e[ptr[r] + dim * (sl - s0) + c - first[r]] += k
+            if si >= 0 and sj >= 0:
+                hi_ = si if si > sj else sj
+                lw = si if si < sj else sj
+                for a in range(dim):
+                    r = dim * (hi_ - s0) + a
+                    for c in range(dim):
+                        k = f2[m] * rv[m, a] * rv[m, c]
+                        if a == c:
+                            k += f1[m]
+                        e[ptr[r] + dim * (lw - s0) + c - first[r]] -= k
+            if si >= 0:
+                touched[si - s0] = True
+            if sj >= 0:
+                touched[sj - s0] = True
+        for l in range(nf):
+            if not touched[l]:
+                active[s0 + l] = False
+                for a in range(dim):
+                    r = dim * l + a
+                    e[ptr[r] + r - first[r]] = 1.0
+        ok[t] = envelope_factor(e, ptr, first, dim * nf, dim)
+    return env, active, ok
+
+
+@njit(cache=True, parallel=True)
+def _solve(bstart, sstart, estart, bs, bt, g, env, firstp, active, ok, dim):
+    """u_F = H_FF⁻¹ b_F per site with b = −(particle field of the pair vectors g)
+    (+g on the j end, −g on the i end); returns u on the slots (zero where not solved)."""
+    nsites = sstart.shape[0] - 1
+    out = np.zeros((sstart[-1], dim))
+    for t in prange(nsites):
+        s0 = sstart[t]
+        nf = sstart[t + 1] - s0
+        if nf == 0 or not ok[t]:
+            continue
+        first, ptr = _site_rows(firstp, s0, nf, dim)
+        b = np.zeros(dim * nf)
+        for m in range(bstart[t], bstart[t + 1]):
+            si = bs[m]
+            sj = bt[m]
+            for a in range(dim):
+                if sj >= 0:
+                    b[dim * (sj - s0) + a] -= g[m, a]
+                if si >= 0:
+                    b[dim * (si - s0) + a] += g[m, a]
+        for l in range(nf):
+            if not active[s0 + l]:
+                for a in range(dim):
+                    b[dim * l + a] = 0.0
+        envelope_backsolve(env[estart[t]:estart[t + 1]], ptr, first, dim * nf, b, dim)
+        for l in range(nf):
+            for a in range(dim):
+                out[s0 + l, a] = b[dim * l + a]
+    return out
+
+
+@njit(cache=True, parallel=True)
+def _add_diff(base, bs, bt, u):
+    """base + (u_j − u_i) on every bond (slots −1: frozen, u = 0)."""
+    m, d = base.shape
+    out = np.empty((m, d))
+    for p in prange(m):
+        i = bs[p]
+        j = bt[p]
+        for a in range(d):
+            v = base[p, a]
+            if j >= 0:
+                v += u[j, a]
+            if i >= 0:
+                v -= u[i, a]
+            out[p, a] = v
+    return out
+
+
+@njit(cache=True, parallel=True)
+def _segment_sums(rows, bw, bstart):
+    """Σ_b w_b rows[k, b] over the bonds of each site: shape (nsites, K)."""
+    nsites = bstart.shape[0] - 1
+    K = rows.shape[0]
+    out = np.zeros((nsites, K))
+    for t in prange(nsites):
+        for m in range(bstart[t], bstart[t + 1]):
+            for k in range(K):
+                out[t, k] += bw[m] * rows[k, m]
+    return out
+
+
+@dataclass
+class BondSites:
+    """Cavity expansions of many sites (output of :func:`bond_sites`).
+
+    ``coefficients`` (n_sites, 4): σ₀, dσ/dγ, d²σ/dγ², d³σ/dγ³ (ε/λ^d; NaN where the
+    free–free Hessian is not positive definite, ``ok`` False); ``n_free`` per site.
+    """
+
+    sites: np.ndarray
+    coefficients: np.ndarray
+    ok: np.ndarray
+    n_free: np.ndarray
+    radius: float
+    volume: float
+
+
+def bond_sites(conf: Configuration, sites, radius: float, deformation="simple_shear",
+               component="xy", volume: float | None = None, relax: bool = True,
+               threads: int | None = None, chunk: int = 2048, pairs: PairSet | None = None,
+               free: tuple | None = None) -> BondSites:
+    """Cavity-stress expansions (to γ³) of every site, batched in numba.
+
+    ``sites``: particle indices; ``radius`` R (λ); ``volume`` overrides V_R;
+    ``relax=False`` gives the affine (empty free region) response. ``pairs``: the
+    configuration's :class:`~glass2epm.contractions.PairSet` if already built;
+    ``free``: precomputed (start, idx) of :func:`glass2epm.cavity.free_sets`.
+    Sites are processed ``chunk`` at a time (bounds the memory).
+    """
+    sites = np.ascontiguousarray(sites, dtype=np.int64)
+    d = conf.dim
+    A = generator(deformation, d)
+    B = component_matrix(component, d)
+    trA = float(np.trace(A))
+    V = cavity_volume(radius, d) if volume is None else float(volume)
+    if not V > 0:
+        raise ValueError(f"cavity volume must be positive, got {V} (radius {radius})")
+    with numba_threads(threads):
+        ps = pairs if pairs is not None else PairSet.from_configuration(conf)
+        fstart, fidx = free if free is not None else free_sets(conf, sites, radius)
+        loc = _local_order(conf.x, conf.box.h, sites, fstart, fidx)
+        inc_start, inc_pair = _incidence(ps.ii, ps.jj, conf.N)
+        coeffs = np.full((sites.size, 4), np.nan)
+        ok_all = np.zeros(sites.size, dtype=bool)
+        n = conf.N
+        for lo in range(0, sites.size, chunk):
+            idx = np.arange(lo, min(sites.size, lo + chunk), dtype=np.int64)
+            nblocks = int(min(idx.size, 4 * numba.get_num_threads()))
+            nb = _count_bonds(idx, fstart, fidx, inc_start, inc_pair, ps.ii, ps.jj, n, nblocks)
+            bstart = np.concatenate([[0], np.cumsum(nb)]).astype(np.int64)
+            sstart = np.concatenate([[0], np.cumsum(fstart[idx + 1] - fstart[idx])]).astype(np.int64)
+            bpair, bs, bt, bw, rv, pre, firstp, floating, envsize = _gather(
+                idx, fstart, fidx, loc, inc_start, inc_pair, ps.ii, ps.jj, ps.rv, ps.pre, bstart,
+                sstart, n, nblocks)
+            ax = C.apply_matrix(A, rv)
+            if relax:
+                estart = np.concatenate([[0], np.cumsum(envsize)]).astype(np.int64)
+                env, active, ok = _factor(bstart, sstart, estart, bs, bt, rv, pre[0], pre[1],
+                                          firstp, floating, d)
+
+                def solve(g):
+                    return _solve(bstart, sstart, estart, bs, bt, g, env, firstp, active, ok, d)
+
+                u = solve(C.bond_hv(rv, pre[0], pre[1], ax))                  # Eq. (5)
+                d1 = _add_diff(ax, bs, bt, u)
+                u = solve(C.path_rhs(rv, pre, A, d1, d1, 2))                   # Eq. (11)
+                d2 = _add_diff(C.apply_matrix(A, d1), bs, bt, u)
+                u = solve(C.path_rhs(rv, pre, A, d1, d2, 3))                   # Eq. (12)
+                d3 = _add_diff(C.apply_matrix(A, d2), bs, bt, u)
+            else:
+                ok = np.ones(idx.size, dtype=bool)
+                d1 = ax
+                d2 = C.apply_matrix(A, d1)
+                d3 = C.apply_matrix(A, d2)
+            rows = C.bond_obs_series(rv, pre, B, d1, d2, d3, 3)               # Eqs. (16)-(18)
+            O = _segment_sums(rows, bw, bstart)
+            c = volume_factor(O.T, V, trA).T
+            c[~ok] = np.nan
+            coeffs[idx] = c
+            ok_all[idx] = ok
+    return BondSites(sites, coeffs, ok_all, np.diff(fstart), float(radius), V)
+
+
+# ----------------------------------------------------------------------------
+# yield from the cubic
+
+
+def yield_roots(c1, c2, c3):
+    """Forward and backward yield strains of σ(γ) = σ₀ + c1γ + c2γ²/2 + c3γ³/6.
+
+    Roots of dσ/dγ = c1 + c2γ + (c3/2)γ² (numerically stable quadratic formula;
+    linear when c3 = 0). Returns (gamma_forward, gamma_backward): the smallest
+    positive root and the largest negative root, NaN where there is none (a root at
+    exactly 0 counts as neither). Arrays broadcast.
+    """
+    c1, c2, c3 = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (c1, c2, c3)))
+    a = 0.5 * c3
+    b = c2
+    c = c1
+    r1 = np.full(c1.shape, np.nan)
+    r2 = np.full(c1.shape, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        quad = a != 0
+        disc = b * b - 4.0 * a * c
+        real = quad & (disc >= 0)
+        sq = np.sqrt(np.where(real, disc, 0.0))
+        q = -0.5 * (b + np.where(b >= 0, sq, -sq))
+        r1 = np.where(real, q / a, r1)
+        r2 = np.where(real & (q != 0), c / q, np.where(real, q / a, r2))
+        lin = (~quad) & (b != 0)
+        r1 = np.where(lin, -c / b, r1)
+    roots = np.stack([r1, r2])
+    pos = np.where(roots > 0, roots, np.inf).min(axis=0)
+    neg = np.where(roots < 0, roots, -np.inf).max(axis=0)
+    return np.where(np.isfinite(pos), pos, np.nan), np.where(np.isfinite(neg), neg, np.nan)
+
+
+def cubic(coefficients, gamma):
+    """σ(γ) = c0 + c1γ + c2γ²/2 + c3γ³/6 (coefficients broadcast along the last axis)."""
+    c = np.asarray(coefficients, dtype=float)
+    g = np.asarray(gamma, dtype=float)
+    return c[..., 0] + c[..., 1] * g + c[..., 2] * g**2 / 2 + c[..., 3] * g**3 / 6
+
+
+# ----------------------------------------------------------------------------
+# site tables
+
+
+SITE_COLUMNS = ("site", "x", "y", "sigma0", "mu0", "c2", "c3", "sigma_y", "gamma_y",
+                "sigma_y_backward", "gamma_y_backward", "discarded")
+
+
+@dataclass
+class SiteTable:
+    """One row per cavity (schema ``yield_sites``) and the parameters that made it.
+
+    ``columns``: dict of equal-length arrays (``SITE_COLUMNS``, plus ``z`` in 3D and
+    ``n_free``, and ``steps``/``steps_backward`` for the frozen method); ``params``:
+    method, radius, spacing, geometry, component, d (and step, max_strain for frozen).
+    """
+
+    columns: dict
+    params: dict
+
+    def __len__(self):
+        return int(len(self.columns["site"]))
+
+    def __getitem__(self, k):
+        return self.columns[k]
+
+    @classmethod
+    def concatenate(cls, tables) -> "SiteTable":
+        """Chunk tables of the same map (same parameters) into one, sorted by site order
+        of the grid (``order`` column if present, else site index)."""
+        tables = list(tables)
+        if not tables:
+            raise ValueError("no site tables to merge")
+        ref = tables[0].params
+        for t in tables[1:]:
+            diff = {k for k in set(ref) | set(t.params) if k not in ("chunk",)
+                    and not _same(ref.get(k), t.params.get(k))}
+            if diff:
+                raise ValueError(f"site tables were made with different parameters: {sorted(diff)}")
+        cols = {k: np.concatenate([np.asarray(t.columns[k]) for t in tables]) for k in tables[0].columns}
+        site = cols["site"]
+        if np.unique(site).size != site.size:
+            raise ValueError("site tables overlap: a site appears in more than one chunk")
+        key = cols["order"] if "order" in cols else site
+        o = np.argsort(key, kind="stable")
+        params = {k: v for k, v in ref.items() if k != "chunk"}
+        return cls({k: v[o] for k, v in cols.items()}, params)
+
+
+def _same(a, b):
+    if isinstance(a, float) and isinstance(b, float):
+        return a == b or (np.isnan(a) and np.isnan(b))
+    return a == b
+
+
+def _site_positions(conf, sites):
+    names = "xyz"[: conf.dim]
+    x = conf.box.wrap(conf.x[sites])
+    return {names[a]: x[:, a] for a in range(conf.dim)}
+
+
+def bond_table(conf: Configuration, sites, radius: float, geometry: str = "simple_shear",
+               component="xy", spacing: float | None = None, threads: int | None = None,
+               chunk: int = 2048, pairs: PairSet | None = None, free=None,
+               order=None) -> SiteTable:
+    """Site table of the bond-micromechanics method (see :func:`bond_sites`, :func:`yield_roots`)."""
+    sites = np.ascontiguousarray(sites, dtype=np.int64)
+    res = bond_sites(conf, sites, radius, geometry, component, threads=threads, chunk=chunk,
+                     pairs=pairs, free=free)
+    c = res.coefficients
+    gf, gb = yield_roots(c[:, 1], c[:, 2], c[:, 3])
+    sf = cubic(c, np.nan_to_num(gf))
+    sb = cubic(c, np.nan_to_num(gb))
+    disc = (np.isnan(gf) * DISCARD_FORWARD + np.isnan(gb) * DISCARD_BACKWARD
+            + (~res.ok) * DISCARD_FAILED).astype(np.int8)
+    cols = {"site": sites, **_site_positions(conf, sites),
+            "sigma0": c[:, 0], "mu0": c[:, 1], "c2": c[:, 2], "c3": c[:, 3],
+            "sigma_y": np.where(np.isnan(gf), np.nan, sf), "gamma_y": gf,
+            "sigma_y_backward": np.where(np.isnan(gb), np.nan, sb), "gamma_y_backward": gb,
+            "discarded": disc, "n_free": res.n_free.astype(np.int64),
+            "order": np.arange(sites.size) if order is None else np.asarray(order, dtype=np.int64)}
+    params = _params(conf, "bond", radius, spacing, geometry, component)
+    return SiteTable(cols, params)
+
+
+def frozen_table(conf: Configuration, sites, radius: float, geometry: str = "simple_shear",
+                 component="xy", spacing: float | None = None, step: float = 1e-3,
+                 max_strain: float = 0.3, drop_tol: float = 1e-6, ftol: float = 1e-10,
+                 threads: int | None = None, order=None, chunk: str | None = None) -> SiteTable:
+    """Site table of the frozen-matrix method (:func:`glass2epm.frozen.frozen_sites`); c2, c3 NaN."""
+    from .frozen import frozen_sites
+
+    sites = np.ascontiguousarray(sites, dtype=np.int64)
+    r = frozen_sites(conf, sites, radius, geometry, component, step=step, max_strain=max_strain,
+                     drop_tol=drop_tol, ftol=ftol, threads=threads)
+    failed = (r.status == 2).any(axis=1)
+    disc = ((r.status[:, 0] != 0) * DISCARD_FORWARD + (r.status[:, 1] != 0) * DISCARD_BACKWARD
+            + failed * DISCARD_FAILED).astype(np.int8)
+    nan = np.full(sites.size, np.nan)
+    cols = {"site": sites, **_site_positions(conf, sites),
+            "sigma0": r.sigma0, "mu0": r.mu0, "c2": nan, "c3": nan.copy(),
+            "sigma_y": r.sigma_y, "gamma_y": r.gamma_y,
+            "sigma_y_backward": r.sigma_y_backward, "gamma_y_backward": r.gamma_y_backward,
+            "discarded": disc, "n_free": r.n_free.astype(np.int64),
+            "steps": r.steps[:, 0].copy(), "steps_backward": r.steps[:, 1].copy(),
+            "order": np.arange(sites.size) if order is None else np.asarray(order, dtype=np.int64)}
+    params = _params(conf, "frozen", radius, spacing, geometry, component)
+    params.update(step=float(step), max_strain=float(max_strain), drop_tol=float(drop_tol),
+                  ftol=float(ftol))
+    if chunk is not None:
+        params["chunk"] = chunk
+    return SiteTable(cols, params)
+
+
+def _params(conf, method, radius, spacing, geometry, component):
+    d = mean_spacing(conf)
+    comp = component if isinstance(component, str) else np.asarray(component).tolist()
+    if isinstance(comp, str) and comp.startswith("s") and len(comp) == 3:
+        comp = comp[1:]
+    return {"method": method, "radius": float(radius), "radius_d": float(radius) / d,
+            "spacing": None if spacing is None else float(spacing),
+            "spacing_d": None if spacing is None else float(spacing) / d,
+            "geometry": geometry if isinstance(geometry, str) else "custom",
+            "component": comp, "d": d, "dim": conf.dim}
+
+
+# ----------------------------------------------------------------------------
+# maps
+
+
+@njit(cache=True)
+def _assign_min(fstart, fidx, values, n):
+    """Per particle: the lowest finite value over the sites whose free list holds it."""
+    out = np.full(n, np.inf)
+    for s in range(values.shape[0]):
+        v = values[s]
+        if not np.isfinite(v):
+            continue
+        for q in range(fstart[s], fstart[s + 1]):
+            p = fidx[q]
+            if v < out[p]:
+                out[p] = v
+    for p in range(n):
+        if out[p] == np.inf:
+            out[p] = np.nan
+    return out
+
+
+def assign_particles(conf: Configuration, sites, radius: float, values, free=None) -> np.ndarray:
+    """Each particle's lowest value over the cavities (``sites``, free regions of
+    ``radius``) that contain it; NaN for particles in no cavity with a finite value."""
+    sites = np.ascontiguousarray(sites, dtype=np.int64)
+    fstart, fidx = free if free is not None else free_sets(conf, sites, radius)
+    values = np.ascontiguousarray(values, dtype=float)
+    if values.shape != sites.shape:
+        raise ValueError(f"need one value per site: {values.shape} values for {sites.size} sites")
+    return _assign_min(fstart, fidx, values, conf.N)
+
+
+def block_counts(conf: Configuration, block: float) -> np.ndarray:
+    """Blocks per cell vector: L_blocks = max(1, round(L_a/ξ))."""
+    if not block > 0:
+        raise ValueError(f"block size must be positive, got {block}")
+    return np.maximum(1, np.round(np.diag(conf.box.h) / block).astype(np.int64))
+
+
+def coarse_grain(conf: Configuration, values, block: float) -> dict:
+    """Block map of a per-particle field: blocks of the fractional coordinates
+    (round(L_a/ξ) per cell vector), value = mean over the block's particles with a
+    finite value, ``n_particles`` their number (NaN value if none).
+
+    Returns columns bx, by[, bz] (block indices), x, y[, z] (block centres, λ), value,
+    n_particles — one row per block, bx slowest.
+    """
+    values = np.asarray(values, dtype=float)
+    if values.shape != (conf.N,):
+        raise ValueError(f"need one value per particle ({conf.N}), got shape {values.shape}")
+    nb = block_counts(conf, block)
+    dim = conf.dim
+    s = np.linalg.solve(conf.box.h, conf.x.T).T
+    s -= np.floor(s)
+    k = np.minimum((s * nb).astype(np.int64), nb - 1)
+    flat = np.ravel_multi_index(tuple(k.T), tuple(nb))
+    ok = np.isfinite(values)
+    tot = int(np.prod(nb))
+    cnt = np.bincount(flat[ok], minlength=tot)
+    sm = np.bincount(flat[ok], weights=values[ok], minlength=tot)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(cnt > 0, sm / np.maximum(cnt, 1), np.nan)
+    idx = np.stack(np.unravel_index(np.arange(tot), tuple(nb)), axis=1)
+    centres = ((idx + 0.5) / nb) @ conf.box.h.T
+    out = {f"b{'xyz'[a]}": idx[:, a] for a in range(dim)}
+    out.update({"xyz"[a]: centres[:, a] for a in range(dim)})
+    out["value"] = mean
+    out["n_particles"] = cnt
+    return out
+
+
+@dataclass
+class YieldMap:
+    """A local yield-stress map: per particle, per block, and the site table.
+
+    ``sigma_y`` (N,): lowest forward σ_Y over the covering cavities; ``sigma_y_backward``
+    (N,): lowest |σ_Y^B|; ``blocks``: columns of schema ``yield_blocks``; ``sites``:
+    the :class:`SiteTable`; ``info``: parameters and counts (fractions without value,
+    discarded sites, block size ξ, …).
+    """
+
+    sigma_y: np.ndarray
+    sigma_y_backward: np.ndarray
+    blocks: dict
+    sites: SiteTable
+    info: dict
+
+
+def build_map(conf: Configuration, table: SiteTable, block: float | None = None,
+              free=None) -> YieldMap:
+    """Per-particle and block maps from a site table (either method).
+
+    ``block``: ξ in λ (default 5d). The free regions are recomputed from the
+    configuration and the table's radius (the definitions of :mod:`glass2epm.cavity`).
+    """
+    radius = float(table.params["radius"])
+    sites = np.asarray(table["site"], dtype=np.int64)
+    d = mean_spacing(conf)
+    xi = 5.0 * d if block is None else float(block)
+    free = free if free is not None else free_sets(conf, sites, radius)
+    fwd = assign_particles(conf, sites, radius, table["sigma_y"], free)
+    bwd = assign_particles(conf, sites, radius, np.abs(table["sigma_y_backward"]), free)
+    bf = coarse_grain(conf, fwd, xi)
+    bb = coarse_grain(conf, bwd, xi)
+    blocks = {k: v for k, v in bf.items() if k not in ("value", "n_particles")}
+    blocks.update(sigma_y=bf["value"], sigma_y_backward=bb["value"], n_particles=bf["n_particles"],
+                  n_particles_backward=bb["n_particles"])
+    disc = np.asarray(table["discarded"])
+    info = dict(table.params)
+    info.update(
+        block=xi, block_d=xi / d, blocks_per_side=block_counts(conf, xi).tolist(),
+        n_sites=int(sites.size), n_discarded_forward=int(np.count_nonzero(disc & DISCARD_FORWARD)),
+        n_discarded_backward=int(np.count_nonzero(disc & DISCARD_BACKWARD)),
+        n_failed=int(np.count_nonzero(disc & DISCARD_FAILED)),
+        fraction_without_value=float(np.mean(np.isnan(fwd))),
+        fraction_without_value_backward=float(np.mean(np.isnan(bwd))),
+        N=int(conf.N),
+    )
+    return YieldMap(fwd, bwd, blocks, table, info)
+
+
+def site_list(conf: Configuration, spacing: float) -> np.ndarray:
+    """The site particles of a map (grid of ``spacing`` λ; :func:`glass2epm.cavity.site_particles`)."""
+    return site_particles(conf, spacing)
+
+
+def bond_map(conf: Configuration, radius: float | None = None, spacing: float | None = None,
+             geometry: str = "simple_shear", component="xy", block: float | None = None,
+             threads: int | None = None, chunk: int = 2048) -> YieldMap:
+    """The complete bond-micromechanics map: sites on a grid (default spacing 3d), cavities
+    of radius R (default 5d), forward and backward yield from one cubic per site."""
+    d = mean_spacing(conf)
+    radius = 5.0 * d if radius is None else float(radius)
+    spacing = 3.0 * d if spacing is None else float(spacing)
+    with numba_threads(threads):
+        sites = site_particles(conf, spacing)
+        free = free_sets(conf, sites, radius)
+        table = bond_table(conf, sites, radius, geometry, component, spacing, threads=None,
+                           chunk=chunk, free=free)
+        return build_map(conf, table, block, free)
+
+
+def frozen_map(conf: Configuration, radius: float | None = None, spacing: float | None = None,
+               geometry: str = "simple_shear", component="xy", block: float | None = None,
+               step: float = 1e-3, max_strain: float = 0.3, threads: int | None = None,
+               **kw) -> YieldMap:
+    """The complete frozen-matrix map (every site in this process; see :func:`merge` for
+    chunked runs)."""
+    d = mean_spacing(conf)
+    radius = 5.0 * d if radius is None else float(radius)
+    spacing = 3.0 * d if spacing is None else float(spacing)
+    with numba_threads(threads):
+        sites = site_particles(conf, spacing)
+        table = frozen_table(conf, sites, radius, geometry, component, spacing, step=step,
+                             max_strain=max_strain, **kw)
+        return build_map(conf, table, block)
+
+
+def frozen_chunk(conf: Configuration, k: int, K: int, radius: float | None = None,
+                 spacing: float | None = None, geometry: str = "simple_shear", component="xy",
+                 step: float = 1e-3, max_strain: float = 0.3, threads: int | None = None,
+                 **kw) -> SiteTable:
+    """Frozen-matrix site table of chunk k (0-based) of K of the map's sites."""
+    from .frozen import chunk_sites
+
+    d = mean_spacing(conf)
+    radius = 5.0 * d if radius is None else float(radius)
+    spacing = 3.0 * d if spacing is None else float(spacing)
+    with numba_threads(threads):
+        sites = site_particles(conf, spacing)
+        order = chunk_sites(np.arange(sites.size), k, K)
+        return frozen_table(conf, sites[order], radius, geometry, component, spacing, step=step,
+                            max_strain=max_strain, order=order, chunk=f"{k}/{K}", **kw)
+
+
+def merge(conf: Configuration, tables, block: float | None = None) -> YieldMap:
+    """Gather chunk site tables (from :func:`frozen_chunk` or files read with
+    :func:`read_sites`) into the map; checks that they share their parameters, do not
+    overlap and cover the map's sites (when their spacing is known)."""
+    table = SiteTable.concatenate(tables)
+    sp = table.params.get("spacing")
+    if sp is not None:
+        want = site_particles(conf, sp)
+        got = np.asarray(table["site"])
+        if got.size != want.size or not np.array_equal(np.sort(got), np.sort(want)):
+            missing = np.setdiff1d(want, got).size
+            raise ValueError(f"site tables do not cover the map: {missing} of {want.size} sites "
+                             "missing (all K chunks are needed)")
+    return build_map(conf, table, block)
+
+
+# ----------------------------------------------------------------------------
+# files
+
+
+def _paths(path):
+    from pathlib import Path
+
+    path = Path(path)
+    stem = path.name[: -len(".parquet")] if path.name.endswith(".parquet") else path.name
+    return path, path.with_name(stem + ".sites.parquet"), path.with_name(stem + ".blocks.parquet")
+
+
+def write_sites(path, conf: Configuration, table: SiteTable, provenance: dict | None = None):
+    """Write a site table (schema ``yield_sites``)."""
+    cols = {k: np.asarray(v) for k, v in table.columns.items()}
+    return write_table(path, YIELD_SITES, cols, model=conf.model, box=conf.box, strain=conf.strain,
+                       seed=conf.seed, provenance={"module": "yieldmap", **(provenance or {})},
+                       extra={**table.params, "Tp": conf.Tp})
+
+
+def read_sites(path) -> SiteTable:
+    """Read a ``yield_sites`` file back as a :class:`SiteTable`."""
+    t = read_table(path, YIELD_SITES)
+    params = {k: v for k, v in (t.meta.get("extra") or {}).items() if k != "Tp"}
+    return SiteTable(dict(t.columns), params)
+
+
+def write_map(path, conf: Configuration, ymap: YieldMap, provenance: dict | None = None):
+    """Write MAP.parquet (``yield_map``), MAP.sites.parquet and MAP.blocks.parquet.
+    Returns the three paths."""
+    p_map, p_sites, p_blocks = _paths(path)
+    names = "xyz"[: conf.dim]
+    x = conf.box.wrap(conf.x)
+    cols = {names[a]: x[:, a] for a in range(conf.dim)}
+    cols.update(sigma_y=ymap.sigma_y, sigma_y_backward=ymap.sigma_y_backward)
+    meta = dict(model=conf.model, box=conf.box, strain=conf.strain, seed=conf.seed,
+                provenance={"module": "yieldmap", **(provenance or {})})
+    extra = {**ymap.info, "Tp": conf.Tp}
+    write_table(p_map, YIELD_MAP, cols, extra=extra, **meta)
+    write_table(p_sites, YIELD_SITES, {k: np.asarray(v) for k, v in ymap.sites.columns.items()},
+                extra=extra, **meta)
+    write_table(p_blocks, YIELD_BLOCKS, ymap.blocks, extra=extra, **meta)
+    return p_map, p_sites, p_blocks
+
+
+def read_map(path):
+    """(map table, site table, block table) of a map written by :func:`write_map`."""
+    p_map, p_sites, p_blocks = _paths(path)
+    return read_table(p_map, YIELD_MAP), read_table(p_sites, YIELD_SITES), read_table(p_blocks, YIELD_BLOCKS)
+
+
+# ----------------------------------------------------------------------------
+# comparison helpers (Figs. 3-4)
+
+
+def site_comparison(conf: Configuration, site: int, radius: float | None = None,
+                    geometry: str = "simple_shear", component="xy", step: float = 1e-3,
+                    max_strain: float = 0.3, n_points: int = 201) -> dict:
+    """Fig. 3(c): one cavity's cubic σ(γ) against its frozen-matrix curves.
+
+    Returns a dict: ``frozen_forward``/``frozen_backward`` ({strain, stress, sigma_y,
+    gamma_y, yielded}), ``expansion`` ({strain, stress} on a grid spanning both curves,
+    coefficients c0..c3, forward/backward yield strain and stress), and
+    ``sigma0``/``mu0`` of both methods.
+    """
+    from .frozen import frozen_site_curve
+
+    d = mean_spacing(conf)
+    radius = 5.0 * d if radius is None else float(radius)
+    ex = CavityExpansion(conf, site, radius, geometry, component)
+    c = ex.coefficients
+    gf, gb = yield_roots(c[1], c[2], c[3])
+    curves = {}
+    for name, direction in (("frozen_forward", 1), ("frozen_backward", -1)):
+        fc = frozen_site_curve(conf, site, radius, geometry, component, direction, step, max_strain)
+        curves[name] = {"strain": fc.strain, "stress": fc.stress, "sigma_y": fc.sigma_y,
+                        "gamma_y": fc.gamma_y, "yielded": fc.yielded, "mu0": fc.extra["mu0"]}
+    lo = min(curves["frozen_backward"]["strain"].min(), np.nan_to_num(gb, nan=0.0))
+    hi = max(curves["frozen_forward"]["strain"].max(), np.nan_to_num(gf, nan=0.0))
+    g = np.linspace(lo, hi, n_points)
+    return {
+        "site": int(site), "radius": radius,
+        "expansion": {"strain": g, "stress": ex.stress(g), "coefficients": c,
+                      "gamma_y": float(gf), "sigma_y": float(ex.stress(gf)) if np.isfinite(gf) else np.nan,
+                      "gamma_y_backward": float(gb),
+                      "sigma_y_backward": float(ex.stress(gb)) if np.isfinite(gb) else np.nan},
+        **curves,
+        "sigma0": {"bond": float(c[0]), "frozen": float(curves["frozen_forward"]["stress"][0])},
+        "mu0": {"bond": float(c[1]), "frozen": curves["frozen_forward"]["mu0"]},
+    }
+
+
+def yield_distribution(values, bins=40, log: bool = False, range_=None) -> dict:
+    """P(σ_Y) of finite values: linear bins (``np.histogram`` density) or log bins
+    (:func:`glass2epm.stats.log_histogram`, ``bins`` per decade)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        raise ValueError("no finite yield stresses to histogram")
+    if log:
+        from .stats import log_histogram
+
+        h = log_histogram(v, per_decade=float(bins), absolute=False)
+        return {"centers": h.centers, "density": h.density, "error": h.density_err,
+                "edges": h.edges, "counts": h.counts, "n": int(h.n_total),
+                "n_nonpositive": int(h.n_nonpositive)}
+    dens, edges = np.histogram(v, bins=bins, range=range_, density=True)
+    counts, _ = np.histogram(v, bins=edges)
+    width = np.diff(edges)
+    return {"centers": 0.5 * (edges[1:] + edges[:-1]), "density": dens,
+            "error": np.sqrt(counts) / (v.size * width), "edges": edges, "counts": counts,
+            "n": int(v.size)}
+
+
+def yield_statistics(values, conf: float = 0.95, n_boot: int = 2000, seed: int = 0) -> dict:
+    """Mean and variance of the finite values with bootstrap CIs (stats.mean_ci /
+    variance_ci). ``values``: an array, or a list of arrays (one per sample: whole
+    samples are resampled)."""
+    from .stats import mean_ci, variance_ci
+
+    if isinstance(values, (list, tuple)):
+        vals = [np.asarray(v, dtype=float)[np.isfinite(v)] for v in values]
+    else:
+        v = np.asarray(values, dtype=float)
+        vals = v[np.isfinite(v)]
+    m = mean_ci(vals, conf=conf, n_boot=n_boot, seed=seed)
+    s = variance_ci(vals, conf=conf, n_boot=n_boot, seed=seed)
+    return {"mean": m.to_dict(), "variance": s.to_dict()}
+
+
+def compare_maps(bond: YieldMap, frozen: YieldMap, level: str = "blocks", seed: int = 0) -> dict:
+    """Fig. 4(b–d) numbers for one configuration: statistics of σ_Y of both methods
+    (``level``: "blocks" — the paper's coarse-grained maps —, "particles" or "sites"),
+    the variance ratio bond/frozen, and the site-by-site scatter table (sites common
+    to both tables)."""
+    def pick(m: YieldMap):
+        if level == "blocks":
+            return m.blocks["sigma_y"]
+        if level == "particles":
+            return m.sigma_y
+        if level == "sites":
+            return np.asarray(m.sites["sigma_y"])
+        raise ValueError(f"level must be 'blocks', 'particles' or 'sites', got {level!r}")
+
+    sb = yield_statistics(pick(bond), seed=seed)
+    sf = yield_statistics(pick(frozen), seed=seed)
+    return {"level": level, "bond": sb, "frozen": sf,
+            "variance_ratio": sb["variance"]["value"] / sf["variance"]["value"],
+            "mean_ratio": sb["mean"]["value"] / sf["mean"]["value"],
+            "scatter": scatter_table(bond.sites, frozen.sites)}
+
+
+def scatter_table(bond: SiteTable, frozen: SiteTable) -> dict:
+    """Site-by-site table over the sites of both tables: σ₀, μ₀, σ_Y, γ_Y, σ_Y^B, γ_Y^B
+    of each method (columns suffixed _bond / _frozen)."""
+    sb = np.asarray(bond["site"])
+    sf = np.asarray(frozen["site"])
+    common, ib, jf = np.intersect1d(sb, sf, return_indices=True)
+    out = {"site": common}
+    for k in ("sigma0", "mu0", "sigma_y", "gamma_y", "sigma_y_backward", "gamma_y_backward"):
+        out[k + "_bond"] = np.asarray(bond[k])[ib]
+        out[k + "_frozen"] = np.asarray(frozen[k])[jf]
+    return out
