@@ -171,3 +171,15 @@ def test_generic_kernel_path(beta, q):
     ii, jj, rv, lam = ForceField(m).pairs(x, conf.sizes, box)
     r = np.sqrt((rv**2).sum(1))
     assert e == pytest.approx(m.radial_derivatives(r, lam, order=0)[0].sum(), rel=1e-12)
+
+
+def test_size_change_rebuilds_the_list(small_glass):
+    """A ForceField reused after a size swap must not use stale per-pair data."""
+    c = small_glass
+    ff = ForceField(c.model)
+    e0 = ff.compute(c.x, c.sizes, c.box)[0]
+    s = c.sizes.copy()
+    s[[0, -1]] = s[[-1, 0]]
+    e1 = ff.compute(c.x, s, c.box)[0]
+    assert e1 == pytest.approx(ForceField(c.model).compute(c.x, s, c.box)[0], rel=1e-13)
+    assert e1 != pytest.approx(e0, rel=1e-6)

@@ -195,6 +195,7 @@ class VerletList:
         self.h_ref = None
         self.il2 = None
         self.img = None
+        self.sizes_ref = None
         self.builds = 0
 
     @property
@@ -226,6 +227,7 @@ class VerletList:
         self.il2, self.img = pair_images(x, sizes, h, self.start, self.nbr, m.na)
         self.x_ref = x.copy()
         self.h_ref = h.copy()
+        self.sizes_ref = np.array(sizes, dtype=float, copy=True)
         self.builds += 1
 
     def needs_rebuild(self, x: np.ndarray, box: Box) -> bool:
@@ -250,8 +252,10 @@ class VerletList:
         return 2.0 * disp + strain > self.skin
 
     def update(self, x, sizes, box) -> bool:
-        """Rebuild if needed; returns True when it rebuilt."""
-        if self.needs_rebuild(x, box):
+        """Rebuild if needed (also when the sizes changed: per-pair data depend on them);
+        returns True when it rebuilt."""
+        if (self.start is None or sizes.shape != self.sizes_ref.shape
+                or not np.array_equal(sizes, self.sizes_ref) or self.needs_rebuild(x, box)):
             self.build(x, sizes, box)
             return True
         return False
