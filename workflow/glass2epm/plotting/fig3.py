@@ -106,6 +106,23 @@ def map_axes(ax, h, x, y):
     ax.set_yticks([])
 
 
+def plain_log_ticks(ax):
+    """Tick labels 2, 5, 10 rather than 2×10⁰ on log axes; minor ticks labelled (at 2, 3
+    and 5) only on an axis spanning less than about a decade and a half."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    def minor(v, _):
+        m = round(v / 10 ** np.floor(np.log10(v)), 6) if v > 0 else 0
+        return f"{v:g}" if m in (2.0, 3.0, 5.0) else ""
+
+    for axis, lim in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
+        if axis.get_scale() != "log":
+            continue
+        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        narrow = lim[0] > 0 and np.log10(lim[1] / lim[0]) < 1.5
+        axis.set_minor_formatter(FuncFormatter(minor) if narrow else NullFormatter())
+
+
 def _pick(v, key="bond"):
     """A scalar from a metadata entry that may be a scalar or {"bond": …, "frozen": …}."""
     if isinstance(v, dict):
@@ -162,9 +179,10 @@ def plot_fig3(particles, bonds, curves, png, pdf=None) -> dict:
     discs(ax, x[free], y[free], size[free], facecolors="#cfe0f3", edgecolors="0.55", linewidths=0.3,
           zorder=1)
     segs = np.stack([np.column_stack([x[i], y[i]]), np.column_stack([x[j], y[j]])], axis=1)
-    lw = np.where(w >= 1.0, 0.7, np.where(w > 0, 0.45, 0.25))
-    col = np.where(w[:, None] > 0, np.array([[0.0, 0.0, 0.0, 0.9]]), np.array([[0.6, 0.6, 0.6, 0.6]]))
-    ax.add_collection(LineCollection(segs, linewidths=lw, colors=col, zorder=2))
+    inner = w > 0  # bonds that carry cavity stress on top, matrix-matrix bonds beneath the discs
+    ax.add_collection(LineCollection(segs[~inner], linewidths=0.25, colors="0.6", zorder=0.5))
+    ax.add_collection(LineCollection(segs[inner], linewidths=np.where(w[inner] >= 1.0, 0.7, 0.4),
+                                     colors="k", zorder=2))
     R = _pick(ex.get("radius"))
     if R:
         ax.add_patch(_circle(R))
@@ -199,12 +217,11 @@ def plot_fig3(particles, bonds, curves, png, pdf=None) -> dict:
             if k == "expansion":
                 exp_g.append(g)
                 exp_s.append(s)
-                ax.plot(g, s, style, color=DIR_COLORS[d], lw=1.3, zorder=3,
-                        label=f"expansion ($\\gamma^3$), {d}")
+                ax.plot(g, s, style, color=DIR_COLORS[d], lw=1.3, zorder=3)
             else:
-                every = max(1, len(g) // 40)
-                ax.plot(g[::every], s[::every], style, mfc="none", mew=0.7, ms=3, color=DIR_COLORS[d],
-                        zorder=2, label=f"frozen matrix, {d}")
+                every = max(1, len(g) // 25)
+                ax.plot(g[::every], s[::every], style, mfc="none", mew=0.6, ms=3, color=DIR_COLORS[d],
+                        zorder=2)
     if not exp_g and not (kind == "frozen").any():
         raise ValueError(f"Fig. 3c: {C.path} holds no 'expansion' or 'frozen' rows (kinds {sorted(set(kind))})")
     eg = np.concatenate(exp_g) if exp_g else np.empty(0)
@@ -218,13 +235,19 @@ def plot_fig3(particles, bonds, curves, png, pdf=None) -> dict:
             continue
         marks[name] = pt
         ax.plot(*pt, "*", ms=8, color=c, mec="k", mew=0.4, zorder=5)
-        ax.annotate(f"$\\sigma_Y^{name}$", pt, xytext=(0, 6 if fwd else -12), textcoords="offset points",
-                    ha="center", fontsize=8, color=c)
+        ax.annotate(f"$\\sigma_Y^{name}$", pt, xytext=(0, 6) if fwd else (7, -2), textcoords="offset points",
+                    ha="center" if fwd else "left", va="bottom" if fwd else "center", fontsize=8, color=c)
     ax.axhline(0, color="0.8", lw=0.5, zorder=0)
     ax.axvline(0, color="0.8", lw=0.5, zorder=0)
     ax.set_xlabel(LABELS["strain"])
     ax.set_ylabel(r"$\sigma_{xy}^\mathrm{cav}$ ($\varepsilon/\lambda^2$)")
-    ax.legend(frameon=False, fontsize=5.5, loc="upper left", handlelength=1.5)
+    from matplotlib.lines import Line2D
+
+    hs = [Line2D([], [], color="0.3", lw=1.3, label=r"expansion, $O(\gamma^3)$"),
+          Line2D([], [], color="0.3", marker="o", mfc="none", ls="", ms=3, label="frozen matrix"),
+          Line2D([], [], color=FORWARD, lw=3, label="forward"),
+          Line2D([], [], color=BACKWARD, lw=3, label="backward")]
+    ax.legend(handles=hs, frameon=False, fontsize=5.5, loc="upper left", handlelength=1.4)
     panel(ax, "c")
     sigma0, mu0 = _pick(ex.get("sigma0")), _pick(ex.get("mu0"))
     if sigma0 is not None and mu0 is not None:

@@ -73,7 +73,7 @@ def plot_fig4(maps: dict, compare, blocks: dict, png, pdf=None) -> dict:
                            "fraction_without_value": float(np.mean(~np.isfinite(sy)))}
         panel(ax, "a" if k == 0 else "", f"$T_p$ = {Tp:g}")
     if col is not None:
-        cb = fig.colorbar(col, ax=[axd[f"m{k}"] for k in range(3)], shrink=0.85, pad=0.01)
+        cb = fig.colorbar(col, ax=[axd[f"m{k}"] for k in range(len(tabs))], shrink=0.85, pad=0.01)
         cb.set_label(SIGMA_Y)
     else:
         not_computed(axd["m0"], "a", "")
@@ -91,7 +91,7 @@ def plot_fig4(maps: dict, compare, blocks: dict, png, pdf=None) -> dict:
     allv = np.concatenate(list(pooled.values())) if pooled else np.empty(0)
     if allv.size:
         hi = float(np.percentile(allv, 99.5))
-        edges = np.linspace(min(0.0, float(allv.min())), hi, 26)
+        edges = np.linspace(min(0.0, float(allv.min())), hi, 21)
         for (method, Tp), v in sorted(pooled.items(), key=lambda kv: (kv[0][0], -kv[0][1])):
             if v.size == 0:
                 continue
@@ -103,7 +103,7 @@ def plot_fig4(maps: dict, compare, blocks: dict, png, pdf=None) -> dict:
             ax.plot(0.5 * (edges[1:] + edges[:-1])[ok], dens[ok], marker=st["marker"], ls=st["ls"], lw=0.8,
                     ms=3, color=c, mfc=_mfc(method, c), mew=0.7)
             out["blocks"][f"{method}@{Tp:g}"] = {"n": int(v.size), "mean": float(v.mean())}
-        ax.set_yscale("log")
+        ax.set_ylim(0, 1.6 * ax.get_ylim()[1])  # room for the legend
         ax.set_xlabel(SIGMA_Y)
         ax.set_ylabel(r"$P(\sigma_Y)$")
         panel(ax, "b", r"blocks $\xi = 5d$")
@@ -148,4 +148,4 @@ def _legends(ax, tps, methods):
     hs = [Line2D([], [], marker="o", ls=METHOD_STYLE.get(m, METHOD_STYLE["bond"])["ls"], color="0.3", ms=3.5,
                  lw=0.8, mfc=_mfc(m, "0.3"), label=METHOD_STYLE.get(m, {"label": m})["label"]) for m in methods]
     hs += [Line2D([], [], marker="s", ls="", color=tp_color(T), ms=4, label=f"$T_p$ = {T:g}") for T in tps]
-    ax.legend(handles=hs, frameon=False, fontsize=5.5, handlelength=1.8)
+    ax.legend(handles=hs, frameon=False, fontsize=5.5, handlelength=1.8, loc="upper right")

@@ -158,15 +158,16 @@ def plot_fig5(particle_series, epm_series_example, steady, curves: dict, compare
     ax.set_xlabel(LABELS["strain"])
     ax.set_ylabel(STRESS)
     ax.set_xlim(left=0)
-    ax.set_ylim(bottom=0)
+    top = max([v for v in out["curves"].values() if np.isfinite(v)], default=1.0)
+    ax.set_ylim(0, 1.7 * top)  # room for the inset above the curves
     from matplotlib.lines import Line2D
 
     hs = [Line2D([], [], color="0.3", ls=v["ls"], lw=v["lw"], label=v["label"]) for v in SOURCE_STYLE.values()]
     hs += [Line2D([], [], color=tp_color(T), lw=2, label=f"$T_p$ = {T:g}") for T in sorted(tps, reverse=True)]
-    ax.legend(handles=hs, frameon=False, fontsize=5.5, loc="lower right", ncol=2, handlelength=1.8)
+    ax.legend(handles=hs, frameon=False, fontsize=5.5, loc="upper left", ncol=1, handlelength=1.8)
     panel(ax, "c")
     cmp_ = read_checked(compare, EPM_COMPARE, ["Tp", "source", "peak_stress", "peak_err"], "Fig. 5c inset")
-    ins = ax.inset_axes([0.5, 0.62, 0.46, 0.34])
+    ins = ax.inset_axes([0.6, 0.64, 0.37, 0.32])
     csrc = np.asarray(cmp_["source"]).astype(str)
     T = np.asarray(cmp_["Tp"], float)
     out["peak"] = {}
@@ -181,8 +182,9 @@ def plot_fig5(particle_series, epm_series_example, steady, curves: dict, compare
                      ms=2.5, color="0.2", mfc="none" if source == "epm_frozen" else "0.2", capsize=1,
                      elinewidth=0.5)
         out["peak"][source] = dict(zip([float(a) for a in T[sel][o]], [float(a) for a in pk]))
-    ins.set_xlabel(r"$T_p$", fontsize=6, labelpad=1)
+    ins.set_xlabel(r"$T_p$", fontsize=6, labelpad=0)
     ins.set_ylabel(r"$\sigma_\mathrm{yield}$", fontsize=6, labelpad=1)
-    ins.tick_params(labelsize=5, length=2)
+    ins.tick_params(labelsize=5, length=2, pad=1)
+    ins.locator_params(nbins=3)
     save(fig, png, pdf)
     return out

@@ -18,13 +18,13 @@ from matplotlib.colors import ListedColormap
 from ..activity import D2MIN_ACTIVITY
 from ..banding import ACTIVITY_SERIES
 from .fig3 import discs, extra, map_axes, not_computed, panel, read_checked, wrapped_positions
-from .style import DOUBLE, save, tp_color
+from .style import DOUBLE, save
 
 INACTIVE = "0.86"
-
-
-def _lighter(c, f=0.0):
-    return tuple(np.asarray(c[:3]) * (1 - f) + f) + (1.0,)
+# One strong colour for "yielded at least once" in every column (the columns are
+# labelled with T_p): mid-range T_p colours of style.tp_color are too pale against
+# the grey of inactive particles.
+ACTIVE = "#b2182b"
 
 
 def plot_fig6(particle_activity: dict, epm_activity: dict, map_strain: float, png, pdf=None) -> dict:
@@ -40,7 +40,7 @@ def plot_fig6(particle_activity: dict, epm_activity: dict, map_strain: float, pn
                              constrained_layout=True)
     out = {"map_strain": float(map_strain), "particles": {}, "epm": {}}
     for k, Tp in enumerate(tps):
-        c = tp_color(Tp)
+        c = ACTIVE
         # particles
         ax = axes[0, k]
         if Tp in pa:

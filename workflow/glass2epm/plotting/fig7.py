@@ -19,7 +19,7 @@ from matplotlib.lines import Line2D
 
 from .. import banding
 from ..banding import BAND_PROFILES, BAND_WIDTHS
-from .fig3 import not_computed, panel, read_checked
+from .fig3 import not_computed, panel, plain_log_ticks, read_checked
 from .style import DOUBLE, LABELS, figure, save, tp_color
 
 MAX_STRAINS = 8
@@ -27,8 +27,8 @@ L_MARKERS = ["^", "o", "s", "D", "v"]
 
 
 def _shade(c, f):
-    """Colour c mixed with white by fraction f (0: c, 1: white)."""
-    return tuple(np.asarray(c[:3]) * (1 - f) + f)
+    """Colour c darkened by fraction f (0: c, 1: black): later strains darker."""
+    return tuple(np.asarray(c[:3]) * (1 - f))
 
 
 def _pick_strains(g, m=MAX_STRAINS):
@@ -54,14 +54,14 @@ def _profiles(ax, files: dict, what: str, xlabel: str) -> dict:
             sel = g == gs
             d, P = np.asarray(t["d"], float)[sel], np.asarray(t["profile"], float)[sel]
             o = np.argsort(d)
-            f = 0.7 * (1 - k / max(len(strains) - 1, 1))
+            f = 0.6 * k / max(len(strains) - 1, 1)
             ax.plot(d[o], P[o], "-", lw=0.9, color=_shade(c, f))
         out[float(Tp)] = [float(s) for s in strains]
     ax.set_xlabel(xlabel)
     ax.set_ylabel(r"$P(x)$ (events per site)")
     hs = [Line2D([], [], color=tp_color(float(T)), lw=1.5, label=f"$T_p$ = {float(T):g}")
           for T in sorted(files, key=float, reverse=True)]
-    hs.append(Line2D([], [], color="0.6", lw=0, label="light → dark: $\\gamma$ increases"))
+    hs.append(Line2D([], [], color="0.6", lw=0, label=f"{len(strains)} strains, darker = larger $\\gamma$"))
     ax.legend(handles=hs, frameon=False, fontsize=5.5, loc="upper right")
     return out
 
@@ -76,7 +76,8 @@ def _widths(ax, files: dict, what: str, guide: float, unit: str) -> dict:
         cols = {k: np.asarray(t[k]) for k in ("strain", "width_scaled", "n_bands")}
         cols["strain"] = cols["strain"].astype(float)
         cols["width_scaled"] = cols["width_scaled"].astype(float)
-        ok = (cols["n_bands"] == 1) & np.isfinite(cols["width_scaled"]) & (cols["strain"] > 0)
+        w_all = cols["width_scaled"]
+        ok = (cols["n_bands"] == 1) & np.isfinite(w_all) & (w_all > 0) & (cols["strain"] > 0)
         c = tp_color(float(Tp))
         mk = L_MARKERS[Ls.index(L) % len(L_MARKERS)] if L is not None else "o"
         x, w = cols["strain"][ok], cols["width_scaled"][ok]
@@ -90,7 +91,7 @@ def _widths(ax, files: dict, what: str, guide: float, unit: str) -> dict:
             ax.loglog(xs, ws.fit.predict(xs), "-", lw=0.8, color=c)
             lo, hi = ws.fit.b_ci
             lab = (f"$T_p$ = {float(Tp):g}" + ("" if L is None else f", L = {L:g}")
-                   + f": $\\gamma^{{{ws.fit.b:.2f}}}$")
+                   + f": $\\gamma^{{{ws.fit.b:.2f}\\pm{(hi - lo) / 2:.2f}}}$")
             ax.plot([], [], mk, ls="-", color=c, ms=3, mfc="none" if mk == "o" and L is not None else c,
                     lw=0.8, label=lab)
             out[key] = {"b": ws.fit.b, "b_ci": [lo, hi], "n": ws.fit.n}
@@ -102,8 +103,10 @@ def _widths(ax, files: dict, what: str, guide: float, unit: str) -> dict:
     if x.size:
         xs = np.geomspace(x.min(), x.max(), 10)
         x0, y0 = np.exp(np.mean(np.log(x))), np.exp(np.mean(np.log(y)))
+        names = {0.25: r"$\gamma^{1/4}$", 0.5: r"$\sqrt{\gamma}$"}
         ax.loglog(xs, 0.6 * y0 * (xs / x0) ** guide, "k:", lw=1.0,
-                  label=r"$\gamma^{1/4}$" if guide == 0.25 else (r"$\sqrt{\gamma}$" if guide == 0.5 else f"$\\gamma^{{{guide:g}}}$"))
+                  label=names.get(guide, f"$\\gamma^{{{guide:g}}}$"))
+    plain_log_ticks(ax)
     ax.set_xlabel(LABELS["strain"])
     ax.set_ylabel(f"$w$ ({unit})")
     ax.legend(frameon=False, fontsize=5.5)
@@ -140,7 +143,10 @@ def plot_fig7(particle_profiles: dict, particle_widths: dict, epm_profiles: dict
     if epm_widths:
         out["epm_growth"] = _widths(ax, {(float(L), T): p for (L, T), p in epm_widths.items()}, "Fig. 7d",
                                     0.5, "blocks")
-        panel(ax, "d", "EPM (bond); triangles L = 40, circles L = 128" if {40.0, 128.0} <= {float(L) for L, _ in epm_widths} else "EPM (bond)")
+        sizes = sorted({float(L) for L, _ in epm_widths})
+        shapes = {"^": "triangles", "o": "circles", "s": "squares", "D": "diamonds", "v": "down triangles"}
+        legend = ", ".join(f"{shapes[L_MARKERS[k % len(L_MARKERS)]]} L = {L:g}" for k, L in enumerate(sizes))
+        panel(ax, "d", f"EPM (bond); {legend}")
     else:
         not_computed(ax, "d", "EPM (bond)")
     save(fig, png, pdf)

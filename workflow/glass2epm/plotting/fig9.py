@@ -20,7 +20,7 @@ from ..bands import fit_width
 from ..banding import BAND_PROFILES
 from ..figdata import BAND_SIZE
 from ..stats import powerlaw_fit
-from .fig3 import extra, not_computed, panel, read_checked
+from .fig3 import extra, not_computed, panel, plain_log_ticks, read_checked
 from .style import DOUBLE, figure, save, tp_color
 
 SOURCE_MARKERS = {"particles": "o", "epm": "s"}
@@ -61,6 +61,7 @@ def plot_fig9(profiles: dict, size_table, png, pdf=None) -> dict:
         keys = sorted(profiles, key=float)
         cmap = plt.get_cmap("viridis")
         out["profile_strain"] = {}
+        tp_prof = set()
         for k, key in enumerate(keys):
             t = read_checked(profiles[key], BAND_PROFILES, ["strain", "d", "profile"], "Fig. 9a")
             g = np.asarray(t["strain"], float)
@@ -70,7 +71,9 @@ def plot_fig9(profiles: dict, size_table, png, pdf=None) -> dict:
             d, P = np.asarray(t["d"], float)[sel], np.asarray(t["profile"], float)[sel]
             o = np.argsort(d)
             row = np.flatnonzero(size == float(key))
-            lab = f"L = {box[row[0]]:g}" if row.size else f"size {float(key):g}"
+            lab = (f"L = {box[row[0]]:g} {'blocks' if src[row[0]] == 'epm' else 'd'}" if row.size
+                   else f"size {float(key):g}")
+            tp_prof.add(extra(t).get("Tp"))
             ax.plot(d[o], P[o], "-", lw=1.0, color=cmap(k / max(len(keys) - 1, 1) * 0.9), label=lab)
             out["profile_strain"][float(key)] = float(g0)
         srcs = set(src)
@@ -78,7 +81,10 @@ def plot_fig9(profiles: dict, size_table, png, pdf=None) -> dict:
         ax.set_xlabel(f"$x$ ({unit})")
         ax.set_ylabel(r"$P(x)$ (events per site)")
         ax.legend(frameon=False, fontsize=6)
-        panel(ax, "a", f"$\\gamma$ = {g_ref:.3g}" if np.isfinite(g_ref) else "")
+        title = f"$\\gamma$ = {g_ref:.3g}" if np.isfinite(g_ref) else ""
+        if len(tp_prof) == 1 and None not in tp_prof:
+            title += f", $T_p$ = {float(tp_prof.pop()):g}"
+        panel(ax, "a", title)
     else:
         not_computed(ax, "a", "")
     # (b)
@@ -109,7 +115,8 @@ def plot_fig9(profiles: dict, size_table, png, pdf=None) -> dict:
     unit = UNITS.get(srcs[0], "") if len(srcs) == 1 else "$d$; EPM: blocks"
     ax.set_xlabel(f"$L$ ({unit})")
     ax.set_ylabel(f"$w$ ({unit})")
-    ax.legend(frameon=False, fontsize=5.5, title="95 % CI", title_fontsize=5.5)
+    plain_log_ticks(ax)
+    ax.legend(frameon=False, fontsize=5.5, title=r"fit $w \propto L^\alpha$ (95 % CI)", title_fontsize=5.5)
     panel(ax, "b")
     save(fig, png, pdf)
     return out

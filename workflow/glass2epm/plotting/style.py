@@ -30,15 +30,16 @@ RC = {
 plt.rcParams.update(RC)
 
 # Consistent colours per T_p across all figures: a fixed map from T_p to colour,
-# warm (poorly annealed, high T_p) to cold (stable, low T_p).
-_CMAP = plt.get_cmap("coolwarm")
+# bright orange (poorly annealed, high T_p) to dark purple (stable, low T_p); the
+# ends of "inferno" are cut so that no T_p is drawn near-white or near-black.
+_CMAP = plt.get_cmap("inferno")
 TP_RANGE = (0.2, 0.7)
 
 
 def tp_color(Tp: float):
     lo, hi = TP_RANGE
     u = (np.log(Tp) - np.log(lo)) / (np.log(hi) - np.log(lo))
-    return _CMAP(float(np.clip(u, 0.0, 1.0)))
+    return _CMAP(0.15 + 0.65 * float(np.clip(u, 0.0, 1.0)))
 
 
 PRESET_COLORS = {"lerner-poly2d": "#1f5fa8", "richard2023": "#c4462b"}
