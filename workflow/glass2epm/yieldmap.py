@@ -22,10 +22,11 @@ Cavity expansion ("bond micromechanics")
     Two implementations: :class:`CavityExpansion` (one site; a thin layer over
     :class:`glass2epm.expansion.Expansion` with a free-block solver — the reference)
     and :func:`bond_sites` (all sites, batched: the pair table and radial derivatives
-    of the whole configuration once, then per chunk of sites a gather of each site's
-    bonds, an envelope Cholesky of each H_FF in one ``prange`` over sites, and the
-    contraction kernels of :mod:`glass2epm.contractions` (``bond_hv``, ``path_rhs``,
-    ``bond_obs_series``) over the concatenated bonds of the chunk).
+    of the whole configuration once, then one ``prange`` over the sites, each
+    gathering its bonds, factorising its H_FF in envelope storage (free particles
+    ordered along x), solving three times and contracting with serial compilations of
+    the :mod:`glass2epm.contractions` kernels ``bond_hv``, ``path_rhs`` and
+    ``bond_obs_series`` — the same source code).
 
 Yield from the expansion (:func:`yield_roots`)
     σ(γ) = σ₀ + c1 γ + c2 γ²/2 + c3 γ³/6. Forward: γ_Y = smallest positive root of
@@ -54,6 +55,7 @@ Units: λ for lengths, ε/λ^d for stresses and moduli; strains dimensionless.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import types
 from math import comb
 
 import numba
@@ -254,6 +256,24 @@ class CavityExpansion:
 # all sites, batched (numba)
 
 
+def _serial(dispatcher, name: str):
+    """A serial compilation of a :mod:`glass2epm.contractions` kernel (same source code),
+    callable inside the per-site ``prange`` loop: numba cannot nest parallel regions.
+    It gets its own name so that its on-disk cache entry does not collide with the
+    parallel version's (numba's cache key does not include the ``parallel`` flag)."""
+    f = dispatcher.py_func
+    g = types.FunctionType(f.__code__, f.__globals__, name, f.__defaults__, f.__closure__)
+    g.__qualname__ = name
+    g.__module__ = f.__module__
+    g.__doc__ = f.__doc__
+    return njit(cache=True)(g)
+
+
+_bond_hv = _serial(C.bond_hv, "bond_hv_serial")                    # Eq. (B7)
+_path_rhs = _serial(C.path_rhs, "path_rhs_serial")                 # Eqs. (11), (12)
+_bond_obs_series = _serial(C.bond_obs_series, "bond_obs_series_serial")  # Eqs. (16)-(18)
+
+
 @njit(cache=True)
 def _incidence(ii, jj, n):
     """CSR (start, pair) of the pairs incident to each particle."""
@@ -274,275 +294,225 @@ def _incidence(ii, jj, n):
     return start, pair
 
 
-@njit(cache=True, inline="always")
-def _find(arr, lo, hi, v):
-    """Position of v in the sorted arr[lo:hi] (absolute index), or −1."""
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if arr[mid] < v:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo if lo < arr.shape[0] and arr[lo] == v else -1
+@njit(cache=True)
+def _site_bonds(x, h, site, free, inc_start, inc_pair, ii, jj, rv, pre, mark):
+    """The bonds of one cavity: every pair with at least one free end.
 
-
-@njit(cache=True, parallel=True)
-def _local_order(x, h, sites, fstart, fidx):
-    """loc[q]: local index (order along x, relative to the site) of the free particle
-    fidx[q] within its site's list."""
-    nsites = sites.shape[0]
+    ``free``: the site's free particles (global indices); ``mark`` (N,) is −1 outside
+    and is left so. Free particles get local indices ordered along x (relative to the
+    site), which keeps the envelope of H_FF narrow. Returns (li, lj: local index of
+    the i and j ends or −1 for frozen, w: weight 1 or ½, brv (m, d), bpre (4, m))."""
     d = x.shape[1]
-    loc = np.empty(fidx.shape[0], dtype=np.int64)
-    for s in prange(nsites):
-        a, b = fstart[s], fstart[s + 1]
-        key = np.empty(b - a)
-        c = sites[s]
-        for q in range(a, b):
-            j = fidx[q]
-            if d == 2:
-                dx, dy = min_image_2d(x[j, 0] - x[c, 0], x[j, 1] - x[c, 1], h)
-            else:
-                dx, dy, dz = min_image_3d(x[j, 0] - x[c, 0], x[j, 1] - x[c, 1], x[j, 2] - x[c, 2], h)
-            key[q - a] = dx
-        order = np.argsort(key, kind="mergesort")
-        for l in range(b - a):
-            loc[a + order[l]] = l
-    return loc
-
-
-@njit(cache=True, parallel=True)
-def _count_bonds(chunk, fstart, fidx, inc_start, inc_pair, ii, jj, n, nblocks):
-    """Number of bonds with at least one free end, per site of the chunk."""
-    m = chunk.shape[0]
-    out = np.zeros(m, dtype=np.int64)
-    per = (m + nblocks - 1) // nblocks
-    for blk in prange(nblocks):
-        mark = np.full(n, -1, dtype=np.int64)  # position in fidx of the free particles
-        for t in range(blk * per, min(m, (blk + 1) * per)):
-            s = chunk[t]
-            a, b = fstart[s], fstart[s + 1]
-            for q in range(a, b):
-                mark[fidx[q]] = q
-            cnt = 0
-            for q in range(a, b):
-                i = fidx[q]
-                for k in range(inc_start[i], inc_start[i + 1]):
-                    p = inc_pair[k]
-                    o = jj[p] if ii[p] == i else ii[p]
-                    if mark[o] < 0 or ii[p] == i:
-                        cnt += 1
-            out[t] = cnt
-            for q in range(a, b):
-                mark[fidx[q]] = -1
-    return out
-
-
-@njit(cache=True, parallel=True)
-def _gather(chunk, fstart, fidx, loc, inc_start, inc_pair, ii, jj, rv, pre, bstart, sstart, n,
-            nblocks):
-    """Per chunk: the bonds of each site (global pair id, slot of the i and j ends or −1,
-    weight, separation vector and Appendix-B scalars), the envelope (first particle of
-    each row) and whether the site floats (no bond to a frozen particle: one free
-    particle is then pinned)."""
-    dim = rv.shape[1]
-    nb = bstart[-1]
-    m = chunk.shape[0]
-    bpair = np.empty(nb, dtype=np.int64)
-    bs = np.empty(nb, dtype=np.int64)
-    bt = np.empty(nb, dtype=np.int64)
-    bw = np.empty(nb)
-    brv = np.empty((nb, dim))
-    bpre = np.empty((4, nb))
-    nslots = sstart[-1]
-    firstp = np.empty(nslots, dtype=np.int64)
-    floating = np.zeros(m, dtype=np.bool_)
-    envsize = np.zeros(m, dtype=np.int64)
-    per = (m + nblocks - 1) // nblocks
-    for blk in prange(nblocks):
-        mark = np.full(n, -1, dtype=np.int64)
-        for t in range(blk * per, min(m, (blk + 1) * per)):
-            s = chunk[t]
-            a, b = fstart[s], fstart[s + 1]
-            for q in range(a, b):
-                mark[fidx[q]] = q
-            s0 = sstart[t]
-            for l in range(b - a):
-                firstp[s0 + l] = l
-            mm = bstart[t]
-            nfrozen = 0
-            for q in range(a, b):
-                i = fidx[q]
-                for k in range(inc_start[i], inc_start[i + 1]):
-                    p = inc_pair[k]
-                    o = jj[p] if ii[p] == i else ii[p]
-                    qo = mark[o]
-                    if qo >= 0 and ii[p] != i:
-                        continue  # free–free bond: taken from its i end
-                    li = loc[q]
-                    lo = loc[qo] if qo >= 0 else -1
-                    bpair[mm] = p
-                    for c in range(dim):
-                        brv[mm, c] = rv[p, c]
-                    for c in range(4):
-                        bpre[c, mm] = pre[c, p]
-                    if ii[p] == i:
-                        bs[mm] = s0 + li
-                        bt[mm] = s0 + lo if lo >= 0 else -1
-                    else:
-                        bs[mm] = s0 + lo if lo >= 0 else -1
-                        bt[mm] = s0 + li
-                    if qo >= 0:
-                        bw[mm] = 1.0
-                        hi_ = li if li > lo else lo
-                        lw = li if li < lo else lo
-                        if lw < firstp[s0 + hi_]:
-                            firstp[s0 + hi_] = lw
-                    else:
-                        bw[mm] = 0.5
-                        nfrozen += 1
-                    mm += 1
-            for q in range(a, b):
-                mark[fidx[q]] = -1
-            floating[t] = nfrozen == 0
-            tot = 0
-            for l in range(b - a):
-                for c in range(dim):
-                    r = dim * l + c
-                    tot += r - dim * firstp[s0 + l] + 1
-            envsize[t] = tot
-    return bpair, bs, bt, bw, brv, bpre, firstp, floating, envsize
+    nf = free.shape[0]
+    key = np.empty(nf)
+    for q in range(nf):
+        j = free[q]
+        if d == 2:
+            dx, dy = min_image_2d(x[j, 0] - x[site, 0], x[j, 1] - x[site, 1], h)
+        else:
+            dx, dy, dz = min_image_3d(x[j, 0] - x[site, 0], x[j, 1] - x[site, 1],
+                                      x[j, 2] - x[site, 2], h)
+        key[q] = dx
+    order = np.argsort(key, kind="mergesort")
+    for l in range(nf):
+        mark[free[order[l]]] = l
+    m = 0
+    for q in range(nf):
+        i = free[q]
+        for k in range(inc_start[i], inc_start[i + 1]):
+            p = inc_pair[k]
+            o = jj[p] if ii[p] == i else ii[p]
+            if mark[o] < 0 or ii[p] == i:
+                m += 1
+    li = np.empty(m, dtype=np.int64)
+    lj = np.empty(m, dtype=np.int64)
+    w = np.empty(m)
+    brv = np.empty((m, d))
+    bpre = np.empty((4, m))
+    m = 0
+    for q in range(nf):
+        i = free[q]
+        for k in range(inc_start[i], inc_start[i + 1]):
+            p = inc_pair[k]
+            o = jj[p] if ii[p] == i else ii[p]
+            if mark[o] >= 0 and ii[p] != i:
+                continue  # free–free bond: taken from its i end
+            li[m] = mark[ii[p]]
+            lj[m] = mark[jj[p]]
+            w[m] = 1.0 if mark[o] >= 0 else 0.5
+            for c in range(d):
+                brv[m, c] = rv[p, c]
+            for c in range(4):
+                bpre[c, m] = pre[c, p]
+            m += 1
+    for q in range(nf):
+        mark[free[q]] = -1
+    return li, lj, w, brv, bpre
 
 
 @njit(cache=True)
-def _site_rows(firstp, s0, nf, dim):
+def _factor_free_block(li, lj, rv, f1, f2, nf, dim):
+    """H_FF of one cavity in envelope storage (lower triangle), factorised.
+
+    A site with no bond to a frozen particle (the cavity covers the cell) floats: its
+    first free particle is pinned (translations). Pinned and isolated free particles
+    get identity rows and ``active`` False. Returns (env, ptr, first, active, ok)."""
+    firstp = np.arange(nf)
+    floating = True
+    for m in range(li.shape[0]):
+        i = li[m]
+        j = lj[m]
+        if i < 0 or j < 0:
+            floating = False
+            continue
+        hi_ = i if i > j else j
+        lw = i if i < j else j
+        if lw < firstp[hi_]:
+            firstp[hi_] = lw
     nd = dim * nf
     first = np.empty(nd, dtype=np.int64)
     for l in range(nf):
-        for c in range(dim):
-            first[dim * l + c] = dim * firstp[s0 + l]
-    return first, envelope_layout(first, nd)
-
-
-@njit(cache=True, parallel=True)
-def _factor(bstart, sstart, estart, bs, bt, rv, f1, f2, firstp, floating, dim):
-    """Assemble every H_FF (envelope storage, lower triangle) and factorise it.
-
-    Returns (env, active, ok): active[slot] is False for pinned and isolated free
-    particles (their rows are the identity, their right-hand sides zero)."""
-    nsites = sstart.shape[0] - 1
-    env = np.zeros(estart[-1])
-    active = np.ones(sstart[-1], dtype=np.bool_)
-    ok = np.ones(nsites, dtype=np.bool_)
-    for t in prange(nsites):
-        s0 = sstart[t]
-        nf = sstart[t + 1] - s0
-        if nf == 0:
-            continue
-        first, ptr = _site_rows(firstp, s0, nf, dim)
-        e = env[estart[t]:estart[t + 1]]
-        pin = s0 if floating[t] else -1
-        touched = np.zeros(nf, dtype=np.bool_)
-        for m in range(bstart[t], bstart[t + 1]):
-            si = bs[m]
-            sj = bt[m]
-            if si == pin:
-                si = -1
-            if sj == pin:
-                sj = -1
+        for a in range(dim):
+            first[dim * l + a] = dim * firstp[l]
+    ptr = envelope_layout(first, nd)
+    env = np.zeros(ptr[nd])
+    pin = 0 if floating else -1
+    touched = np.zeros(nf, dtype=np.bool_)
+    for m in range(li.shape[0]):
+        i = li[m]
+        j = lj[m]
+        if i == pin:
+            i = -1
+        if j == pin:
+            j = -1
+        for a in range(dim):
+            for c in range(a + 1):
+                k = f2[m] * rv[m, a] * rv[m, c]
+                if a == c:
+                    k += f1[m]
+                if i >= 0:
+                    r = dim * i + a
+                    env[ptr[r] + dim * i + c - first[r]] += k
+                if j >= 0:
+                    r = dim * j + a
+                    env[ptr[r] + dim * j + c - first[r]] += k
+        if i >= 0 and j >= 0:
+            hi_ = i if i > j else j
+            lw = i if i < j else j
             for a in range(dim):
-                for c in range(a + 1):
+                r = dim * hi_ + a
+                for c in range(dim):
                     k = f2[m] * rv[m, a] * rv[m, c]
                     if a == c:
                         k += f1[m]
-                    for sl in (si, sj):
-                        if sl >= 0:
-                            r = dim * (sl - s0) + a
-                            e[ptr[r] + dim * (sl - s0) + c - first[r]] += k
-            if si >= 0 and sj >= 0:
-                hi_ = si if si > sj else sj
-                lw = si if si < sj else sj
-                for a in range(dim):
-                    r = dim * (hi_ - s0) + a
-                    for c in range(dim):
-                        k = f2[m] * rv[m, a] * rv[m, c]
-                        if a == c:
-                            k += f1[m]
-                        e[ptr[r] + dim * (lw - s0) + c - first[r]] -= k
-            if si >= 0:
-                touched[si - s0] = True
-            if sj >= 0:
-                touched[sj - s0] = True
-        for l in range(nf):
-            if not touched[l]:
-                active[s0 + l] = False
-                for a in range(dim):
-                    r = dim * l + a
-                    e[ptr[r] + r - first[r]] = 1.0
-        ok[t] = envelope_factor(e, ptr, first, dim * nf, dim)
-    return env, active, ok
-
-
-@njit(cache=True, parallel=True)
-def _solve(bstart, sstart, estart, bs, bt, g, env, firstp, active, ok, dim):
-    """u_F = H_FF⁻¹ b_F per site with b = −(particle field of the pair vectors g)
-    (+g on the j end, −g on the i end); returns u on the slots (zero where not solved)."""
-    nsites = sstart.shape[0] - 1
-    out = np.zeros((sstart[-1], dim))
-    for t in prange(nsites):
-        s0 = sstart[t]
-        nf = sstart[t + 1] - s0
-        if nf == 0 or not ok[t]:
-            continue
-        first, ptr = _site_rows(firstp, s0, nf, dim)
-        b = np.zeros(dim * nf)
-        for m in range(bstart[t], bstart[t + 1]):
-            si = bs[m]
-            sj = bt[m]
+                    env[ptr[r] + dim * lw + c - first[r]] -= k
+        if i >= 0:
+            touched[i] = True
+        if j >= 0:
+            touched[j] = True
+    active = touched
+    for l in range(nf):
+        if not touched[l]:
             for a in range(dim):
-                if sj >= 0:
-                    b[dim * (sj - s0) + a] -= g[m, a]
-                if si >= 0:
-                    b[dim * (si - s0) + a] += g[m, a]
-        for l in range(nf):
-            if not active[s0 + l]:
-                for a in range(dim):
-                    b[dim * l + a] = 0.0
-        envelope_backsolve(env[estart[t]:estart[t + 1]], ptr, first, dim * nf, b, dim)
-        for l in range(nf):
+                r = dim * l + a
+                env[ptr[r] + r - first[r]] = 1.0
+    ok = envelope_factor(env, ptr, first, nd, dim)
+    return env, ptr, first, active, ok
+
+
+@njit(cache=True)
+def _solve_free(li, lj, g, env, ptr, first, active, base):
+    """u_F = H_FF⁻¹ b_F with b = −(particle field of the pair vectors g) (+g on the j end,
+    −g on the i end); returns base + (u_j − u_i) on every bond (u = 0 on frozen ends)."""
+    m, dim = g.shape
+    nf = active.shape[0]
+    b = np.zeros(dim * nf)
+    for p in range(m):
+        i = li[p]
+        j = lj[p]
+        for a in range(dim):
+            if j >= 0:
+                b[dim * j + a] -= g[p, a]
+            if i >= 0:
+                b[dim * i + a] += g[p, a]
+    for l in range(nf):
+        if not active[l]:
             for a in range(dim):
-                out[s0 + l, a] = b[dim * l + a]
-    return out
-
-
-@njit(cache=True, parallel=True)
-def _add_diff(base, bs, bt, u):
-    """base + (u_j − u_i) on every bond (slots −1: frozen, u = 0)."""
-    m, d = base.shape
-    out = np.empty((m, d))
-    for p in prange(m):
-        i = bs[p]
-        j = bt[p]
-        for a in range(d):
+                b[dim * l + a] = 0.0
+    envelope_backsolve(env, ptr, first, dim * nf, b, dim)
+    out = np.empty((m, dim))
+    for p in range(m):
+        i = li[p]
+        j = lj[p]
+        for a in range(dim):
             v = base[p, a]
             if j >= 0:
-                v += u[j, a]
+                v += b[dim * j + a]
             if i >= 0:
-                v -= u[i, a]
+                v -= b[dim * i + a]
             out[p, a] = v
     return out
 
 
-@njit(cache=True, parallel=True)
-def _segment_sums(rows, bw, bstart):
-    """Σ_b w_b rows[k, b] over the bonds of each site: shape (nsites, K)."""
-    nsites = bstart.shape[0] - 1
-    K = rows.shape[0]
-    out = np.zeros((nsites, K))
-    for t in prange(nsites):
-        for m in range(bstart[t], bstart[t + 1]):
-            for k in range(K):
-                out[t, k] += bw[m] * rows[k, m]
+@njit(cache=True)
+def _times(A, v):
+    """Rows of v multiplied by A: A·v_ι for every bond."""
+    m, d = v.shape
+    out = np.empty((m, d))
+    for p in range(m):
+        for a in range(d):
+            s = 0.0
+            for c in range(d):
+                s += A[a, c] * v[p, c]
+            out[p, a] = s
     return out
+
+
+@njit(cache=True, parallel=True)
+def _bond_sites(x, h, sites, fstart, fidx, inc_start, inc_pair, ii, jj, rv, pre, A, B, relax,
+                nblocks):
+    """O_B^w and its first three strain derivatives for every cavity (one ``prange`` over
+    blocks of sites). Returns (O (nsites, 4), ok (nsites,))."""
+    n = x.shape[0]
+    ns = sites.shape[0]
+    O = np.full((ns, 4), np.nan)
+    ok = np.zeros(ns, dtype=np.bool_)
+    per = (ns + nblocks - 1) // nblocks
+    for blk in prange(nblocks):
+        mark = np.full(n, -1, dtype=np.int64)
+        for t in range(blk * per, min(ns, (blk + 1) * per)):
+            free = fidx[fstart[t]:fstart[t + 1]]
+            nf = free.shape[0]
+            li, lj, w, brv, bpre = _site_bonds(x, h, sites[t], free, inc_start, inc_pair, ii, jj,
+                                               rv, pre, mark)
+            ax = _times(A, brv)
+            if relax and nf > 0:
+                env, ptr, first, active, good = _factor_free_block(li, lj, brv, bpre[0], bpre[1],
+                                                                   nf, x.shape[1])
+                if not good:
+                    continue
+                # Eq. (5): H_FF ẋ = −[H·(A x)]_F;  d₁ = A x + Δẋ
+                d1 = _solve_free(li, lj, _bond_hv(brv, bpre[0], bpre[1], ax), env, ptr, first,
+                                 active, ax)
+                # Eq. (11): H_FF ẍ = −[T:d₁d₁ + H·(A d₁)]_F;  d₂ = A d₁ + Δẍ
+                d2 = _solve_free(li, lj, _path_rhs(brv, bpre, A, d1, d1, 2), env, ptr, first,
+                                 active, _times(A, d1))
+                # Eq. (12): H_FF x⃛ = −[M⋮d₁d₁d₁ + 3T:d₁d₂ + H·(A d₂)]_F;  d₃ = A d₂ + Δx⃛
+                d3 = _solve_free(li, lj, _path_rhs(brv, bpre, A, d1, d2, 3), env, ptr, first,
+                                 active, _times(A, d2))
+            else:
+                d1 = ax
+                d2 = _times(A, d1)
+                d3 = _times(A, d2)
+            # Eqs. (16)-(18) per bond (B13-B15), summed with the per-atom-virial weights
+            rows = _bond_obs_series(brv, bpre, B, d1, d2, d3, 3)
+            for k in range(4):
+                acc = 0.0
+                for p in range(w.shape[0]):
+                    acc += w[p] * rows[k, p]
+                O[t, k] = acc
+            ok[t] = True
+    return O, ok
 
 
 @dataclass
@@ -563,15 +533,18 @@ class BondSites:
 
 def bond_sites(conf: Configuration, sites, radius: float, deformation="simple_shear",
                component="xy", volume: float | None = None, relax: bool = True,
-               threads: int | None = None, chunk: int = 2048, pairs: PairSet | None = None,
+               threads: int | None = None, pairs: PairSet | None = None,
                free: tuple | None = None) -> BondSites:
     """Cavity-stress expansions (to γ³) of every site, batched in numba.
 
     ``sites``: particle indices; ``radius`` R (λ); ``volume`` overrides V_R;
     ``relax=False`` gives the affine (empty free region) response. ``pairs``: the
     configuration's :class:`~glass2epm.contractions.PairSet` if already built;
-    ``free``: precomputed (start, idx) of :func:`glass2epm.cavity.free_sets`.
-    Sites are processed ``chunk`` at a time (bounds the memory).
+    ``free``: precomputed (start, idx) of :func:`glass2epm.cavity.free_sets` for
+    these sites. One ``prange`` over the sites: each gathers its bonds (pairs with a
+    free end, from the pair table of the whole configuration), factorises its H_FF
+    (envelope Cholesky), solves Eqs. (5), (11), (12) and contracts Eqs. (16)–(18)
+    with serial compilations of the :mod:`glass2epm.contractions` kernels.
     """
     sites = np.ascontiguousarray(sites, dtype=np.int64)
     d = conf.dim
@@ -584,47 +557,16 @@ def bond_sites(conf: Configuration, sites, radius: float, deformation="simple_sh
     with numba_threads(threads):
         ps = pairs if pairs is not None else PairSet.from_configuration(conf)
         fstart, fidx = free if free is not None else free_sets(conf, sites, radius)
-        loc = _local_order(conf.x, conf.box.h, sites, fstart, fidx)
+        if fstart.shape[0] != sites.size + 1:
+            raise ValueError(f"free lists are for {fstart.shape[0] - 1} sites, not {sites.size}")
         inc_start, inc_pair = _incidence(ps.ii, ps.jj, conf.N)
-        coeffs = np.full((sites.size, 4), np.nan)
-        ok_all = np.zeros(sites.size, dtype=bool)
-        n = conf.N
-        for lo in range(0, sites.size, chunk):
-            idx = np.arange(lo, min(sites.size, lo + chunk), dtype=np.int64)
-            nblocks = int(min(idx.size, 4 * numba.get_num_threads()))
-            nb = _count_bonds(idx, fstart, fidx, inc_start, inc_pair, ps.ii, ps.jj, n, nblocks)
-            bstart = np.concatenate([[0], np.cumsum(nb)]).astype(np.int64)
-            sstart = np.concatenate([[0], np.cumsum(fstart[idx + 1] - fstart[idx])]).astype(np.int64)
-            bpair, bs, bt, bw, rv, pre, firstp, floating, envsize = _gather(
-                idx, fstart, fidx, loc, inc_start, inc_pair, ps.ii, ps.jj, ps.rv, ps.pre, bstart,
-                sstart, n, nblocks)
-            ax = C.apply_matrix(A, rv)
-            if relax:
-                estart = np.concatenate([[0], np.cumsum(envsize)]).astype(np.int64)
-                env, active, ok = _factor(bstart, sstart, estart, bs, bt, rv, pre[0], pre[1],
-                                          firstp, floating, d)
-
-                def solve(g):
-                    return _solve(bstart, sstart, estart, bs, bt, g, env, firstp, active, ok, d)
-
-                u = solve(C.bond_hv(rv, pre[0], pre[1], ax))                  # Eq. (5)
-                d1 = _add_diff(ax, bs, bt, u)
-                u = solve(C.path_rhs(rv, pre, A, d1, d1, 2))                   # Eq. (11)
-                d2 = _add_diff(C.apply_matrix(A, d1), bs, bt, u)
-                u = solve(C.path_rhs(rv, pre, A, d1, d2, 3))                   # Eq. (12)
-                d3 = _add_diff(C.apply_matrix(A, d2), bs, bt, u)
-            else:
-                ok = np.ones(idx.size, dtype=bool)
-                d1 = ax
-                d2 = C.apply_matrix(A, d1)
-                d3 = C.apply_matrix(A, d2)
-            rows = C.bond_obs_series(rv, pre, B, d1, d2, d3, 3)               # Eqs. (16)-(18)
-            O = _segment_sums(rows, bw, bstart)
-            c = volume_factor(O.T, V, trA).T
-            c[~ok] = np.nan
-            coeffs[idx] = c
-            ok_all[idx] = ok
-    return BondSites(sites, coeffs, ok_all, np.diff(fstart), float(radius), V)
+        nblocks = int(max(1, min(sites.size, 8 * numba.get_num_threads())))
+        O, ok = _bond_sites(conf.x, conf.box.h, sites, fstart, fidx, inc_start, inc_pair, ps.ii,
+                            ps.jj, ps.rv, ps.pre, np.ascontiguousarray(A), np.ascontiguousarray(B),
+                            bool(relax), nblocks)
+    coeffs = volume_factor(O.T, V, trA).T
+    coeffs[~ok] = np.nan
+    return BondSites(sites, coeffs, ok, np.diff(fstart), float(radius), V)
 
 
 # ----------------------------------------------------------------------------
@@ -731,12 +673,11 @@ def _site_positions(conf, sites):
 
 def bond_table(conf: Configuration, sites, radius: float, geometry: str = "simple_shear",
                component="xy", spacing: float | None = None, threads: int | None = None,
-               chunk: int = 2048, pairs: PairSet | None = None, free=None,
-               order=None) -> SiteTable:
+               pairs: PairSet | None = None, free=None, order=None) -> SiteTable:
     """Site table of the bond-micromechanics method (see :func:`bond_sites`, :func:`yield_roots`)."""
     sites = np.ascontiguousarray(sites, dtype=np.int64)
-    res = bond_sites(conf, sites, radius, geometry, component, threads=threads, chunk=chunk,
-                     pairs=pairs, free=free)
+    res = bond_sites(conf, sites, radius, geometry, component, threads=threads, pairs=pairs,
+                     free=free)
     c = res.coefficients
     gf, gb = yield_roots(c[:, 1], c[:, 2], c[:, 3])
     sf = cubic(c, np.nan_to_num(gf))
@@ -923,7 +864,7 @@ def site_list(conf: Configuration, spacing: float) -> np.ndarray:
 
 def bond_map(conf: Configuration, radius: float | None = None, spacing: float | None = None,
              geometry: str = "simple_shear", component="xy", block: float | None = None,
-             threads: int | None = None, chunk: int = 2048) -> YieldMap:
+             threads: int | None = None) -> YieldMap:
     """The complete bond-micromechanics map: sites on a grid (default spacing 3d), cavities
     of radius R (default 5d), forward and backward yield from one cubic per site."""
     d = mean_spacing(conf)
@@ -933,7 +874,7 @@ def bond_map(conf: Configuration, radius: float | None = None, spacing: float | 
         sites = site_particles(conf, spacing)
         free = free_sets(conf, sites, radius)
         table = bond_table(conf, sites, radius, geometry, component, spacing, threads=None,
-                           chunk=chunk, free=free)
+                           free=free)
         return build_map(conf, table, block, free)
 
 
