@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from slurm_cluster import REPO_ROOT, run_snakemake, slurm_cluster  # noqa: E402
 
 CONFIG = Path(__file__).resolve().parent / "data" / "slurm.yaml"
-SAMPLE = "results/lerner-poly2d/d2/N64/Tp3.00/seed1"
+SAMPLE = "results/lerner-poly2d/d2/N400/Tp3.00/seed1"
 
 
 @pytest.fixture(scope="module")

@@ -38,7 +38,7 @@ def test_tiny_workflow_end_to_end(tmp_path):
     r = snake(tmp_path, "all")
     assert r.returncode == 0, r.stderr[-4000:]
     res = tmp_path / "results"
-    props = sorted(res.glob("lerner-poly2d/d2/N64/Tp3.00/seed*/properties.json"))
+    props = sorted(res.glob("lerner-poly2d/d2/N400/Tp3.00/seed*/properties.json"))
     assert len(props) == 2
     p = json.loads(props[0].read_text())
     assert p["N"] == 64 and p["max_force"] < 1e-9 and p["shear_modulus"] > 0
@@ -55,7 +55,7 @@ def test_sweep_table_lists_its_jobs(tmp_path):
     r = snake(tmp_path, "-n", config=[f"glasses={{'table': '{table}'}}"])
     assert r.returncode == 0, r.stderr[-3000:]
     out = r.stdout + r.stderr
-    assert "N128/Tp3.00/seed4" in out and "N64/Tp3.00/seed1" in out
+    assert "N128/Tp3.00/seed4" in out and "N400/Tp3.00/seed1" in out
     bad = tmp_path / "bad.tsv"
     bad.write_text("N\tT\n64\t3\n")
     r = snake(tmp_path, "-n", config=[f"glasses={{'table': '{bad}'}}"])

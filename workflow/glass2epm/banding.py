@@ -101,7 +101,12 @@ def analyse_series(cols: dict, L: float, scale: float = 1.0, orientation: str | 
     for g in strains:
         sel = cols["strain"] == g
         fields.append((cols["x"][sel], cols["y"][sel], cols["activity"][sel]))
-    results = bands.track_band(fields, L, orientation=orientation, scale=scale, **kw)
+    last = bands.detect_band(*fields[-1], L, orientation=orientation, scale=scale, **kw)
+    if last.orientation == "none" and orientation is None:
+        # no band in the most developed map (ductile flow, Fig. 6): report each map as it is
+        results = [bands.detect_band(*f, L, scale=scale, **kw) for f in fields]
+    else:
+        results = bands.track_band(fields, L, orientation=orientation or last.orientation, scale=scale, **kw)
     widths = {k: [] for k in BAND_WIDTHS.columns}
     prof = {k: [] for k in BAND_PROFILES.columns}
     for g, r in zip(strains, results):
@@ -112,7 +117,7 @@ def analyse_series(cols: dict, L: float, scale: float = 1.0, orientation: str | 
         widths["width_scaled"].append(np.nan if r.width is None else float(r.width) / scale)
         widths["n_bands"].append(int(r.n_bands))
         widths["contrast"].append(np.nan if r.contrast is None else float(r.contrast))
-        if r.orientation != "none":
+        if r.orientation != "none" and r.position is not None:
             d, P = r.centered()
             prof["strain"].append(np.full(len(d), float(g)))
             prof["d"].append(np.asarray(d, float))

@@ -183,6 +183,99 @@ def band_lattices():
     return sorted(set(b["epm_L"]) | set(b["size_L"]))
 
 
+def renewal_samples():
+    """Figure-size samples at the EPM renewal temperature (T_p = 0.7)."""
+    ren = tp_str(config["epm"]["renewal_Tp"])
+    chosen = fig_samples(Tp=ren)
+    if not chosen:
+        raise ValueError(f"no glasses at epm.renewal_Tp = {ren} for the figure size")
+    return chosen
+
+
+def _by_tp(level, name, tps=None):
+    return {tp: out(level, name).format(**fig_glass(tp)) for tp in (tps or fig_tps())}
+
+
+def fig_tp3():
+    """Up to three T_p for map panels: highest, middle, lowest."""
+    tps = fig_tps()
+    return sorted({tps[-1], tps[len(tps) // 2], tps[0]}, key=float, reverse=True)
+
+
+def fig4_inputs(wildcards):
+    tps = fig_tps()
+    d = {
+        f"map_{tp}": out("sample", "yield_bond.parquet").format(**fig_glass(tp))
+        for tp in fig_tp3()
+    }
+    d["compare"] = out("n", "yield_compare.parquet").format(**fig_samples()[0])
+    for m in ("bond", "frozen"):
+        for tp in tps:
+            d[f"blocks_{m}_{tp}"] = sample_files(
+                out("sample", f"yield_{m}.blocks.parquet"), fig_samples(Tp=tp)
+            )
+    return d
+
+
+def fig5_inputs(wildcards):
+    ren = renewal_samples()
+    L0 = min(config["epm"]["L"])
+    Lmax = max(config["epm"]["L"])
+    d = {
+        "particles_ren": sample_files(
+            out("sample", "aqs_simple_shear_forward.parquet"), ren
+        ),
+        "example": out("tp", f"epm_bond_L{L0}.example.parquet").format(**ren[0]),
+        "steady": out("top", "steady_samples.parquet"),
+        "compare": out("n", "epm_compare.parquet").format(**ren[0]),
+    }
+    for tp in fig_tp3():
+        s = fig_samples(Tp=tp)
+        d[f"curve_particles_{tp}"] = sample_files(
+            out("sample", "aqs_simple_shear_forward.parquet"), s
+        )
+        for m in config["epm"]["methods"]:
+            d[f"curve_epm_{m}_{tp}"] = out(
+                "tp", f"epm_{m}_L{Lmax}.curves.parquet"
+            ).format(**s[0])
+    return d
+
+
+def fig6_inputs(wildcards):
+    Lmax = max(config["bands"]["epm_L"])
+    d = {f"particles_{tp}": p for tp, p in _by_tp("sample", "activity.parquet").items()}
+    d.update(
+        {
+            f"epm_{tp}": p
+            for tp, p in _by_tp("tp", f"epm_bands_L{Lmax}_r0.activity.parquet").items()
+        }
+    )
+    return d
+
+
+def fig7_inputs(wildcards):
+    Lmax = max(config["bands"]["epm_L"])
+    d = {}
+    for tp in fig_tps():
+        g = fig_glass(tp)
+        d[f"pprof_{tp}"] = out("tp", "particles.band_profiles.parquet").format(**g)
+        d[f"pwid_{tp}"] = out("tp", "particles.band_widths.parquet").format(**g)
+        d[f"eprof_{tp}"] = out("tp", f"epm_L{Lmax}.band_profiles.parquet").format(**g)
+        for L in config["bands"]["epm_L"]:
+            d[f"ewid_{L}_{tp}"] = out("tp", f"epm_L{L}.band_widths.parquet").format(**g)
+    return d
+
+
+def fig9_inputs(wildcards):
+    g = fig_glass(fig_tps()[0])
+    d = {
+        f"prof_{L}": out("tp", f"epm_L{L}.band_profiles.parquet").format(**g)
+        for L in config["bands"]["size_L"]
+    }
+    d["band_size"] = out("tp", "band_size.parquet").format(**g)
+    return d
+
+
 def all_targets():
     samples = glass_samples()
     t = sample_files(out("sample", "properties.json"), samples)
@@ -190,7 +283,7 @@ def all_targets():
     t += sample_files(out("sample", "bond_field.parquet"), samples)
     t += sorted(set(sample_files(out("tp", "bond_tails.json"), samples)))
     t += sorted(set(sample_files(out("n", "bond_prefactors.parquet"), samples)))
-    t += [figure(f"fig{k}.{ext}") for k in (1, 2) for ext in ("png", "pdf")]
+    t += [figure(f"fig{k}.{ext}") for k in range(1, 10) for ext in ("png", "pdf")]
     a = config["aqs"]
     for g in a["geometries"]:
         for d in a["directions"]:

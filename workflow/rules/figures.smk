@@ -60,3 +60,158 @@ rule figure_2:
         runtime=10,
     script:
         "../scripts/figure_2.py"
+
+
+rule steady_samples:
+    input:
+        particles=lambda wc: sample_files(
+            out("sample", "aqs_simple_shear_forward.parquet"), renewal_samples()
+        ),
+        epm=lambda wc: [
+            out("tp", f"epm_bond_L{L}.steady.parquet").format(**renewal_samples()[0])
+            for L in config["epm"]["L"]
+        ],
+    output:
+        out("top", "steady_samples.parquet"),
+    log:
+        log("top", "steady_samples"),
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        steady_from=config["aqs"]["steady_from"],
+    script:
+        "../scripts/steady_samples.py"
+
+
+rule figure_3:
+    input:
+        particles=out("top", "cavity_example.particles.parquet"),
+        bonds=out("top", "cavity_example.bonds.parquet"),
+        curves=out("top", "cavity_example.curves.parquet"),
+    output:
+        png=figure("fig3.png"),
+        pdf=figure("fig3.pdf"),
+    log:
+        log("top", "figure_3"),
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/figure_3.py"
+
+
+rule figure_4:
+    input:
+        unpack(fig4_inputs),
+    output:
+        png=figure("fig4.png"),
+        pdf=figure("fig4.pdf"),
+    log:
+        log("top", "figure_4"),
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    script:
+        "../scripts/figure_4.py"
+
+
+rule figure_5:
+    input:
+        unpack(fig5_inputs),
+    output:
+        png=figure("fig5.png"),
+        pdf=figure("fig5.pdf"),
+    log:
+        log("top", "figure_5"),
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    script:
+        "../scripts/figure_5.py"
+
+
+rule figure_6:
+    input:
+        unpack(fig6_inputs),
+    output:
+        png=figure("fig6.png"),
+        pdf=figure("fig6.pdf"),
+    log:
+        log("top", "figure_6"),
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    params:
+        map_strain=config["activity"]["map_strain"],
+    script:
+        "../scripts/figure_6.py"
+
+
+rule figure_7:
+    input:
+        unpack(fig7_inputs),
+    output:
+        png=figure("fig7.png"),
+        pdf=figure("fig7.pdf"),
+    log:
+        log("top", "figure_7"),
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    script:
+        "../scripts/figure_7.py"
+
+
+rule figure_8:
+    input:
+        out("top", "expansion_check.parquet"),
+    output:
+        png=figure("fig8.png"),
+        pdf=figure("fig8.pdf"),
+    log:
+        log("top", "figure_8"),
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/figure_8.py"
+
+
+rule figure_9:
+    input:
+        unpack(fig9_inputs),
+    output:
+        png=figure("fig9.png"),
+        pdf=figure("fig9.pdf"),
+    log:
+        log("top", "figure_9"),
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/figure_9.py"

@@ -1,0 +1,29 @@
+"""Rule `steady_samples`: steady-state stress samples of particles (per N) and EPM (per L) at
+T_p = 0.7, for P(σ_s) (Fig. 5b)."""
+
+import numpy as np
+
+from glass2epm import io
+from glass2epm.aqs import read_series
+from glass2epm.figdata import EPM_STEADY
+from glass2epm.runtime import rule_context
+
+with rule_context(snakemake) as log:
+    g0 = snakemake.params.steady_from
+    src, size, stress = [], [], []
+    for p in snakemake.input.particles:
+        t = read_series(p)
+        g = np.asarray(t["strain"], float)
+        s = np.asarray(t["sxy"], float)[g - g[0] >= g0]
+        N = int(round(np.linalg.det(np.array(t.meta["box"]["h"])) * t.meta["model"]["density"]))
+        src += ["particles"] * len(s)
+        size += [N] * len(s)
+        stress += list(s)
+    for p in snakemake.input.epm:
+        t = io.read_table(p, EPM_STEADY)
+        src += list(t["source"])
+        size += list(t["size"])
+        stress += list(t["stress"])
+    log.info("%d samples", len(stress))
+    io.write_table(snakemake.output[0], EPM_STEADY,
+                   {"source": np.asarray(src), "size": np.asarray(size, float), "stress": np.asarray(stress)})
