@@ -42,7 +42,13 @@ def test_tiny_workflow_end_to_end(tmp_path):
     assert len(props) == 2
     p = json.loads(props[0].read_text())
     assert p["N"] == 64 and p["max_force"] < 1e-9 and p["shear_modulus"] > 0
-    assert (res / "figures" / "onset.png").stat().st_size > 1000
+    for name in ["onset"] + [f"fig{k}" for k in range(1, 10)]:
+        for ext in ("png", "pdf"):
+            assert (res / "figures" / f"{name}.{ext}").stat().st_size > 1000, name
+    table = (res / "report" / "comparison.tsv").read_text()
+    assert "ε_pl" in table and "tail exponent" in table
+    rep = snake(tmp_path, "all", "--report", str(tmp_path / "report.html"))
+    assert rep.returncode == 0 and (tmp_path / "report.html").stat().st_size > 10000, rep.stderr[-2000:]
     # every rule wrote its log
     assert list((res / "logs").rglob("swap_mc.log"))
     # nothing to do on a rerun

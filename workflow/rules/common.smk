@@ -276,6 +276,22 @@ def fig9_inputs(wildcards):
     return d
 
 
+def summary_inputs(wildcards):
+    ren = renewal_samples()[0]
+    g = fig_samples()[0]
+    d = {
+        "calibration": out("n", "epm_calibration.json").format(**ren),
+        "yield_compare": out("n", "yield_compare.parquet").format(**g),
+        "epm_compare": out("n", "epm_compare.parquet").format(**ren),
+    }
+    for tp in fig_tps():
+        gl = fig_glass(tp)
+        d[f"tails_{tp}"] = out("tp", "bond_tails.json").format(**gl)
+        d[f"growth_{tp}"] = out("tp", "band_growth.json").format(**gl)
+        d[f"size_{tp}"] = out("tp", "band_size.parquet").format(**gl)
+    return d
+
+
 def all_targets():
     samples = glass_samples()
     t = sample_files(out("sample", "properties.json"), samples)
@@ -284,6 +300,7 @@ def all_targets():
     t += sorted(set(sample_files(out("tp", "bond_tails.json"), samples)))
     t += sorted(set(sample_files(out("n", "bond_prefactors.parquet"), samples)))
     t += [figure(f"fig{k}.{ext}") for k in range(1, 10) for ext in ("png", "pdf")]
+    t += [out("top", "report/comparison.tsv")]
     a = config["aqs"]
     for g in a["geometries"]:
         for d in a["directions"]:

@@ -5,7 +5,11 @@ rule figure_onset:
     input:
         out("top", "onset.parquet"),
     output:
-        png=figure("onset.png"),
+        png=report(
+            figure("onset.png"),
+            caption="../report/onset.rst",
+            category="Figures",
+        ),
         pdf=figure("onset.pdf"),
     log:
         log("top", "figure_onset"),
@@ -28,7 +32,11 @@ rule figure_1:
             out("n", "bond_prefactors.parquet"), fig_samples()[:1]
         ),
     output:
-        png=figure("fig1.png"),
+        png=report(
+            figure("fig1.png"),
+            caption="../report/fig1.rst",
+            category="Figures",
+        ),
         pdf=figure("fig1.pdf"),
     log:
         log("top", "figure_1"),
@@ -48,7 +56,11 @@ rule figure_2:
             out("sample", "bond_field.parquet"), [fig_glass(fig_tps()[-1])]
         ),
     output:
-        png=figure("fig2.png"),
+        png=report(
+            figure("fig2.png"),
+            caption="../report/fig2.rst",
+            category="Figures",
+        ),
         pdf=figure("fig2.pdf"),
     log:
         log("top", "figure_2"),
@@ -93,7 +105,11 @@ rule figure_3:
         bonds=out("top", "cavity_example.bonds.parquet"),
         curves=out("top", "cavity_example.curves.parquet"),
     output:
-        png=figure("fig3.png"),
+        png=report(
+            figure("fig3.png"),
+            caption="../report/fig3.rst",
+            category="Figures",
+        ),
         pdf=figure("fig3.pdf"),
     log:
         log("top", "figure_3"),
@@ -111,7 +127,11 @@ rule figure_4:
     input:
         unpack(fig4_inputs),
     output:
-        png=figure("fig4.png"),
+        png=report(
+            figure("fig4.png"),
+            caption="../report/fig4.rst",
+            category="Figures",
+        ),
         pdf=figure("fig4.pdf"),
     log:
         log("top", "figure_4"),
@@ -129,7 +149,11 @@ rule figure_5:
     input:
         unpack(fig5_inputs),
     output:
-        png=figure("fig5.png"),
+        png=report(
+            figure("fig5.png"),
+            caption="../report/fig5.rst",
+            category="Figures",
+        ),
         pdf=figure("fig5.pdf"),
     log:
         log("top", "figure_5"),
@@ -147,7 +171,11 @@ rule figure_6:
     input:
         unpack(fig6_inputs),
     output:
-        png=figure("fig6.png"),
+        png=report(
+            figure("fig6.png"),
+            caption="../report/fig6.rst",
+            category="Figures",
+        ),
         pdf=figure("fig6.pdf"),
     log:
         log("top", "figure_6"),
@@ -167,7 +195,11 @@ rule figure_7:
     input:
         unpack(fig7_inputs),
     output:
-        png=figure("fig7.png"),
+        png=report(
+            figure("fig7.png"),
+            caption="../report/fig7.rst",
+            category="Figures",
+        ),
         pdf=figure("fig7.pdf"),
     log:
         log("top", "figure_7"),
@@ -185,7 +217,11 @@ rule figure_8:
     input:
         out("top", "expansion_check.parquet"),
     output:
-        png=figure("fig8.png"),
+        png=report(
+            figure("fig8.png"),
+            caption="../report/fig8.rst",
+            category="Figures",
+        ),
         pdf=figure("fig8.pdf"),
     log:
         log("top", "figure_8"),
@@ -203,7 +239,11 @@ rule figure_9:
     input:
         unpack(fig9_inputs),
     output:
-        png=figure("fig9.png"),
+        png=report(
+            figure("fig9.png"),
+            caption="../report/fig9.rst",
+            category="Figures",
+        ),
         pdf=figure("fig9.pdf"),
     log:
         log("top", "figure_9"),
@@ -215,3 +255,25 @@ rule figure_9:
         runtime=5,
     script:
         "../scripts/figure_9.py"
+
+
+rule summary:
+    input:
+        unpack(summary_inputs),
+    output:
+        table=report(
+            out("top", "report/comparison.tsv"),
+            caption="../report/comparison.rst",
+            category="Key numbers",
+        ),
+        numbers=out("top", "report/numbers.json"),
+    log:
+        log("top", "summary"),
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/summary.py"
