@@ -100,7 +100,7 @@ from .io import (
     write_table,
 )
 from .minimize import MinimizationError, default_ftol, minimize
-from .potential import ForceField
+from .potential import ForceField, effective_threads
 from .properties import _K_dot, _pair_force_field
 
 log = logging.getLogger(__name__)
@@ -436,12 +436,12 @@ class Stepper:
         self.max_chord = max_chord
         self.hessian_reuse = max(1, int(hessian_reuse))
         self.refresh_iterations = refresh_iterations
-        self.threads = threads
+        self.threads = effective_threads(threads, len(sizes))
         self.ref = None  # (x_k, h_k)
         self.age = 0
         self.solver = None
         self.xdot = None
-        self.ff = ForceField(model, threads=threads)
+        self.ff = ForceField(model, threads=self.threads)
 
     # -- state -----------------------------------------------------------
     def state(self) -> dict:
@@ -462,7 +462,7 @@ class Stepper:
         if st["hess_x"].shape[0] > 0:
             self._refresh(st["hess_x"].copy(), Box(st["hess_h"].copy()), ForceField(self.model))
             self.age = int(st["hess_age"])
-        self.ff = ForceField(self.model, threads=self.threads)
+        self.ff = ForceField(self.model, threads=effective_threads(self.threads, len(self.sizes)))
         if st["list_x"].shape[0] > 0:
             self.ff.vlist.build(st["list_x"].copy(), self.sizes, Box(st["list_h"].copy()))
 

@@ -26,7 +26,7 @@ from .box import Box
 from .hessian import HessianSolver, NotPositiveDefinite, SPDSolver, assemble
 from .io import Configuration
 from .model import Model
-from .potential import ForceField, energy_forces_full, energy_forces_half, pair_table
+from .potential import ForceField, effective_threads, energy_forces_full, energy_forces_half, pair_table
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ def minimize(
     box: Box = conf.box
     x = np.array(conf.x if x0 is None else x0, dtype=float, copy=True)
     sizes = conf.sizes
-    ff = ForceField(model, skin=skin, threads=threads)
+    ff = ForceField(model, skin=skin, threads=effective_threads(threads, n))
     parallel = ff.threads > 1
     if frozen is not None:
         frozen = np.asarray(frozen, dtype=bool)

@@ -257,6 +257,15 @@ def pair_table(x, sizes, h, start, nbr, xc, na):
     return ii, jj, rv, lam
 
 
+PARALLEL_MIN_N = 4000
+
+
+def effective_threads(threads: int, n: int) -> int:
+    """Threads worth using for N particles: below ``PARALLEL_MIN_N`` the threaded kernel's
+    per-call synchronisation costs more than it saves (measured), so 1."""
+    return max(1, int(threads)) if n >= PARALLEL_MIN_N else 1
+
+
 class ForceField:
     """Energy, forces and stress of a configuration, with its own Verlet list.
 
