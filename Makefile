@@ -20,7 +20,9 @@ $(STAMP): pyproject.toml scripts/install-system-deps.sh
 	touch $(STAMP)
 
 run: install
-	$(BIN)/snakemake --profile profiles/default --cores $(CORES)
+	$(BIN)/snakemake --workflow-profile profiles/default --cores $(CORES)
+	$(BIN)/snakemake --workflow-profile profiles/default --report results/report.html
+	@echo "figures: results/figures/  report: results/report.html  key numbers: results/report/comparison.tsv"
 
 test: install
 	$(BIN)/python -m pytest -q
