@@ -21,7 +21,9 @@ with rule_context(snakemake) as log:
     for (L, r), path in zip(jobs, snakemake.output):
         model = epm.EPM.from_tables(L, init, ren, seed=1000 + r, eps_pl=eps, modulus=mu, renewal_modulus=mu_ren,
                                     onsite=p["onsite"])
-        run = model.run(strain, snapshots=stops)
+        # lattices used only for the size scaling stop at the size-scaling strain
+        g_end = strain if L in b["epm_L"] else max(b["size_strain"], snakemake.params.map_strain)
+        run = model.run(g_end, snapshots=[g for g in stops if g <= g_end])
         log.info("L=%d realisation %d: %d failures in %.1f s", L, r, run.failures, run.wall_s)
         io.write_table(path, ACTIVITY_SERIES, from_epm_snapshots(run.snapshots),
                        extra={"Tp": float(wc.Tp), "box_side": float(L), "length_unit": "block", "scale": 1.0,

@@ -19,14 +19,18 @@ def plot_onset(table_path, png, pdf=None) -> dict:
         m = g.groupby("Tp")["e_IS"].agg(["mean", "std", "count"]).reset_index()
         err = (m["std"].fillna(0) / np.sqrt(m["count"])).to_numpy()
         c = PRESET_COLORS.get(preset, "k")
-        ax.errorbar(m["Tp"], m["mean"], yerr=err, fmt="o-", color=c, label=preset, ms=3)
+        # the presets' energy scales differ ((N/V)^{β/d}): show e_IS relative to its plateau
+        scale = float(m["mean"].iloc[-1])
         if len(m) >= 3:
             fit = estimate_onset(m["Tp"], m["mean"])
             fits[preset] = fit
+            scale = fit["e_plateau"]
             ax.axvline(fit["T_onset"], color=c, ls=":", lw=0.8)
+        label = f"{preset}" + (f" (onset {fits[preset]['T_onset']:.2g})" if preset in fits else "")
+        ax.errorbar(m["Tp"], m["mean"] / scale, yerr=err / scale, fmt="o-", color=c, label=label, ms=3)
     ax.set_xscale("log")
     ax.set_xlabel(LABELS["Tp"])
-    ax.set_ylabel(LABELS["e_IS"])
+    ax.set_ylabel(r"$e_\mathrm{IS}/e_\infty$ (plateau)")
     ax.legend(frameon=False, title="dotted: fitted onset")
     save(fig, png, pdf)
     return fits
