@@ -42,7 +42,7 @@ def test_real_workflow_on_slurm(cluster, tmp_path):
     res = _run(cluster, wd, *targets)
     assert res.returncode == 0, res.stdout[-6000:]
     props = json.loads((wd / SAMPLE / "properties.json").read_text())
-    assert props["N"] == 64 and props["max_force"] < 1e-9
+    assert props["N"] == 400 and props["max_force"] < 1e-9
     assert (wd / SAMPLE / "yield_frozen.blocks.parquet").exists()
     for k in (0, 1):
         assert (wd / SAMPLE / f"yield_frozen_chunks/chunk{k}.sites.parquet").exists()

@@ -41,7 +41,7 @@ def test_tiny_workflow_end_to_end(tmp_path):
     props = sorted(res.glob("lerner-poly2d/d2/N400/Tp3.00/seed*/properties.json"))
     assert len(props) == 2
     p = json.loads(props[0].read_text())
-    assert p["N"] == 64 and p["max_force"] < 1e-9 and p["shear_modulus"] > 0
+    assert p["N"] == 400 and p["max_force"] < 1e-9 and p["shear_modulus"] > 0
     for name in ["onset"] + [f"fig{k}" for k in range(1, 10)]:
         for ext in ("png", "pdf"):
             assert (res / "figures" / f"{name}.{ext}").stat().st_size > 1000, name
@@ -61,7 +61,7 @@ def test_sweep_table_lists_its_jobs(tmp_path):
     r = snake(tmp_path, "-n", config=[f"glasses={{'table': '{table}'}}"])
     assert r.returncode == 0, r.stderr[-3000:]
     out = r.stdout + r.stderr
-    assert "N128/Tp3.00/seed4" in out and "N400/Tp3.00/seed1" in out
+    assert "N128/Tp3.00/seed4" in out and "N64/Tp3.00/seed1" in out
     bad = tmp_path / "bad.tsv"
     bad.write_text("N\tT\n64\t3\n")
     r = snake(tmp_path, "-n", config=[f"glasses={{'table': '{bad}'}}"])
