@@ -43,6 +43,8 @@ def compare(groups: dict) -> dict:
         cols["variance_lo"].append(v.ci[0])
         cols["variance_hi"].append(v.ci[1])
         cols["n_blocks"].append(int(sum(s.size for s in samples)))
-        cols["discarded_fraction"].append(float(np.mean([i.get("discarded_fraction", np.nan) for i in infos])))
-        cols["unassigned_fraction"].append(float(np.mean([i.get("unassigned_fraction", np.nan) for i in infos])))
+        # sites without a forward yield point (bond: the matrix stabilises the cavity, Sec. IV)
+        cols["discarded_fraction"].append(float(np.mean(
+            [i.get("n_discarded_forward", np.nan) / i.get("n_sites", np.nan) for i in infos])))
+        cols["unassigned_fraction"].append(float(np.mean([i.get("fraction_without_value", np.nan) for i in infos])))
     return {k: np.asarray(v) for k, v in cols.items()}
