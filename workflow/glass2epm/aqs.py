@@ -462,7 +462,7 @@ class Stepper:
         if st["hess_x"].shape[0] > 0:
             self._refresh(st["hess_x"].copy(), Box(st["hess_h"].copy()), ForceField(self.model))
             self.age = int(st["hess_age"])
-        self.ff = ForceField(self.model, threads=effective_threads(self.threads, len(self.sizes)))
+        self.ff = ForceField(self.model, threads=self.threads)
         if st["list_x"].shape[0] > 0:
             self.ff.vlist.build(st["list_x"].copy(), self.sizes, Box(st["list_h"].copy()))
 
@@ -835,18 +835,13 @@ def run_aqs(
             **({"prior": prior} if prior.get("geometry", geom_name) != geom_name else {}),
         }
 
+    def state_conf(n, x, box):
+        """The configuration at step n (positions wrapped into the cell)."""
+        return Configuration(_wrap_lattice(x, box), conf.sizes, box, model, conf.Tp, conf.seed,
+                             strain_dict(n), dict(conf.provenance), dict(conf.extra))
+
     def snapshot(n, x, box):
-        c = Configuration(
-            _wrap_lattice(x, box),
-            conf.sizes,
-            box,
-            model,
-            conf.Tp,
-            conf.seed,
-            strain_dict(n),
-            dict(conf.provenance),
-            dict(conf.extra),
-        )
+        c = state_conf(n, x, box)
         if snap_stage is not None:
             write_configuration(
                 snap_stage / f"step-{n:08d}.parquet", c, provenance={"producer": "glass2epm.aqs"}
@@ -1078,17 +1073,7 @@ def run_aqs(
     if not complete and ckpt is not None and n != last_ckpt_step:
         write_ckpt()
 
-    final = Configuration(
-        _wrap_lattice(x, box),
-        conf.sizes,
-        box,
-        model,
-        conf.Tp,
-        conf.seed,
-        strain_dict(n),
-        dict(conf.provenance),
-        dict(conf.extra),
-    )
+    final = state_conf(n, x, box)
     series = _to_arrays(rows, series_cols)
     ev = _to_arrays(events, EVENT_COLUMNS)
     stats["wall_s"] = time.perf_counter() - t_start
