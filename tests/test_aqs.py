@@ -22,6 +22,8 @@ from glass2epm.aqs import (
     events_path,
     iter_snapshots,
     list_snapshots,
+    loading_curves,
+    pooled_statistics,
     read_events,
     read_series,
     run_aqs,
@@ -367,6 +369,25 @@ def test_summary_and_pooled_distribution():
     assert np.sum(P["density"] * np.diff(P["edges"])) == pytest.approx(1.0)
     pooled = np.concatenate([s["sxy"][g >= 0.2] for s in series])
     assert P["mean"] == pytest.approx(pooled.mean()) and P["std"] == pytest.approx(pooled.std())
+
+
+def test_loading_curves_and_mean_curve_peak():
+    """Curves of different lengths and directions on one grid; the pooled peak is the peak of
+    the mean curve (a hand-built saw-tooth pair whose mean peaks at 0.9, not at 1.0)."""
+    g = np.linspace(0, 0.3, 301)
+    a = np.minimum(10 * g, 1.0)  # reaches 1.0 at 0.1, stays
+    b = np.where(g < 0.08, 10 * g, 0.8)  # rises to 0.8, then flat
+    ser = [{"strain": g, "sxy": a}, {"strain": -g[:251], "sxy": -b[:251]}]  # second backward
+    grid, C = loading_curves(ser, dx=1e-3, component="sxy")
+    assert grid[-1] == pytest.approx(0.25) and C.shape == (2, grid.size)
+    np.testing.assert_allclose(C[1], np.interp(grid, g, b), atol=1e-12)  # sign · σ along loading
+    cols, pooled = pooled_statistics([{"strain": g, "sxy": a, "event": np.zeros_like(g, bool)},
+                                      {"strain": g, "sxy": b, "event": np.zeros_like(g, bool)}],
+                                     window=(0.2, None))
+    assert pooled["mean_curve_peak"]["value"] == pytest.approx(0.9, abs=1e-9)
+    assert np.mean(cols["peak_stress"]) == pytest.approx(0.9)  # here the two agree by design
+    with pytest.raises(ValueError, match="too short"):
+        loading_curves([{"strain": np.array([0.0, 1e-4]), "sxy": np.zeros(2)}], component="sxy")
 
 
 # ---------------------------------------------------------------------------

@@ -34,6 +34,13 @@ def test_realisations_and_summary():
     assert np.all(summ["peak_stress"] >= summ["steady_stress"])
     assert sorted(r["snapshots0"]) == [0.2, 0.6]
     assert r["steady"].size == 3 * 200 and np.all(np.isfinite(r["steady"]))
+    # the peak of the mean curve: below the mean of per-realisation maxima (max of a mean <=
+    # mean of maxima, smoothing only lowers it), and on the curve file's grid
+    pk = r["peak"]
+    assert pk.value <= np.mean(summ["peak_stress"]) + 1e-12
+    assert pk.value <= np.nanmax(curve["stress_mean"]) + 1e-12
+    assert np.allclose(np.diff(curve["strain"]), 1e-3)
+    assert pk.n_samples == 3 and pk.ci[0] <= pk.value <= pk.ci[1] + 1e-12
 
 
 def test_calibration_recovers_a_known_eps_pl():

@@ -257,8 +257,10 @@ def fig5_inputs(tmp):
     cc = {k: [] for k in EPM_COMPARE.columns}
     for Tp in TPS:
         for src, f in (("particles", 2.0), ("epm_bond", 1.8), ("epm_frozen", 1.6)):
-            for k, v in (("Tp", Tp), ("source", src), ("peak_stress", 0.8 * (1 + f * (0.7 - Tp))),
-                         ("peak_err", 0.02), ("steady_stress", 0.8), ("steady_err", 0.01)):
+            for k, v in (("Tp", Tp), ("source", src), ("size", 500 if src == "particles" else 4),
+                         ("peak_stress", 0.8 * (1 + f * (0.7 - Tp))), ("peak_err", 0.02),
+                         ("peak_strain", 0.1), ("sample_peak_stress", 0.9 * (1 + f * (0.7 - Tp))),
+                         ("steady_stress", 0.8), ("steady_err", 0.01)):
                 cc[k].append(v)
     comp = io.write_table(tmp / "epm_compare.parquet", EPM_COMPARE, cc)
     return part, epm, steady, curves, comp, st

@@ -102,6 +102,7 @@ from .io import (
 from .minimize import MinimizationError, default_ftol, minimize
 from .potential import ForceField, effective_threads
 from .properties import _K_dot, _pair_force_field
+from .stats import curve_peak
 
 log = logging.getLogger(__name__)
 
@@ -1263,11 +1264,33 @@ AQS_STATISTICS = register(
 )
 
 
-def pooled_statistics(series_list, window=(0.2, None)) -> tuple[dict, dict]:
+def loading_curves(series_list, dx: float = 1e-3, component=None, direction=None):
+    """σ(γ) of several series on one uniform loading-strain grid s = 0, dx, … up to the
+    shortest series (linear interpolation between AQS steps).
+
+    Returns (grid, curves (n_series, n_grid)); curves hold sign·σ (the stress along the
+    loading direction, ε/λ^d), so that a peak is a maximum for either direction."""
+    loaded = []
+    for ser in series_list:
+        cols, meta = _series_arrays(ser)
+        s, sig, sign, _ = _loading(cols, meta, component, direction)
+        loaded.append((s, sign * sig))
+    if not loaded:
+        raise ValueError("no AQS series given")
+    end = min(float(s.max()) for s, _ in loaded)
+    if not end > dx:
+        raise ValueError(f"AQS series reach only strain {end}: too short for a curve on a {dx} grid")
+    grid = np.arange(int(np.floor(end / dx + 1e-9)) + 1) * dx
+    return grid, np.array([np.interp(grid, s, y) for s, y in loaded])
+
+
+def pooled_statistics(series_list, window=(0.2, None), peak_window: float = 0.0) -> tuple[dict, dict]:
     """Per-sample peak and steady-state stresses, and P(σ_s) pooled over the samples (Fig. 5b).
 
     Returns (columns of the ``aqs_statistics`` schema, pooled dict with mean, std,
-    density and edges). Stresses in ε/λ^d.
+    density, edges and ``mean_curve_peak``: the peak of the sample-averaged curve
+    smoothed over ``peak_window`` strain, :func:`glass2epm.stats.curve_peak`, the
+    yield stress compared with the EPM). Stresses in ε/λ^d.
     """
     rows = {k: [] for k in AQS_STATISTICS.columns}
     for t in series_list:
@@ -1279,4 +1302,6 @@ def pooled_statistics(series_list, window=(0.2, None)) -> tuple[dict, dict]:
     dist = steady_state_distribution(series_list, window=window)
     pooled = {k: dist[k] for k in ("mean", "density", "edges")}
     pooled["std"] = float(np.std(dist["values"]))
+    grid, curves = loading_curves(series_list)
+    pooled["mean_curve_peak"] = curve_peak(curves, grid, peak_window).as_dict()
     return {k: np.asarray(v) for k, v in rows.items()}, pooled

@@ -26,6 +26,7 @@ import numpy as np
 
 from . import epm as E
 from .io import Schema, read_table, register
+from .stats import curve_peak
 
 EPM_CURVES = register(
     Schema(
@@ -67,7 +68,10 @@ def pooled_block_thresholds(paths, column: str = "sigma_y", residual: bool = Fal
 
 
 def stress_on_grid(series, grid: np.ndarray) -> np.ndarray:
-    """σ(γ) of one EPM run on a strain grid: the exact saw-tooth (elastic rise, then drop)."""
+    """σ(γ) of one EPM run on a strain grid: the exact saw-tooth (elastic rise, then drop).
+
+    Before the first recorded step the blocks load elastically from the unstressed
+    start (σ = 0 at γ = 0); beyond the last step the value is NaN."""
     g = np.asarray(series["strain"], float)
     sa = np.asarray(series["stress"], float)
     sb = np.asarray(series["stress_before"], float)
@@ -75,19 +79,26 @@ def stress_on_grid(series, grid: np.ndarray) -> np.ndarray:
     g0, g1 = g[k], g[k + 1]
     frac = np.where(g1 > g0, (grid - g0) / np.where(g1 > g0, g1 - g0, 1.0), 0.0)
     out = sa[k] + np.clip(frac, 0.0, 1.0) * (sb[k + 1] - sa[k])
-    out[grid < g[0]] = np.nan
+    early = grid < g[0]
+    out[early] = sb[0] * grid[early] / g[0] if g[0] > 0 else np.nan
     out[grid > g[-1]] = np.nan
     return out
 
 
 def run_realisations(init, renewal, *, L: int, eps_pl: float, modulus: float, renewal_modulus: float,
                      strain_max: float, seeds, onsite: str = "paper", snapshots=(), grid=None,
-                     steady_from: float = 0.5):
+                     steady_from: float = 0.5, peak_window: float = 0.0, grid_step: float = 1e-3,
+                     peak_strain_max: float | None = None):
     """EPM runs for several seeds.
 
-    Returns a dict: ``curve`` (``epm_curves`` columns, the mean on a strain grid up to the
-    last step every run reached), ``summary`` (``epm_summary`` columns), ``steady``
-    (σ sampled uniformly in strain over every run's steady window), ``series0`` and
+    Returns a dict: ``curve`` (``epm_curves`` columns, the mean on a strain grid of step
+    ``grid_step`` up to the last step every run reached), ``summary`` (``epm_summary``
+    columns: per-realisation maxima), ``peak`` (the peak of the realisation-averaged
+    curve smoothed over ``peak_window``, :func:`glass2epm.stats.curve_peak`: the yield
+    stress compared with the particles' same statistic, searched up to
+    ``peak_strain_max``: the strain range of the particle runs, so that both maxima
+    are taken over the same range), ``steady`` (σ sampled
+    uniformly in strain over every run's steady window), ``series0`` and
     ``snapshots0`` (the first realisation's series and activity snapshots).
     """
     runs = []
@@ -96,7 +107,8 @@ def run_realisations(init, renewal, *, L: int, eps_pl: float, modulus: float, re
                                   renewal_modulus=renewal_modulus, onsite=onsite)
         runs.append(model.run(strain_max, snapshots=snapshots if k == 0 else ()))
     if grid is None:  # up to the last loading step every realisation reached
-        grid = np.linspace(0.0, min(float(r.series["strain"][-1]) for r in runs), 401)
+        end = min(float(r.series["strain"][-1]) for r in runs)
+        grid = np.arange(int(np.floor(end / grid_step + 1e-9)) + 1) * grid_step
     grid = np.asarray(grid)
     curves = []
     steady = []
@@ -118,7 +130,11 @@ def run_realisations(init, renewal, *, L: int, eps_pl: float, modulus: float, re
     C = np.array(curves)
     curve = {"strain": grid, "stress_mean": np.nanmean(C, axis=0), "stress_std": np.nanstd(C, axis=0),
              "n": np.sum(np.isfinite(C), axis=0)}
-    return {"curve": curve, "summary": {k: np.asarray(v) for k, v in summ.items()},
+    use = np.all(np.isfinite(C), axis=0)
+    if peak_strain_max is not None:
+        use &= grid <= peak_strain_max + 1e-12
+    peak = curve_peak(C[:, use], grid[use], peak_window)
+    return {"curve": curve, "summary": {k: np.asarray(v) for k, v in summ.items()}, "peak": peak,
             "steady": np.concatenate(steady) if steady else np.empty(0),
             "series0": runs[0].series, "snapshots0": runs[0].snapshots}
 

@@ -46,10 +46,14 @@ EPM_STEADY = register(Schema(
     description="steady-state stress samples: source 'epm' (size = L blocks) or 'particles' (size = N)",
 ))
 EPM_COMPARE = register(Schema(
-    "epm_compare", 1,
-    {"Tp": "epsilon/k_B", "source": "", "peak_stress": "epsilon/lambda^d", "peak_err": "epsilon/lambda^d",
+    "epm_compare", 2,
+    {"Tp": "epsilon/k_B", "source": "", "size": "", "peak_stress": "epsilon/lambda^d",
+     "peak_err": "epsilon/lambda^d", "peak_strain": "", "sample_peak_stress": "epsilon/lambda^d",
      "steady_stress": "epsilon/lambda^d", "steady_err": "epsilon/lambda^d"},
-    description="peak (yield) and steady-state stress per T_p for source particles | epm_bond | epm_frozen",
+    description="peak (yield) and steady-state stress per T_p for source particles | epm_bond | "
+                "epm_frozen; size = N (particles) or L (EPM lattice); peak_stress = maximum of the "
+                "sample-averaged curve smoothed over extra.peak_window (bootstrap error over samples), "
+                "sample_peak_stress = mean of the per-sample maxima (biased upwards by noise)",
 ))
 
 # Fig. 8: expansions against explicit AQS (Appendix C).

@@ -13,7 +13,7 @@ import json
 import numpy as np
 
 from . import io, stats
-from .figdata import BAND_SIZE, EPM_COMPARE, YIELD_COMPARE
+from .figdata import BAND_SIZE, EPM_COMPARE, EPM_STEADY, YIELD_COMPARE
 
 
 def _fmt(v, ci=None, digits=3):
@@ -25,11 +25,26 @@ def _fmt(v, ci=None, digits=3):
     return s
 
 
-def comparison(calibration, tails: dict, yield_compare, growth: dict, band_size: dict, epm_compare) -> tuple:
+def steady_widths(steady) -> dict:
+    """Mean and standard deviation of the steady-state stress per source and size
+    (``epm_steady`` table: particles per N, EPM per L; ε/λ^d), for P(σ_s) against size."""
+    t = io.read_table(steady, EPM_STEADY)
+    src, size, v = np.asarray(t["source"]).astype(str), np.asarray(t["size"], float), np.asarray(t["stress"], float)
+    out = {}
+    for a in np.unique(src):
+        for n in np.unique(size[src == a]):
+            x = v[(src == a) & (size == n)]
+            out.setdefault(str(a), {})[int(n)] = {"mean": float(x.mean()), "std": float(x.std()), "n": int(x.size)}
+    return out
+
+
+def comparison(calibration, tails: dict, yield_compare, growth: dict, band_size: dict, epm_compare,
+               steady=None) -> tuple:
     """(rows, numbers): rows = [(quantity, this run, paper)], numbers = a JSON-able dict.
 
     ``tails``: {T_p: bond_tails.json path}; ``growth``: {T_p: band_growth.json path};
-    ``band_size``: {T_p: band_size.parquet path}.
+    ``band_size``: {T_p: band_size.parquet path}; ``steady``: the ``steady_samples``
+    table (P(σ_s) per size), optional.
     """
     rows, num = [], {}
     cal = json.load(open(calibration))
@@ -96,8 +111,18 @@ def comparison(calibration, tails: dict, yield_compare, growth: dict, band_size:
         if common:
             rel = {T: e[T] / part[T] - 1 for T in common}
             num[f"peak_rel_dev_{src}"] = rel
-            rows.append((f"peak stress {src} vs particles (rel. dev.)",
+            size = {str(a): int(b) for a, b in zip(ec["source"], ec["size"])}
+            rows.append((f"peak stress {src} (L = {size.get(src)}) vs particles (N = {size.get('particles')}), "
+                         "rel. dev.",
                          ", ".join(f"{T:g}: {100 * v:+.0f}%" for T, v in rel.items()), "within ~10 %"))
+    if steady is not None:
+        w = steady_widths(steady)
+        num["steady_widths"] = w
+        for src, label in (("particles", "N"), ("epm", "L")):
+            if src in w:
+                rows.append((f"std of P(σ_s), {src} (T_p = 0.7)",
+                             ", ".join(f"{label} = {n}: {d['std']:.3g}" for n, d in sorted(w[src].items())),
+                             "EPM L = 20, 40 follows particles N = 10⁴, 4·10⁴"))
     return rows, num
 
 

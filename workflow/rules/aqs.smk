@@ -79,5 +79,6 @@ rule aqs_statistics:
         runtime=10,
     params:
         steady_from=config["aqs"]["steady_from"],
+        peak_window=config["epm"]["peak_window"],
     script:
         "../scripts/aqs_statistics.py"

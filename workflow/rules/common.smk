@@ -217,15 +217,53 @@ def fig4_inputs(wildcards):
     return d
 
 
+def matched_lattice(N):
+    """The EPM lattice of a particle box: L = round(N^(1/dim) / yield.block) blocks."""
+    return max(4, int(round(int(N) ** (1.0 / DIM) / config["yield"]["block"])))
+
+
+def epm_lattices(N):
+    """EPM lattice sizes run for glasses of N particles: epm.L, plus the matched one."""
+    L = set(config["epm"]["L"])
+    if config["epm"]["match_particles"]:
+        L.add(matched_lattice(N))
+    return sorted(L)
+
+
+def compare_lattice(N):
+    """The lattice compared with N-particle glasses: the matched one, else the largest."""
+    if config["epm"]["match_particles"]:
+        return matched_lattice(N)
+    return max(config["epm"]["L"])
+
+
+def steady_samples_glasses():
+    """Glasses at the renewal T_p of every N (P(σ_s) against system size, Fig. 5b)."""
+    ren = tp_str(config["epm"]["renewal_Tp"])
+    return [s for s in glass_samples() if s["Tp"] == ren]
+
+
+def steady_samples_epm():
+    """EPM steady samples of Fig. 5(b), one file per lattice: every lattice of the
+    figure-size glasses, the matched lattice of every N taken from that N's maps."""
+    ren = renewal_samples()[0]
+    by_L = {L: ren for L in epm_lattices(ren["N"])}
+    if config["epm"]["match_particles"]:
+        by_L.update({matched_lattice(s["N"]): s for s in steady_samples_glasses()})
+    return [
+        out("tp", f"epm_bond_L{L}.steady.parquet").format(**s)
+        for L, s in sorted(by_L.items())
+    ]
+
+
 def fig5_inputs(wildcards):
     ren = renewal_samples()
-    L0 = min(config["epm"]["L"])
-    Lmax = max(config["epm"]["L"])
+    Lc = compare_lattice(ren[0]["N"])
     d = {
         "particles_ren": sample_files(
             out("sample", "aqs_simple_shear_forward.parquet"), ren
         ),
-        "example": out("tp", f"epm_bond_L{L0}.example.parquet").format(**ren[0]),
+        "example": out("tp", f"epm_bond_L{Lc}.example.parquet").format(**ren[0]),
         "steady": out("top", "steady_samples.parquet"),
         "compare": out("n", "epm_compare.parquet").format(**ren[0]),
     }
@@ -236,7 +274,7 @@ def fig5_inputs(wildcards):
         )
         for m in config["epm"]["methods"]:
             d[f"curve_epm_{m}_{tp}"] = out(
-                "tp", f"epm_{m}_L{Lmax}.curves.parquet"
+                "tp", f"epm_{m}_L{compare_lattice(s[0]['N'])}.curves.parquet"
             ).format(**s[0])
     return d
 
@@ -283,6 +321,7 @@ def summary_inputs(wildcards):
         "calibration": out("n", "epm_calibration.json").format(**ren),
         "yield_compare": out("n", "yield_compare.parquet").format(**g),
         "epm_compare": out("n", "epm_compare.parquet").format(**ren),
+        "steady": out("top", "steady_samples.parquet"),
     }
     for tp in fig_tps():
         gl = fig_glass(tp)

@@ -82,6 +82,7 @@ rule epm_run:
         runtime=lambda wc, attempt: 30 * attempt,
     params:
         epm=config["epm"],
+        peak_strain_max=aqs_strain,
     script:
         "../scripts/epm_run.py"
 
@@ -95,7 +96,7 @@ rule epm_compare:
             {
                 f
                 for m in config["epm"]["methods"]
-                for L in config["epm"]["L"]
+                for L in epm_lattices(wc.N)
                 for f in sample_files(
                     out("tp", f"epm_{m}_L{L}.summary.parquet"), samples_like(wc)
                 )
@@ -113,5 +114,7 @@ rule epm_compare:
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        lattice=lambda wc: compare_lattice(wc.N),
     script:
         "../scripts/epm_compare.py"

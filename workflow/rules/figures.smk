@@ -77,12 +77,9 @@ rule figure_2:
 rule steady_samples:
     input:
         particles=lambda wc: sample_files(
-            out("sample", "aqs_simple_shear_forward.parquet"), renewal_samples()
+            out("sample", "aqs_simple_shear_forward.parquet"), steady_samples_glasses()
         ),
-        epm=lambda wc: [
-            out("tp", f"epm_bond_L{L}.steady.parquet").format(**renewal_samples()[0])
-            for L in config["epm"]["L"]
-        ],
+        epm=lambda wc: steady_samples_epm(),
     output:
         out("top", "steady_samples.parquet"),
     log:

@@ -19,13 +19,16 @@ with rule_context(snakemake) as log:
     L = int(wc.L)
     r = run_realisations(init, ren, L=L, eps_pl=eps, modulus=mu, renewal_modulus=mu_ren,
                          strain_max=p["strain"], seeds=range(p["realisations"]), onsite=p["onsite"],
-                         steady_from=p["steady_from"])
+                         steady_from=p["steady_from"], peak_window=p["peak_window"],
+                         peak_strain_max=snakemake.params.peak_strain_max)
     meta = dict(extra={"Tp": float(wc.Tp), "method": wc.method, "L": L, "eps_pl": eps, "modulus": mu,
                        "renewal_modulus": mu_ren})
-    log.info("peak %.4f +- %.4f, steady %.4f", r["summary"]["peak_stress"].mean(),
-             r["summary"]["peak_stress"].std(), np.nanmean(r["summary"]["steady_stress"]))
+    log.info("per-realisation peaks %.4f +- %.4f, peak of the mean curve %.4f +- %.4f, steady %.4f",
+             r["summary"]["peak_stress"].mean(), r["summary"]["peak_stress"].std(), r["peak"].value,
+             r["peak"].stderr, np.nanmean(r["summary"]["steady_stress"]))
     io.write_table(snakemake.output.curves, EPM_CURVES, r["curve"], **meta)
-    io.write_table(snakemake.output.summary, EPM_SUMMARY, r["summary"], **meta)
+    summary_meta = dict(extra={**meta["extra"], "mean_curve_peak": r["peak"].as_dict()})
+    io.write_table(snakemake.output.summary, EPM_SUMMARY, r["summary"], **summary_meta)
     n = r["steady"].size
     io.write_table(snakemake.output.steady, EPM_STEADY,
                    {"source": np.array(["epm"] * n), "size": np.full(n, L), "stress": r["steady"]}, **meta)

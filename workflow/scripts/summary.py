@@ -8,7 +8,7 @@ with rule_context(snakemake) as log:
     i = snakemake.input
     pick = lambda prefix: {float(k.split("_", 1)[1]): v for k, v in i.items() if k.startswith(prefix)}  # noqa: E731
     rows, numbers = comparison(i.calibration, pick("tails_"), i.yield_compare, pick("growth_"), pick("size_"),
-                               i.epm_compare)
+                               i.epm_compare, steady=i.steady)
     for r in rows:
         log.info("%s | %s | %s", *r)
     write_tsv(snakemake.output.table, rows)

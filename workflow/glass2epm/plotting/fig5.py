@@ -5,8 +5,11 @@ at T_p = 0.7, with the mean steady-state stress σ_s of the particles dashed.
 (b) P(σ_s) for two (or more) system sizes: particles (N, symbols) against EPM
 (L blocks, lines), paired by size rank (smallest N with smallest L).
 (c) Mean σ(γ) for several T_p: particles thin solid, EPM calibrated from the
-bond micromechanics thick solid, EPM from the frozen matrix dashed; inset: the
-peak (yield) stress against T_p (``epm_compare``).
+bond micromechanics thick solid, EPM from the frozen matrix dashed (the workflow
+passes the EPM lattice matched to the particle box, L = N^(1/2)/5 blocks, see
+``epm.match_particles``); inset: the peak (yield) stress against T_p
+(``epm_compare``: the maximum of the sample-averaged curve smoothed over
+``epm.peak_window``, for particles and EPM alike).
 
 Particle curves of (c) are averages over realisations of σ_xy interpolated on a
 common strain grid (strain measured from the start of each series). Stresses in
