@@ -48,9 +48,15 @@ derivative of U is in ε (scalar) or ε/λ (vector). B is dimensionless.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import inspect
 
+import numba
 import numpy as np
 from numba import njit, prange
+
+from .box import min_image_2d, min_image_3d
+from .model import _radial_derivatives, pair_size
+from .neighbors import _cell_sort, _neighbour_cells
 
 # ----------------------------------------------------------------------------
 # numba kernels (pure functions over the pair table)
@@ -439,6 +445,141 @@ def path_rhs(rv, pre, A, d1, d2, order):
 
 
 # ----------------------------------------------------------------------------
+# the pair table of a configuration in one threaded pass
+
+
+@njit(cache=True)
+def _scan_cell_pairs(x, sizes, h, i, ci, ncells, cstart, order, xc2, na, out, m, limit, rv, lam):
+    """Pairs (i, j > i) with r² < x_c² λ_ij² among the particles of the cells next to
+    cell ``ci``, in the order of :func:`glass2epm.neighbors._build` (neighbour cells in
+    ``_neighbour_cells`` order, particles by index within a cell). Writes j, x_j − x_i
+    and λ_ij to rows m, m+1, … below ``limit``; returns m + the number of pairs (all
+    counted, also those beyond ``limit``).
+
+    A separation with every |component| < 0.49 of the cell's diagonal element is its own
+    minimum image (every image shift of ``min_image_2d/3d`` is 0 there): the two floors
+    and divisions are skipped for it, with the same numbers."""
+    d = x.shape[1]
+    gx = 0.49 * h[0, 0]
+    gy = 0.49 * h[1, 1]
+    gz = 0.49 * h[d - 1, d - 1]
+    for u in range(ncells.shape[1]):
+        cj = ncells[ci, u]
+        if cj < 0:
+            break
+        for q in range(cstart[cj], cstart[cj + 1]):
+            j = order[q]
+            if j <= i:
+                continue
+            dx = x[j, 0] - x[i, 0]
+            dy = x[j, 1] - x[i, 1]
+            dz = x[j, 2] - x[i, 2] if d == 3 else 0.0
+            if not (abs(dx) < gx and abs(dy) < gy and abs(dz) < gz):
+                if d == 2:
+                    dx, dy = min_image_2d(dx, dy, h)
+                else:
+                    dx, dy, dz = min_image_3d(dx, dy, dz, h)
+            if d == 2:
+                r2 = dx * dx + dy * dy
+            else:
+                r2 = dx * dx + dy * dy + dz * dz
+            lij = pair_size(sizes[i], sizes[j], na)
+            if r2 >= xc2 * lij * lij:
+                continue
+            if m < limit:
+                out[m] = j
+                rv[m, 0] = dx
+                rv[m, 1] = dy
+                if d == 3:
+                    rv[m, 2] = dz
+                lam[m] = lij
+            m += 1
+    return m
+
+
+@njit(cache=True, parallel=True)
+def _pair_table(x, sizes, h, s, ncell, xc, na, nchunks, room):
+    """(ii, jj, rv, lam) of every interacting pair (r < x_c λ_ij), each once with j > i:
+    the pairs, order and arithmetic of :func:`glass2epm.potential.pair_table` over a
+    per-pair half Verlet list (cells of ``ncell`` per axis, ≥ 3 each), without the list.
+
+    One threaded pass over chunks of particles into per-chunk buffers (``room`` pairs
+    per particle on average), then a threaded copy; a chunk that overflows its buffer
+    (an unusually dense configuration) makes a second, exact fill pass."""
+    n, d = x.shape
+    cid, order, cstart = _cell_sort(s, ncell)
+    ncells = _neighbour_cells(ncell)
+    xc2 = xc * xc
+    counts = np.zeros(n, dtype=np.int64)
+    per = (n + nchunks - 1) // nchunks
+    capc = room * per
+    bj = np.empty(nchunks * capc, dtype=np.int64)
+    brv = np.empty((nchunks * capc, d))
+    blam = np.empty(nchunks * capc)
+    full = np.zeros(nchunks, dtype=np.bool_)
+    for c in prange(nchunks):
+        m = c * capc
+        limit = m + capc
+        for i in range(c * per, min(n, (c + 1) * per)):
+            m1 = _scan_cell_pairs(x, sizes, h, i, cid[i], ncells, cstart, order, xc2, na, bj, m,
+                                  limit, brv, blam)
+            counts[i] = m1 - m
+            m = m1
+        full[c] = m > limit
+    start = np.zeros(n + 1, dtype=np.int64)
+    for i in range(n):
+        start[i + 1] = start[i] + counts[i]
+    m = start[n]
+    ii = np.empty(m, dtype=np.int64)
+    jj = np.empty(m, dtype=np.int64)
+    rv = np.empty((m, d))
+    lam = np.empty(m)
+    for c in prange(nchunks):
+        i0 = min(n, c * per)
+        i1 = min(n, (c + 1) * per)
+        if full[c]:
+            for i in range(i0, i1):
+                _scan_cell_pairs(x, sizes, h, i, cid[i], ncells, cstart, order, xc2, na, jj,
+                                 start[i], start[i + 1], rv, lam)
+        else:
+            b = c * capc - start[i0]
+            for p in range(start[i0], start[i1]):
+                jj[p] = bj[b + p]
+                for a in range(d):
+                    rv[p, a] = brv[b + p, a]
+                lam[p] = blam[b + p]
+        for i in range(i0, i1):
+            for p in range(start[i], start[i + 1]):
+                ii[p] = i
+    return ii, jj, rv, lam
+
+
+@njit(cache=True, parallel=True)
+def _pair_scalars(r, lam, beta, coeffs, xc, nchunks):
+    """φ..φ'''' (``Model._radial_derivatives``, order 4) and the prefactors
+    (first)..(fourth) of every pair at distances r, threaded over chunks of pairs
+    (elementwise: the same numbers as one serial call)."""
+    m = r.shape[0]
+    derivs = np.empty((5, m))
+    pre = np.empty((4, m))
+    per = (m + nchunks - 1) // nchunks
+    for c in prange(nchunks):
+        lo = c * per
+        hi = min(m, lo + per)
+        if hi <= lo:
+            continue
+        derivs[:, lo:hi] = _radial_derivatives(r[lo:hi], lam[lo:hi], beta, coeffs, xc, 4)
+        pre[:, lo:hi] = prefactors(r[lo:hi], derivs[:, lo:hi])
+    return derivs, pre
+
+
+def _default_skin() -> float:
+    from .potential import ForceField
+
+    return float(inspect.signature(ForceField.__init__).parameters["skin"].default)
+
+
+# ----------------------------------------------------------------------------
 # fields and the pair table
 
 
@@ -507,11 +648,37 @@ class PairSet:
 
     @classmethod
     def from_configuration(cls, conf, ff=None) -> "PairSet":
-        """All interacting pairs (r < x_c λ_ij) of a :class:`~glass2epm.io.Configuration`."""
+        """All interacting pairs (r < x_c λ_ij) of a :class:`~glass2epm.io.Configuration`.
+
+        The pairs, their order and every number are those of
+        :func:`glass2epm.hessian.pair_data` (a fresh per-pair half Verlet list with
+        ``ff``'s skin, :func:`~glass2epm.potential.pair_table`,
+        :meth:`~glass2epm.model.Model.radial_derivatives`), computed in threaded numba
+        passes without building the list; a cell with fewer than three cells along an
+        axis falls back to ``pair_data`` itself."""
         from .hessian import pair_data
 
-        ii, jj, rv, lam, r, derivs = pair_data(conf, ff, order=4)
-        return cls.from_arrays(ii, jj, rv, derivs, conf.N, lam)
+        m = conf.model
+        mp = m if ff is None else ff.model  # the list's model (pair_data: ff.pairs)
+        box = conf.box
+        skin = _default_skin() if ff is None else float(ff.vlist.skin)
+        rc = mp.max_cutoff + skin
+        widths = box.perpendicular_widths()
+        ncell = np.maximum(1, np.floor(widths / rc)).astype(np.int64)
+        x = np.ascontiguousarray(conf.x, dtype=float)
+        if (rc >= 0.5 * widths.min() or not np.all(ncell >= 3)
+                or np.abs(x).max() > 100 * np.abs(box.h).max()):
+            ii, jj, rv, lam, r, derivs = pair_data(conf, ff, order=4)
+            return cls.from_arrays(ii, jj, rv, derivs, conf.N, lam)
+        h = box.h
+        s = np.linalg.solve(h, x.T).T
+        s -= np.floor(s)
+        nchunks = 4 * numba.get_num_threads()
+        ii, jj, rv, lam = _pair_table(x, np.ascontiguousarray(conf.sizes, dtype=float), h, s,
+                                      ncell, float(mp.xc), float(mp.na), nchunks, 4 * conf.dim)
+        r = np.sqrt(np.einsum("ij,ij->i", rv, rv))  # as pair_data (same summation order)
+        derivs, pre = _pair_scalars(r, lam, float(m.beta), m.coeffs, float(m.xc), nchunks)
+        return cls(ii, jj, rv, r, derivs, pre, int(conf.N), lam)
 
     @classmethod
     def from_positions(cls, model, x, sizes, box, ff=None) -> "PairSet":

@@ -21,12 +21,23 @@ Cavity expansion ("bond micromechanics")
 
     Two implementations: :class:`CavityExpansion` (one site; a thin layer over
     :class:`glass2epm.expansion.Expansion` with a free-block solver — the reference)
-    and :func:`bond_sites` (all sites, batched: the pair table and radial derivatives
-    of the whole configuration once, then one ``prange`` over the sites, each
-    gathering its bonds, factorising its H_FF in envelope storage (free particles
-    ordered along x), solving three times and contracting with serial compilations of
-    the :mod:`glass2epm.contractions` kernels ``bond_hv``, ``path_rhs`` and
-    ``bond_obs_series`` — the same source code).
+    and :func:`bond_sites` (all sites, batched). The batched path builds once the pair
+    table of the whole configuration (:meth:`PairSet.from_configuration`), one row per
+    pair with x_ι, A·x_ι, H·(A x)_ι (Eq. B7; site-independent) and the prefactors, and
+    in 2D each particle's diagonal Hessian block (a free particle's block of H_FF is its
+    full block). Then one ``prange`` over blocks of sites, with per-block work arrays:
+    each site gathers its bonds (pairs with a free end; free particles ordered along x
+    relative to the site, which keeps the envelope of H_FF narrow) and
+      * in 2D, factorises H_FF in envelope storage of 4×4 blocks (two particles,
+        :func:`glass2epm.cavity.block_envelope_factor`) and solves three times, each
+        solve followed by one pass over the bonds, vectorised over bonds, that forms
+        d_n and the next right-hand side (the per-pair arithmetic of
+        :func:`glass2epm.contractions.path_rhs`) or, after the last, the weighted
+        observable series (the pair helpers ``_h2``, ``_t3``, ``_m4`` of
+        :func:`glass2epm.contractions.bond_obs_series`; sums over bonds reassociated);
+      * in 3D, uses a scalar envelope Cholesky and serial compilations of the
+        :mod:`glass2epm.contractions` kernels ``path_rhs`` and ``bond_obs_series``
+        (the same source code).
 
 Yield from the expansion (:func:`yield_roots`)
     σ(γ) = σ₀ + c1 γ + c2 γ²/2 + c3 γ³/6. Forward: γ_Y = smallest positive root of
@@ -65,6 +76,9 @@ from numba import njit, prange
 from . import contractions as C
 from .box import min_image_2d, min_image_3d
 from .cavity import (
+    block_envelope_factor,
+    block_envelope_layout_into,
+    block_envelope_solve,
     cavity_volume,
     envelope_backsolve,
     envelope_factor,
@@ -74,7 +88,7 @@ from .cavity import (
     mean_spacing,
     site_particles,
 )
-from .contractions import PairSet
+from .contractions import PairSet, _d3, _h2, _m4, _mv, _t3
 from .expansion import Expansion, generator, numba_threads
 from .hessian import SPDSolver, HessianSolver, assemble
 from .io import Configuration, Schema, read_table, register, write_table
@@ -269,42 +283,168 @@ def _serial(dispatcher, name: str):
     return njit(cache=True)(g)
 
 
-_bond_hv = _serial(C.bond_hv, "bond_hv_serial")                    # Eq. (B7)
 _path_rhs = _serial(C.path_rhs, "path_rhs_serial")                 # Eqs. (11), (12)
 _bond_obs_series = _serial(C.bond_obs_series, "bond_obs_series_serial")  # Eqs. (16)-(18)
+
+# the per-bond passes of the 2D path: vectorised over bonds (sums reassociated)
+_FV = {"reassoc", "contract", "nsz"}
+
+# rows of the per-bond work array of a site (2D): d₁, d₂, the affine part of the next
+# step (A d₁, then A d₂) and the right-hand side vectors
+_D10, _D11, _D20, _D21, _A0, _A1, _R0, _R1 = range(8)
 
 
 @njit(cache=True)
 def _incidence(ii, jj, n):
-    """CSR (start, pair) of the pairs incident to each particle."""
+    """The pairs of each particle, split by end: CSR (istart, ipair, iother) of the pairs
+    with i = ii[p] and (jstart, jpair, jother) of those with i = jj[p], each list in pair
+    order, with the other particle of each pair."""
     m = ii.shape[0]
-    start = np.zeros(n + 1, dtype=np.int64)
+    istart = np.zeros(n + 1, dtype=np.int64)
+    jstart = np.zeros(n + 1, dtype=np.int64)
     for p in range(m):
-        start[ii[p] + 1] += 1
-        start[jj[p] + 1] += 1
+        istart[ii[p] + 1] += 1
+        jstart[jj[p] + 1] += 1
     for i in range(n):
-        start[i + 1] += start[i]
-    fill = start[:-1].copy()
-    pair = np.empty(2 * m, dtype=np.int64)
+        istart[i + 1] += istart[i]
+        jstart[i + 1] += jstart[i]
+    ifill = istart[:-1].copy()
+    jfill = jstart[:-1].copy()
+    ipair = np.empty(m, dtype=np.int64)
+    iother = np.empty(m, dtype=np.int64)
+    jpair = np.empty(m, dtype=np.int64)
+    jother = np.empty(m, dtype=np.int64)
     for p in range(m):
-        pair[fill[ii[p]]] = p
-        fill[ii[p]] += 1
-        pair[fill[jj[p]]] = p
-        fill[jj[p]] += 1
-    return start, pair
+        i = ii[p]
+        j = jj[p]
+        ipair[ifill[i]] = p
+        iother[ifill[i]] = j
+        ifill[i] += 1
+        jpair[jfill[j]] = p
+        jother[jfill[j]] = i
+        jfill[j] += 1
+    return istart, ipair, iother, jstart, jpair, jother
 
 
 @njit(cache=True)
-def _site_bonds(x, h, site, free, inc_start, inc_pair, ii, jj, rv, pre, mark):
-    """The bonds of one cavity: every pair with at least one free end.
+def _pair_rows(rv, pre, A):
+    """One row per pair: x_ι, A·x_ι, H·(A x)_ι (Eq. B7: (second)(x·Ax) x + (first) Ax,
+    the arithmetic of :func:`glass2epm.contractions.apply_matrix` and ``bond_hv``),
+    (first)..(fourth) — what a bond needs, in one place in memory for the gathers of
+    :func:`_site_bonds`. The affine field and the right-hand side of Eq. (5) depend on
+    the pair only."""
+    m, d = rv.shape
+    out = np.empty((m, 3 * d + 4))
+    for p in range(m):
+        xv = 0.0
+        for a in range(d):
+            s = 0.0
+            for c in range(d):
+                s += A[a, c] * rv[p, c]
+            out[p, a] = rv[p, a]
+            out[p, d + a] = s
+            xv += rv[p, a] * s
+        cc = pre[1, p] * xv
+        for a in range(d):
+            out[p, 2 * d + a] = cc * rv[p, a] + pre[0, p] * out[p, d + a]
+        for c in range(4):
+            out[p, 3 * d + c] = pre[c, p]
+    return out
+
+
+@njit(cache=True)
+def _diagonal_blocks(rv, pre, istart, ipair, jstart, jpair):
+    """2D: the diagonal 2×2 block of the Hessian of every particle, Σ over its pairs of
+    (second) x xᵀ + (first) 1 (Eq. B7), as (H_xx, H_yx, H_yy) rows (N, 3). A free
+    particle's block of H_FF is its full block: every pair of a free particle is a
+    bond of the cavity (frozen neighbours included)."""
+    n = istart.shape[0] - 1
+    out = np.zeros((n, 3))
+    for i in range(n):
+        h00 = 0.0
+        h10 = 0.0
+        h11 = 0.0
+        for side in range(2):
+            k0 = jstart[i] if side == 0 else istart[i]
+            k1 = jstart[i + 1] if side == 0 else istart[i + 1]
+            for k in range(k0, k1):
+                p = jpair[k] if side == 0 else ipair[k]
+                x0 = rv[p, 0]
+                x1 = rv[p, 1]
+                f1 = pre[0, p]
+                f2 = pre[1, p]
+                h00 += f2 * x0 * x0 + f1
+                h10 += f2 * x1 * x0
+                h11 += f2 * x1 * x1 + f1
+        out[i, 0] = h00
+        out[i, 1] = h10
+        out[i, 2] = h11
+    return out
+
+
+@njit(cache=True)
+def _argsort_stable(key, n, order, count):
+    """``order[:n]`` = the stable ascending order of ``key[:n]`` (the permutation of
+    ``np.argsort(kind="mergesort")``): a counting pass into n buckets of equal width
+    (monotone in the key), then insertion sort, linear for spread keys. ``count`` is
+    work space (≥ n + 1)."""
+    if n == 0:
+        return
+    lo = key[0]
+    hi = key[0]
+    for q in range(1, n):
+        v = key[q]
+        if v < lo:
+            lo = v
+        if v > hi:
+            hi = v
+    scale = n / (hi - lo) if hi > lo else 0.0
+    if not (scale > 0.0 and scale < 1e300):  # all equal or a degenerate spread
+        for q in range(n):  # insertion sort alone (below)
+            order[q] = q
+        scale = 0.0
+    for b in range(n + 1):
+        count[b] = 0
+    if scale > 0.0:
+        for q in range(n):
+            b = min(n - 1, int((key[q] - lo) * scale))
+            count[b + 1] += 1
+        for b in range(n):
+            count[b + 1] += count[b]
+        for q in range(n):
+            b = min(n - 1, int((key[q] - lo) * scale))
+            order[count[b]] = q
+            count[b] += 1
+    for a in range(1, n):
+        q = order[a]
+        v = key[q]
+        c = a
+        while c > 0 and key[order[c - 1]] > v:
+            order[c] = order[c - 1]
+            c -= 1
+        order[c] = q
+
+
+@njit(cache=True)
+def _site_bonds(x, h, site, free, istart, ipair, iother, jstart, jpair, jother, pdata, mark,
+                key, order, count, zslot, glob, firstp, li, lj, gi, gj, w, bd):
+    """The bonds of one cavity: every pair with at least one free end, written to the
+    first m columns of the work arrays. Returns (m, floating), floating when no bond
+    reaches a frozen particle (the cavity covers the cell: translations must be pinned).
 
     ``free``: the site's free particles (global indices); ``mark`` (N,) is −1 outside
     and is left so. Free particles get local indices ordered along x (relative to the
-    site), which keeps the envelope of H_FF narrow. Returns (li, lj: local index of
-    the i and j ends or −1 for frozen, w: weight 1 or ½, brv (m, d), bpre (4, m))."""
+    site), which keeps the envelope of H_FF narrow; ``glob[l]`` is the particle of local
+    index l and ``firstp[l]`` the lowest free particle bonded to it (≤ l, as
+    :func:`_free_envelope`). Per free particle: its pairs to frozen particles in which it
+    is the j end, then every pair in which it is the i end (so each free–free bond
+    once). Per bond: li, lj (local index of the i and j ends, −1 for frozen), gi, gj (the
+    same with ``zslot`` for frozen: a slot of the solution vectors that stays 0), w
+    (weight 1 or ½) and the column bd[:, m] of its ``pdata`` row (x_ι, A·x_ι,
+    H·(A x)_ι, (first)..(fourth))."""
     d = x.shape[1]
     nf = free.shape[0]
-    key = np.empty(nf)
+    nr = pdata.shape[1]
     for q in range(nf):
         j = free[q]
         if d == 2:
@@ -313,51 +453,66 @@ def _site_bonds(x, h, site, free, inc_start, inc_pair, ii, jj, rv, pre, mark):
             dx, dy, dz = min_image_3d(x[j, 0] - x[site, 0], x[j, 1] - x[site, 1],
                                       x[j, 2] - x[site, 2], h)
         key[q] = dx
-    order = np.argsort(key, kind="mergesort")
+    _argsort_stable(key, nf, order, count)
     for l in range(nf):
-        mark[free[order[l]]] = l
+        glob[l] = free[order[l]]
+        mark[glob[l]] = l
+        firstp[l] = l
+    floating = True
     m = 0
     for q in range(nf):
         i = free[q]
-        for k in range(inc_start[i], inc_start[i + 1]):
-            p = inc_pair[k]
-            o = jj[p] if ii[p] == i else ii[p]
-            if mark[o] < 0 or ii[p] == i:
+        me = mark[i]
+        for side in range(2):
+            if side == 0:
+                k0 = jstart[i]
+                k1 = jstart[i + 1]
+            else:
+                k0 = istart[i]
+                k1 = istart[i + 1]
+            for k in range(k0, k1):
+                if side == 0:
+                    if mark[jother[k]] >= 0:
+                        continue  # free–free bond: taken from its i end
+                    floating = False
+                    p = jpair[k]
+                    li[m] = -1
+                    lj[m] = me
+                    gi[m] = zslot
+                    gj[m] = me
+                    w[m] = 0.5
+                else:
+                    lo = mark[iother[k]]
+                    p = ipair[k]
+                    li[m] = me
+                    lj[m] = lo
+                    gi[m] = me
+                    if lo >= 0:
+                        gj[m] = lo
+                        w[m] = 1.0
+                        if me > lo and lo < firstp[me]:
+                            firstp[me] = lo
+                        elif lo > me and me < firstp[lo]:
+                            firstp[lo] = me
+                    else:
+                        gj[m] = zslot
+                        w[m] = 0.5
+                        floating = False
+                for c in range(nr):
+                    bd[c, m] = pdata[p, c]
                 m += 1
-    li = np.empty(m, dtype=np.int64)
-    lj = np.empty(m, dtype=np.int64)
-    w = np.empty(m)
-    brv = np.empty((m, d))
-    bpre = np.empty((4, m))
-    m = 0
-    for q in range(nf):
-        i = free[q]
-        for k in range(inc_start[i], inc_start[i + 1]):
-            p = inc_pair[k]
-            o = jj[p] if ii[p] == i else ii[p]
-            if mark[o] >= 0 and ii[p] != i:
-                continue  # free–free bond: taken from its i end
-            li[m] = mark[ii[p]]
-            lj[m] = mark[jj[p]]
-            w[m] = 1.0 if mark[o] >= 0 else 0.5
-            for c in range(d):
-                brv[m, c] = rv[p, c]
-            for c in range(4):
-                bpre[c, m] = pre[c, p]
-            m += 1
     for q in range(nf):
         mark[free[q]] = -1
-    return li, lj, w, brv, bpre
+    return m, floating
 
 
 @njit(cache=True)
-def _factor_free_block(li, lj, rv, f1, f2, nf, dim):
-    """H_FF of one cavity in envelope storage (lower triangle), factorised.
-
-    A site with no bond to a frozen particle (the cavity covers the cell) floats: its
-    first free particle is pinned (translations). Pinned and isolated free particles
-    get identity rows and ``active`` False. Returns (env, ptr, first, active, ok)."""
-    firstp = np.arange(nf)
+def _free_envelope(li, lj, nf, firstp):
+    """Per free particle l the lowest free particle it is bonded to (≤ l), into
+    ``firstp``; returns True when no bond reaches a frozen particle (the cavity
+    covers the cell and floats: translations must be pinned)."""
+    for l in range(nf):
+        firstp[l] = l
     floating = True
     for m in range(li.shape[0]):
         i = li[m]
@@ -369,6 +524,21 @@ def _factor_free_block(li, lj, rv, f1, f2, nf, dim):
         lw = i if i < j else j
         if lw < firstp[hi_]:
             firstp[hi_] = lw
+    return floating
+
+
+# --- 3D (and the reference layout): scalar envelope Cholesky, contractions kernels
+
+
+@njit(cache=True)
+def _factor_free_block(li, lj, rv, f1, f2, nf, dim):
+    """H_FF of one cavity in envelope storage (lower triangle), factorised.
+
+    A site with no bond to a frozen particle (the cavity covers the cell) floats: its
+    first free particle is pinned (translations). Pinned and isolated free particles
+    get identity rows and ``active`` False. Returns (env, ptr, first, active, ok)."""
+    firstp = np.empty(nf, dtype=np.int64)
+    floating = _free_envelope(li, lj, nf, firstp)
     nd = dim * nf
     first = np.empty(nd, dtype=np.int64)
     for l in range(nf):
@@ -468,50 +638,356 @@ def _times(A, v):
     return out
 
 
+@njit(cache=True)
+def _site_expansion(li, lj, brv, ax, g1, bpre, w, A, B, nf, relax, out):
+    """O_B^w and its strain derivatives of one cavity into ``out`` (4,), any dimension:
+    scalar envelope Cholesky of H_FF and the serial :mod:`glass2epm.contractions`
+    kernels. Returns False if H_FF is not positive definite."""
+    m, dim = brv.shape
+    if relax and nf > 0:
+        env, ptr, first, active, good = _factor_free_block(li, lj, brv, bpre[0], bpre[1], nf, dim)
+        if not good:
+            return False
+        # Eq. (5): H_FF ẋ = −[H·(A x)]_F;  d₁ = A x + Δẋ
+        d1 = _solve_free(li, lj, g1, env, ptr, first, active, ax)
+        # Eq. (11): H_FF ẍ = −[T:d₁d₁ + H·(A d₁)]_F;  d₂ = A d₁ + Δẍ
+        d2 = _solve_free(li, lj, _path_rhs(brv, bpre, A, d1, d1, 2), env, ptr, first, active,
+                         _times(A, d1))
+        # Eq. (12): H_FF x⃛ = −[M⋮d₁d₁d₁ + 3T:d₁d₂ + H·(A d₂)]_F;  d₃ = A d₂ + Δx⃛
+        d3 = _solve_free(li, lj, _path_rhs(brv, bpre, A, d1, d2, 3), env, ptr, first, active,
+                         _times(A, d2))
+    else:
+        d1 = ax.copy()
+        d2 = _times(A, d1)
+        d3 = _times(A, d2)
+    # Eqs. (16)-(18) per bond (B13-B15), summed with the per-atom-virial weights
+    rows = _bond_obs_series(brv, bpre, B, d1, d2, d3, 3)
+    for k in range(4):
+        acc = 0.0
+        for p in range(m):
+            acc += w[p] * rows[k, p]
+        out[k] = acc
+    return True
+
+
+# --- 2D: block-envelope Cholesky, fused and vectorised bond passes
+
+
+@njit(cache=True)
+def _assemble_free_block2(li, lj, bd, m, nf, glob, hdiag, istart, jstart, pin, env, fb, bptr,
+                          touched):
+    """2D: H_FF of one cavity into block-envelope storage
+    (:func:`glass2epm.cavity.block_envelope_layout`), lower triangle: the diagonal blocks
+    of the free particles (``glob``: their particle indices; ``hdiag`` from
+    :func:`_diagonal_blocks`) and −[(second) x xᵀ + (first) 1] (Eq. B7) for every
+    free–free bond (columns of ``bd``: rows 0, 1 x_ι; 6, 7 (first), (second)). ``pin``
+    (or −1), particles without a pair (``istart``, ``jstart`` of :func:`_incidence`)
+    and padding get identity rows; ``touched`` (≥ 2·nb) marks the others."""
+    nb = fb.shape[0]
+    for k in range(bptr[nb]):
+        env[k] = 0.0
+    for l in range(2 * nb):
+        I = l >> 1
+        o = 2 * (l & 1)
+        q = bptr[I] - 16 * fb[I] + 16 * I + 5 * o  # entry (o, o) of the diagonal block
+        i = glob[l] if l < nf else -1
+        if (i >= 0 and l != pin
+                and istart[i + 1] - istart[i] + jstart[i + 1] - jstart[i] > 0):
+            env[q] = hdiag[i, 0]
+            env[q + 1] = hdiag[i, 1]
+            env[q + 5] = hdiag[i, 2]
+            touched[l] = True
+        else:
+            env[q] = 1.0
+            env[q + 5] = 1.0
+            touched[l] = False
+    for p in range(m):
+        i = li[p]
+        j = lj[p]
+        if i < 0 or j < 0 or i == pin or j == pin:
+            continue
+        x0 = bd[0, p]
+        x1 = bd[1, p]
+        f1 = bd[6, p]
+        f2 = bd[7, p]
+        hi_ = i if i > j else j
+        lw = i if i < j else j
+        H = hi_ >> 1
+        q = bptr[H] - 16 * fb[H] + 8 * lw + 2 * (hi_ & 1)  # entry (2 hi, 2 lw)
+        k10 = f2 * x1 * x0
+        env[q] = -(f2 * x0 * x0 + f1)
+        env[q + 1] = -k10
+        env[q + 4] = -k10
+        env[q + 5] = -(f2 * x1 * x1 + f1)
+
+
+@njit(cache=True)
+def _scatter_solve2(gi, gj, g, r0, r1, m, env, fb, fd, bptr, dinv, active, nf, u):
+    """u_F = H_FF⁻¹ b_F (2D, block-envelope factor) with b = −(particle field of the pair
+    vectors (g[r0, p], g[r1, p])): +g on the i end, −g on the j end (frozen ends write
+    to the zero slot, cleared after); rattlers, the pinned particle and padding get 0."""
+    nb = fb.shape[0]
+    for k in range(4 * nb):
+        u[k] = 0.0
+    for p in range(m):
+        i = gi[p]
+        j = gj[p]
+        g0 = g[r0, p]
+        g1 = g[r1, p]
+        u[2 * j] -= g0
+        u[2 * j + 1] -= g1
+        u[2 * i] += g0
+        u[2 * i + 1] += g1
+    z = u.shape[0] - 2
+    u[z] = 0.0
+    u[z + 1] = 0.0
+    for l in range(2 * nb):
+        if l >= nf or not active[l]:
+            u[2 * l] = 0.0
+            u[2 * l + 1] = 0.0
+    block_envelope_solve(env, fb, fd, bptr, dinv, u[:4 * nb])
+
+
+@njit(cache=True, fastmath=_FV)
+def _pass_d1(gi, gj, bd, u, A, wk, m):
+    """d₁ = A x + Δẋ on every bond (Eq. 9), A d₁, and the pair vectors of the right-hand
+    side of Eq. (11), T:d₁d₁ + H·(A d₁) (the arithmetic of
+    :func:`glass2epm.contractions.path_rhs`, order 2, for d = 2)."""
+    a00 = A[0, 0]
+    a01 = A[0, 1]
+    a10 = A[1, 0]
+    a11 = A[1, 1]
+    for p in range(m):
+        i = gi[p]
+        j = gj[p]
+        x0 = bd[0, p]
+        x1 = bd[1, p]
+        f1 = bd[6, p]
+        f2 = bd[7, p]
+        f3 = bd[8, p]
+        e0 = bd[2, p] + u[2 * j] - u[2 * i]
+        e1 = bd[3, p] + u[2 * j + 1] - u[2 * i + 1]
+        ad0 = a00 * e0 + a01 * e1
+        ad1 = a10 * e0 + a11 * e1
+        xe = x0 * e0 + x1 * e1
+        s11 = e0 * e0 + e1 * e1
+        cx = f3 * xe * xe + f2 * s11 + f2 * (x0 * ad0 + x1 * ad1)
+        c1 = 2.0 * f2 * xe
+        wk[_D10, p] = e0
+        wk[_D11, p] = e1
+        wk[_A0, p] = ad0
+        wk[_A1, p] = ad1
+        wk[_R0, p] = cx * x0 + c1 * e0 + f1 * ad0
+        wk[_R1, p] = cx * x1 + c1 * e1 + f1 * ad1
+
+
+@njit(cache=True, fastmath=_FV)
+def _pass_d2(gi, gj, bd, u, A, wk, m):
+    """d₂ = A d₁ + Δẍ on every bond (Eq. 10), A d₂, and the pair vectors of the
+    right-hand side of Eq. (12), M⋮d₁d₁d₁ + 3T:d₁d₂ + H·(A d₂) (the arithmetic of
+    :func:`glass2epm.contractions.path_rhs`, order 3, for d = 2)."""
+    a00 = A[0, 0]
+    a01 = A[0, 1]
+    a10 = A[1, 0]
+    a11 = A[1, 1]
+    for p in range(m):
+        i = gi[p]
+        j = gj[p]
+        x0 = bd[0, p]
+        x1 = bd[1, p]
+        f1 = bd[6, p]
+        f2 = bd[7, p]
+        f3 = bd[8, p]
+        f4 = bd[9, p]
+        v0 = wk[_D10, p]
+        v1 = wk[_D11, p]
+        e0 = wk[_A0, p] + u[2 * j] - u[2 * i]
+        e1 = wk[_A1, p] + u[2 * j + 1] - u[2 * i + 1]
+        ad0 = a00 * e0 + a01 * e1
+        ad1 = a10 * e0 + a11 * e1
+        x1v = x0 * v0 + x1 * v1
+        s11 = v0 * v0 + v1 * v1
+        x2v = x0 * e0 + x1 * e1
+        s12 = v0 * e0 + v1 * e1
+        cx = (f4 * x1v * x1v * x1v + 3.0 * f3 * x1v * s11 + 3.0 * (f3 * x1v * x2v + f2 * s12)
+              + f2 * (x0 * ad0 + x1 * ad1))
+        c1 = 3.0 * f3 * x1v * x1v + 3.0 * f2 * s11 + 3.0 * f2 * x2v
+        c2 = 3.0 * f2 * x1v
+        wk[_D20, p] = e0
+        wk[_D21, p] = e1
+        wk[_A0, p] = ad0
+        wk[_A1, p] = ad1
+        wk[_R0, p] = cx * x0 + c1 * v0 + f1 * ad0 + c2 * e0
+        wk[_R1, p] = cx * x1 + c1 * v1 + f1 * ad1 + c2 * e1
+
+
+@njit(cache=True, fastmath=_FV)
+def _pass_obs(gi, gj, bd, w, u, B, wk, m, out):
+    """d₃ = A d₂ + Δx⃛ on every bond (Eq. 10) and O_B^w = Σ_b w_b O_b with its first three
+    strain derivatives (Eqs. 16–18 per bond, B13–B15, with the pair helpers of
+    :func:`glass2epm.contractions.bond_obs_series`) into ``out`` (4,)."""
+    o0 = 0.0
+    o1 = 0.0
+    o2 = 0.0
+    o3 = 0.0
+    for p in range(m):
+        i = gi[p]
+        j = gj[p]
+        f1 = bd[6, p]
+        f2 = bd[7, p]
+        f3 = bd[8, p]
+        f4 = bd[9, p]
+        x = (bd[0, p], bd[1, p], 0.0)
+        u1 = (wk[_D10, p], wk[_D11, p], 0.0)
+        u2 = (wk[_D20, p], wk[_D21, p], 0.0)
+        u3 = (wk[_A0, p] + u[2 * j] - u[2 * i], wk[_A1, p] + u[2 * j + 1] - u[2 * i + 1], 0.0)
+        b = _mv(B, x, 2)
+        b1 = _mv(B, u1, 2)
+        b2 = _mv(B, u2, 2)
+        b3 = _mv(B, u3, 2)
+        xb = _d3(x, b)
+        x1 = _d3(x, u1)
+        xb1 = _d3(x, b1)
+        bd1 = _d3(b, u1)
+        x2 = _d3(x, u2)
+        xb2 = _d3(x, b2)
+        s11 = _d3(u1, u1)
+        b1d1 = _d3(b1, u1)
+        bd2 = _d3(b, u2)
+        x3 = _d3(x, u3)
+        xb3 = _d3(x, b3)
+        s12 = _d3(u1, u2)
+        b1d2 = _d3(b1, u2)
+        b2d1 = _d3(b2, u1)
+        bd3 = _d3(b, u3)
+        r1 = _h2(f1, f2, xb, x1, bd1) + f1 * xb1
+        r2 = (_t3(f2, f3, xb, x1, x1, bd1, bd1, s11) + 2.0 * _h2(f1, f2, xb1, x1, b1d1)
+              + _h2(f1, f2, xb, x2, bd2) + f1 * xb2)
+        m4 = _m4(f2, f3, f4, xb, x1, x1, x1, bd1, bd1, bd1, s11, s11, s11)
+        t = (_t3(f2, f3, xb1, x1, x1, b1d1, b1d1, s11) + _t3(f2, f3, xb, x1, x2, bd1, bd2, s12)
+             + _h2(f1, f2, xb1, x2, b1d2) + _h2(f1, f2, xb2, x1, b2d1))
+        r3 = m4 + 3.0 * t + _h2(f1, f2, xb, x3, bd3) + f1 * xb3
+        o0 += w[p] * (f1 * xb)
+        o1 += w[p] * r1
+        o2 += w[p] * r2
+        o3 += w[p] * r3
+    out[0] = o0
+    out[1] = o1
+    out[2] = o2
+    out[3] = o3
+
+
+@njit(cache=True)
+def _site_expansion2(li, lj, gi, gj, w, bd, m, floating, A, B, nf, relax, glob, hdiag, istart,
+                     jstart, firstp, fbw, fdw, bptrw, touched, env, dinv, u, wk, out):
+    """2D cavity: O_B^w and its strain derivatives into ``out`` (4,). H_FF in 4×4 blocks
+    (:func:`glass2epm.cavity.block_envelope_factor`); then three solves, each followed by
+    one vectorised pass over the bonds: Eq. (5) H_FF ẋ = −[H·(A x)]_F → d₁ and the
+    right-hand side of Eq. (11) H_FF ẍ = −[T:d₁d₁ + H·(A d₁)]_F → d₂ and that of
+    Eq. (12) H_FF x⃛ = −[M⋮d₁d₁d₁ + 3T:d₁d₂ + H·(A d₂)]_F → d₃ and the weighted stress
+    observable. Returns (ok, env) (env possibly grown); ok False if H_FF is not
+    positive definite."""
+    if not (relax and nf > 0):
+        for p in range(m):  # no free particle: d_n = Aⁿ x, no solve
+            wk[_D10, p] = bd[2, p]
+            wk[_D11, p] = bd[3, p]
+            wk[_D20, p] = A[0, 0] * bd[2, p] + A[0, 1] * bd[3, p]
+            wk[_D21, p] = A[1, 0] * bd[2, p] + A[1, 1] * bd[3, p]
+            wk[_A0, p] = A[0, 0] * wk[_D20, p] + A[0, 1] * wk[_D21, p]
+            wk[_A1, p] = A[1, 0] * wk[_D20, p] + A[1, 1] * wk[_D21, p]
+        u[:] = 0.0
+        _pass_obs(gi, gj, bd, w, u, B, wk, m, out)
+        return True, env
+    nb = block_envelope_layout_into(firstp, nf, fbw, fdw, bptrw)
+    fb = fbw[:nb]
+    fd = fdw[:nb]
+    bptr = bptrw[:nb + 1]
+    if bptr[nb] > env.shape[0]:
+        env = np.empty(2 * bptr[nb])
+    _assemble_free_block2(li, lj, bd, m, nf, glob, hdiag, istart, jstart, 0 if floating else -1,
+                          env, fb, bptr, touched)
+    if not block_envelope_factor(env, fb, fd, bptr, dinv):
+        return False, env
+    # Eq. (5): the right-hand side −[H·(A x)]_F is a property of the pairs (rows 4, 5)
+    _scatter_solve2(gi, gj, bd, 4, 5, m, env, fb, fd, bptr, dinv, touched, nf, u)
+    _pass_d1(gi, gj, bd, u, A, wk, m)
+    _scatter_solve2(gi, gj, wk, _R0, _R1, m, env, fb, fd, bptr, dinv, touched, nf, u)
+    _pass_d2(gi, gj, bd, u, A, wk, m)
+    _scatter_solve2(gi, gj, wk, _R0, _R1, m, env, fb, fd, bptr, dinv, touched, nf, u)
+    _pass_obs(gi, gj, bd, w, u, B, wk, m, out)
+    return True, env
+
+
 @njit(cache=True, parallel=True)
-def _bond_sites(x, h, sites, fstart, fidx, inc_start, inc_pair, ii, jj, rv, pre, A, B, relax,
-                nblocks):
+def _bond_sites(x, h, sites, fstart, fidx, istart, ipair, iother, jstart, jpair, jother, pdata,
+                hdiag, A, B, relax, nblocks, generic):
     """O_B^w and its first three strain derivatives for every cavity (one ``prange`` over
-    blocks of sites). Returns (O (nsites, 4), ok (nsites,))."""
-    n = x.shape[0]
+    blocks of sites, each with its own work arrays): the 2D path
+    (:func:`_site_expansion2`) or, in 3D or with ``generic``, :func:`_site_expansion`.
+    Returns (O (nsites, 4), ok (nsites,))."""
+    n, dim = x.shape
     ns = sites.shape[0]
     O = np.full((ns, 4), np.nan)
     ok = np.zeros(ns, dtype=np.bool_)
+    capf = 1
+    for t in range(ns):
+        capf = max(capf, fstart[t + 1] - fstart[t])
+    capb = (capf + 1) // 2
+    zslot = 2 * capb  # a particle slot past every block: stays 0 in the solution vectors
+    nr = 3 * dim + 4
     per = (ns + nblocks - 1) // nblocks
     for blk in prange(nblocks):
+        t0 = blk * per
+        t1 = min(ns, (blk + 1) * per)
+        capm = 1  # most bonds (pairs with a free end) of a cavity of this block
+        for t in range(t0, t1):
+            c = 0
+            for q in range(fstart[t], fstart[t + 1]):
+                i = fidx[q]
+                c += istart[i + 1] - istart[i] + jstart[i + 1] - jstart[i]
+            capm = max(capm, c)
         mark = np.full(n, -1, dtype=np.int64)
-        for t in range(blk * per, min(ns, (blk + 1) * per)):
+        key = np.empty(capf)
+        order = np.empty(capf, dtype=np.int64)
+        count = np.empty(capf + 1, dtype=np.int64)
+        glob = np.empty(capf, dtype=np.int64)
+        li = np.empty(capm, dtype=np.int64)
+        lj = np.empty(capm, dtype=np.int64)
+        gi = np.empty(capm, dtype=np.int64)
+        gj = np.empty(capm, dtype=np.int64)
+        w = np.empty(capm)
+        bd = np.empty((nr, capm))
+        wk = np.empty((8, capm))
+        firstp = np.empty(2 * capb, dtype=np.int64)
+        fbw = np.empty(capb, dtype=np.int64)
+        fdw = np.empty((capb, 3), dtype=np.int64)
+        bptrw = np.empty(capb + 1, dtype=np.int64)
+        touched = np.zeros(2 * capb, dtype=np.bool_)
+        dinv = np.empty(4 * capb)
+        u = np.zeros(2 * zslot + 2)
+        env = np.empty(16 * capb * 8)
+        out = np.empty(4)
+        for t in range(t0, t1):
             free = fidx[fstart[t]:fstart[t + 1]]
             nf = free.shape[0]
-            li, lj, w, brv, bpre = _site_bonds(x, h, sites[t], free, inc_start, inc_pair, ii, jj,
-                                               rv, pre, mark)
-            ax = _times(A, brv)
-            if relax and nf > 0:
-                env, ptr, first, active, good = _factor_free_block(li, lj, brv, bpre[0], bpre[1],
-                                                                   nf, x.shape[1])
-                if not good:
-                    continue
-                # Eq. (5): H_FF ẋ = −[H·(A x)]_F;  d₁ = A x + Δẋ
-                d1 = _solve_free(li, lj, _bond_hv(brv, bpre[0], bpre[1], ax), env, ptr, first,
-                                 active, ax)
-                # Eq. (11): H_FF ẍ = −[T:d₁d₁ + H·(A d₁)]_F;  d₂ = A d₁ + Δẍ
-                d2 = _solve_free(li, lj, _path_rhs(brv, bpre, A, d1, d1, 2), env, ptr, first,
-                                 active, _times(A, d1))
-                # Eq. (12): H_FF x⃛ = −[M⋮d₁d₁d₁ + 3T:d₁d₂ + H·(A d₂)]_F;  d₃ = A d₂ + Δx⃛
-                d3 = _solve_free(li, lj, _path_rhs(brv, bpre, A, d1, d2, 3), env, ptr, first,
-                                 active, _times(A, d2))
+            m, floating = _site_bonds(x, h, sites[t], free, istart, ipair, iother, jstart, jpair,
+                                      jother, pdata, mark, key, order, count, zslot, glob,
+                                      firstp, li, lj, gi, gj, w, bd)
+            if dim == 2 and not generic:
+                good, env = _site_expansion2(li, lj, gi, gj, w, bd, m, floating, A, B, nf, relax,
+                                             glob, hdiag, istart, jstart, firstp, fbw, fdw, bptrw,
+                                             touched, env, dinv, u, wk, out)
             else:
-                d1 = ax
-                d2 = _times(A, d1)
-                d3 = _times(A, d2)
-            # Eqs. (16)-(18) per bond (B13-B15), summed with the per-atom-virial weights
-            rows = _bond_obs_series(brv, bpre, B, d1, d2, d3, 3)
-            for k in range(4):
-                acc = 0.0
-                for p in range(w.shape[0]):
-                    acc += w[p] * rows[k, p]
-                O[t, k] = acc
-            ok[t] = True
+                brv = np.ascontiguousarray(bd[0:dim, :m].T)
+                bax = np.ascontiguousarray(bd[dim:2 * dim, :m].T)
+                bg1 = np.ascontiguousarray(bd[2 * dim:3 * dim, :m].T)
+                bpre = np.ascontiguousarray(bd[3 * dim:3 * dim + 4, :m])
+                good = _site_expansion(li[:m], lj[:m], brv, bax, bg1, bpre, w[:m], A, B, nf,
+                                       relax, out)
+            if good:
+                for k in range(4):
+                    O[t, k] = out[k]
+                ok[t] = True
     return O, ok
 
 
@@ -531,6 +1007,21 @@ class BondSites:
     volume: float
 
 
+def _batched(conf, sites, free, ps, A, B, relax, generic=False):
+    """(O, ok) of :func:`_bond_sites` for the sites with free lists ``free`` (start, idx)
+    and the configuration's PairSet ``ps``; ``generic`` forces the any-dimension path."""
+    fstart, fidx = free
+    inc = _incidence(ps.ii, ps.jj, conf.N)
+    A = np.ascontiguousarray(A, dtype=float)
+    pdata = _pair_rows(ps.rv, ps.pre, A)
+    hdiag = (_diagonal_blocks(ps.rv, ps.pre, inc[0], inc[1], inc[3], inc[4]) if conf.dim == 2
+             else np.zeros((conf.N, 3)))
+    nblocks = int(max(1, min(sites.size, 8 * numba.get_num_threads())))
+    return _bond_sites(conf.x, conf.box.h, sites, fstart, fidx, *inc, pdata, hdiag, A,
+                       np.ascontiguousarray(B, dtype=float), bool(relax), nblocks,
+                       bool(generic))
+
+
 def bond_sites(conf: Configuration, sites, radius: float, deformation="simple_shear",
                component="xy", volume: float | None = None, relax: bool = True,
                threads: int | None = None, pairs: PairSet | None = None,
@@ -541,10 +1032,11 @@ def bond_sites(conf: Configuration, sites, radius: float, deformation="simple_sh
     ``relax=False`` gives the affine (empty free region) response. ``pairs``: the
     configuration's :class:`~glass2epm.contractions.PairSet` if already built;
     ``free``: precomputed (start, idx) of :func:`glass2epm.cavity.free_sets` for
-    these sites. One ``prange`` over the sites: each gathers its bonds (pairs with a
-    free end, from the pair table of the whole configuration), factorises its H_FF
-    (envelope Cholesky), solves Eqs. (5), (11), (12) and contracts Eqs. (16)–(18)
-    with serial compilations of the :mod:`glass2epm.contractions` kernels.
+    these sites. One ``prange`` over blocks of sites: each site gathers its bonds
+    (pairs with a free end, from the pair table of the whole configuration),
+    factorises its H_FF (envelope Cholesky; 4×4 blocks in 2D), solves Eqs. (5), (11),
+    (12) and contracts Eqs. (16)–(18) (see the module docstring). Deterministic: each
+    site's numbers do not depend on the thread count.
     """
     sites = np.ascontiguousarray(sites, dtype=np.int64)
     d = conf.dim
@@ -559,11 +1051,7 @@ def bond_sites(conf: Configuration, sites, radius: float, deformation="simple_sh
         fstart, fidx = free if free is not None else free_sets(conf, sites, radius)
         if fstart.shape[0] != sites.size + 1:
             raise ValueError(f"free lists are for {fstart.shape[0] - 1} sites, not {sites.size}")
-        inc_start, inc_pair = _incidence(ps.ii, ps.jj, conf.N)
-        nblocks = int(max(1, min(sites.size, 8 * numba.get_num_threads())))
-        O, ok = _bond_sites(conf.x, conf.box.h, sites, fstart, fidx, inc_start, inc_pair, ps.ii,
-                            ps.jj, ps.rv, ps.pre, np.ascontiguousarray(A), np.ascontiguousarray(B),
-                            bool(relax), nblocks)
+        O, ok = _batched(conf, sites, (fstart, fidx), ps, A, B, relax)
     coeffs = volume_factor(O.T, V, trA).T
     coeffs[~ok] = np.nan
     return BondSites(sites, coeffs, ok, np.diff(fstart), float(radius), V)
@@ -775,10 +1263,19 @@ def block_counts(conf: Configuration, block: float) -> np.ndarray:
     return np.maximum(1, np.round(np.diag(conf.box.h) / block).astype(np.int64))
 
 
-def coarse_grain(conf: Configuration, values, block: float) -> dict:
+def _block_index(conf: Configuration, nb) -> np.ndarray:
+    """Flat index (bx slowest) of the block of each particle's fractional coordinates."""
+    s = np.linalg.solve(conf.box.h, conf.x.T).T
+    s -= np.floor(s)
+    k = np.minimum((s * nb).astype(np.int64), nb - 1)
+    return np.ravel_multi_index(tuple(k.T), tuple(nb))
+
+
+def coarse_grain(conf: Configuration, values, block: float, flat=None) -> dict:
     """Block map of a per-particle field: blocks of the fractional coordinates
     (round(L_a/ξ) per cell vector), value = mean over the block's particles with a
-    finite value, ``n_particles`` their number (NaN value if none).
+    finite value, ``n_particles`` their number (NaN value if none). ``flat``: the
+    particles' block indices if already known (:func:`_block_index`).
 
     Returns columns bx, by[, bz] (block indices), x, y[, z] (block centres, λ), value,
     n_particles — one row per block, bx slowest.
@@ -788,10 +1285,8 @@ def coarse_grain(conf: Configuration, values, block: float) -> dict:
         raise ValueError(f"need one value per particle ({conf.N}), got shape {values.shape}")
     nb = block_counts(conf, block)
     dim = conf.dim
-    s = np.linalg.solve(conf.box.h, conf.x.T).T
-    s -= np.floor(s)
-    k = np.minimum((s * nb).astype(np.int64), nb - 1)
-    flat = np.ravel_multi_index(tuple(k.T), tuple(nb))
+    if flat is None:
+        flat = _block_index(conf, nb)
     ok = np.isfinite(values)
     tot = int(np.prod(nb))
     cnt = np.bincount(flat[ok], minlength=tot)
@@ -838,8 +1333,9 @@ def build_map(conf: Configuration, table: SiteTable, block: float | None = None,
     free = free if free is not None else free_sets(conf, sites, radius)
     fwd = assign_particles(conf, sites, radius, table["sigma_y"], free)
     bwd = assign_particles(conf, sites, radius, np.abs(table["sigma_y_backward"]), free)
-    bf = coarse_grain(conf, fwd, xi)
-    bb = coarse_grain(conf, bwd, xi)
+    flat = _block_index(conf, block_counts(conf, xi))
+    bf = coarse_grain(conf, fwd, xi, flat)
+    bb = coarse_grain(conf, bwd, xi, flat)
     blocks = {k: v for k, v in bf.items() if k not in ("value", "n_particles")}
     blocks.update(sigma_y=bf["value"], sigma_y_backward=bb["value"], n_particles=bf["n_particles"],
                   n_particles_backward=bb["n_particles"])
