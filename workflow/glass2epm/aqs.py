@@ -102,7 +102,7 @@ from .io import (
 from .minimize import MinimizationError, default_ftol, minimize
 from .potential import ForceField, effective_threads
 from .properties import _K_dot, _pair_force_field
-from .stats import curve_peak
+from .stats import curve_peak, uniform_grid
 
 log = logging.getLogger(__name__)
 
@@ -1101,19 +1101,10 @@ def _finish_outputs(
             "n_steps": int(len(series["strain"]) - 1),
         }
     }
-    prov = {"producer": "glass2epm.aqs", "input": conf.provenance}
+    meta = dict(model=final.model, box=final.box, strain=final.strain, seed=conf.seed,
+                provenance={"producer": "glass2epm.aqs", "input": conf.provenance}, extra=extra)
     ev_path = events_path(out_series)
-    write_table(
-        ev_path,
-        AQS_EVENTS,
-        ev,
-        model=final.model,
-        box=final.box,
-        strain=final.strain,
-        seed=conf.seed,
-        provenance=prov,
-        extra=extra,
-    )
+    write_table(ev_path, AQS_EVENTS, ev, **meta)
     if params.snapshot_every > 0:
         snap_stage.mkdir(parents=True, exist_ok=True)
         if snap_final.exists():
@@ -1125,17 +1116,7 @@ def _finish_outputs(
             os.replace(snap_stage, snap_final)
     elif snap_final.exists():  # snapshots of an earlier run with the same name
         shutil.rmtree(snap_final)
-    write_table(
-        out_series,
-        AQS_SERIES,
-        series,
-        model=final.model,
-        box=final.box,
-        strain=final.strain,
-        seed=conf.seed,
-        provenance=prov,
-        extra=extra,
-    )
+    write_table(out_series, AQS_SERIES, series, **meta)
     return {
         "series": out_series,
         "events": ev_path,
@@ -1280,7 +1261,7 @@ def loading_curves(series_list, dx: float = 1e-3, component=None, direction=None
     end = min(float(s.max()) for s, _ in loaded)
     if not end > dx:
         raise ValueError(f"AQS series reach only strain {end}: too short for a curve on a {dx} grid")
-    grid = np.arange(int(np.floor(end / dx + 1e-9)) + 1) * dx
+    grid = uniform_grid(end, dx)
     return grid, np.array([np.interp(grid, s, y) for s, y in loaded])
 
 

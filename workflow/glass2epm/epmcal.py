@@ -26,7 +26,7 @@ import numpy as np
 
 from . import epm as E
 from .io import Schema, read_table, register
-from .stats import curve_peak
+from .stats import curve_peak, uniform_grid
 
 EPM_CURVES = register(
     Schema(
@@ -108,7 +108,7 @@ def run_realisations(init, renewal, *, L: int, eps_pl: float, modulus: float, re
         runs.append(model.run(strain_max, snapshots=snapshots if k == 0 else ()))
     if grid is None:  # up to the last loading step every realisation reached
         end = min(float(r.series["strain"][-1]) for r in runs)
-        grid = np.arange(int(np.floor(end / grid_step + 1e-9)) + 1) * grid_step
+        grid = uniform_grid(end, grid_step)
     grid = np.asarray(grid)
     curves = []
     steady = []

@@ -65,6 +65,7 @@ __all__ = [
     "bootstrap_ci",
     "pareto_sample",
     "CurvePeak",
+    "uniform_grid",
     "moving_average",
     "curve_peak",
 ]
@@ -893,6 +894,14 @@ class CurvePeak:
     def as_dict(self) -> dict:
         return {"value": self.value, "x": self.x, "stderr": self.stderr, "ci": list(self.ci),
                 "n_samples": self.n_samples, "window": self.window, "conf": self.conf}
+
+
+def uniform_grid(end: float, step: float) -> np.ndarray:
+    """0, step, 2·step, … up to ``end`` (inclusive within round-off): the common strain grid
+    on which sample curves are averaged before :func:`curve_peak`."""
+    if not (step > 0 and end >= 0):
+        raise ValueError(f"uniform_grid needs step > 0 and end >= 0, got end={end}, step={step}")
+    return np.arange(int(np.floor(end / step + 1e-9)) + 1) * step
 
 
 def moving_average(y, k: int) -> np.ndarray:

@@ -105,13 +105,13 @@ def comparison(calibration, tails: dict, yield_compare, growth: dict, band_size:
         sel = ec["source"] == src
         num["peak_stress"][str(src)] = dict(zip(map(float, ec["Tp"][sel]), map(float, ec["peak_stress"][sel])))
     part = num["peak_stress"].get("particles", {})
+    size = {str(a): int(b) for a, b in zip(ec["source"], ec["size"])}
     for src in ("epm_bond", "epm_frozen"):
         e = num["peak_stress"].get(src, {})
         common = sorted(set(part) & set(e))
         if common:
             rel = {T: e[T] / part[T] - 1 for T in common}
             num[f"peak_rel_dev_{src}"] = rel
-            size = {str(a): int(b) for a, b in zip(ec["source"], ec["size"])}
             rows.append((f"peak stress {src} (L = {size.get(src)}) vs particles (N = {size.get('particles')}), "
                          "rel. dev.",
                          ", ".join(f"{T:g}: {100 * v:+.0f}%" for T, v in rel.items()), "within ~10 %"))
