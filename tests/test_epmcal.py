@@ -41,6 +41,11 @@ def test_realisations_and_summary():
     assert pk.value <= np.nanmax(curve["stress_mean"]) + 1e-12
     assert np.allclose(np.diff(curve["strain"]), 1e-3)
     assert pk.n_samples == 3 and pk.ci[0] <= pk.value <= pk.ci[1] + 1e-12
+    # a restricted peak range applies to the per-realisation maxima and the mean-curve peak alike
+    r2 = epmcal.run_realisations(init, ren, L=8, eps_pl=0.065, modulus=12.0, renewal_modulus=10.0,
+                                 strain_max=1.0, seeds=[1, 2, 3], steady_from=0.5, peak_strain_max=0.05)
+    assert np.all(r2["summary"]["peak_strain"] <= 0.05 + 1e-12) and r2["peak"].x <= 0.05 + 1e-12
+    assert np.all(r2["summary"]["peak_stress"] <= summ["peak_stress"] + 1e-12)
 
 
 def test_calibration_recovers_a_known_eps_pl():

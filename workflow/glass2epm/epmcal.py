@@ -93,7 +93,8 @@ def run_realisations(init, renewal, *, L: int, eps_pl: float, modulus: float, re
 
     Returns a dict: ``curve`` (``epm_curves`` columns, the mean on a strain grid of step
     ``grid_step`` up to the last step every run reached), ``summary`` (``epm_summary``
-    columns: per-realisation maxima), ``peak`` (the peak of the realisation-averaged
+    columns: per-realisation maxima up to ``peak_strain_max``), ``peak`` (the peak of the
+    realisation-averaged
     curve smoothed over ``peak_window``, :func:`glass2epm.stats.curve_peak`: the yield
     stress compared with the particles' same statistic, searched up to
     ``peak_strain_max``: the strain range of the particle runs, so that both maxima
@@ -110,6 +111,7 @@ def run_realisations(init, renewal, *, L: int, eps_pl: float, modulus: float, re
         end = min(float(r.series["strain"][-1]) for r in runs)
         grid = uniform_grid(end, grid_step)
     grid = np.asarray(grid)
+    in_range = grid <= (np.inf if peak_strain_max is None else peak_strain_max + 1e-12)
     curves = []
     steady = []
     summ = {k: [] for k in EPM_SUMMARY.columns}
@@ -117,7 +119,7 @@ def run_realisations(init, renewal, *, L: int, eps_pl: float, modulus: float, re
         ser = run.series
         c = stress_on_grid(ser, grid)
         curves.append(c)
-        j = int(np.nanargmax(c))
+        j = int(np.nanargmax(np.where(in_range, c, np.nan)))
         ss = E.steady_state(ser, steady_from) if ser["strain"][-1] > steady_from else None
         if ss is not None:
             steady.append(steady_samples(ser, steady_from))
@@ -130,9 +132,7 @@ def run_realisations(init, renewal, *, L: int, eps_pl: float, modulus: float, re
     C = np.array(curves)
     curve = {"strain": grid, "stress_mean": np.nanmean(C, axis=0), "stress_std": np.nanstd(C, axis=0),
              "n": np.sum(np.isfinite(C), axis=0)}
-    use = np.all(np.isfinite(C), axis=0)
-    if peak_strain_max is not None:
-        use &= grid <= peak_strain_max + 1e-12
+    use = np.all(np.isfinite(C), axis=0) & in_range
     peak = curve_peak(C[:, use], grid[use], peak_window)
     return {"curve": curve, "summary": {k: np.asarray(v) for k, v in summ.items()}, "peak": peak,
             "steady": np.concatenate(steady) if steady else np.empty(0),
