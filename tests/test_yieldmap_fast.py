@@ -4,7 +4,8 @@ Independent routes:
 
 * the 2D block-envelope Cholesky (``cavity.block_envelope_*``) against numpy's dense
   solve on random SPD matrices with a particle envelope, and its refusal of an
-  indefinite matrix;
+  indefinite matrix; its explicit-SIMD panel products (``simd.panel_dot2/4``) bit for
+  bit against the scalar fused-multiply-add loop they replace;
 * the stable bucket/insertion sort of the site's free particles against numpy's
   mergesort, ties included; the run merge against ``np.sort``;
 * ``PairSet.from_configuration`` (threaded, no Verlet list) against the
@@ -19,6 +20,7 @@ Independent routes:
 
 import numpy as np
 import pytest
+from numba import njit
 
 from glass2epm import contractions as C
 from glass2epm import yieldmap as Y
@@ -39,6 +41,7 @@ from glass2epm.expansion import generator, numba_threads
 from glass2epm.hessian import pair_data
 from glass2epm.io import Configuration
 from glass2epm.model import Model
+from glass2epm.simd import panel_dot2, panel_dot4
 
 
 def _random_envelope(rng, nf):
@@ -82,7 +85,7 @@ def test_block_envelope_cholesky_against_dense(nf):
     firstp = _random_envelope(rng, nf)
     A = _spd_with_envelope(rng, nf, firstp)
     nb, fb, fd, bptr, env = _to_block_envelope(A, nf, firstp)
-    dinv = np.empty(4 * nb)
+    dinv = np.empty(14 * nb)
     assert block_envelope_factor(env, fb, fd, bptr, dinv)
     b = rng.normal(size=2 * nf)
     u = np.zeros(4 * nb)
@@ -94,6 +97,49 @@ def test_block_envelope_cholesky_against_dense(nf):
     w, V = np.linalg.eigh(A)
     nb, fb, fd, bptr, env = _to_block_envelope(A - (w[0] + 1.0) * np.eye(2 * nf), nf, firstp)
     assert not block_envelope_factor(env, fb, fd, bptr, dinv)
+
+
+@njit(fastmath={"contract"})
+def _scalar_panel(env, ua, ub, n, nrows, init):
+    s = init.copy()
+    for k in range(n):
+        for r in range(nrows):
+            a = env[ua + 4 * k + r]
+            for c in range(4):
+                s[r, c] += a * env[ub + 4 * k + c]
+    return s
+
+
+@njit
+def _simd_panels(env, ua, ub, n, init4):
+    t4 = panel_dot4(env, np.uint64(ua), np.uint64(ub), n,
+                    (init4[0, 0], init4[0, 1], init4[0, 2], init4[0, 3],
+                     init4[1, 0], init4[1, 1], init4[1, 2], init4[1, 3],
+                     init4[2, 0], init4[2, 1], init4[2, 2], init4[2, 3],
+                     init4[3, 0], init4[3, 1], init4[3, 2], init4[3, 3]))
+    t2 = panel_dot2(env, np.uint64(ua), np.uint64(ub), n, (0.0,) * 8)
+    out4 = np.empty((4, 4))
+    out2 = np.empty((2, 4))
+    for k in range(16):
+        out4[k // 4, k % 4] = t4[k]
+    for k in range(8):
+        out2[k // 4, k % 4] = t2[k]
+    return out4, out2
+
+
+@pytest.mark.parametrize("n", [0, 1, 5, 23])
+def test_simd_panel_products_bitwise(n):
+    rng = np.random.default_rng(10 + n)
+    env = rng.normal(size=8 * n + 64)
+    init = rng.normal(size=(4, 4))
+    ua, ub = 3, 4 * n + 17
+    s4, s2 = _simd_panels(env, ua, ub, n, init)
+    np.testing.assert_array_equal(s4, _scalar_panel(env, ua, ub, n, 4, init))
+    np.testing.assert_array_equal(s2, _scalar_panel(env, ua, ub, n, 2, np.zeros((2, 4))))
+    # and against numpy (round-off only)
+    A = env[ua:ua + 4 * n].reshape(n, 4)
+    B = env[ub:ub + 4 * n].reshape(n, 4)
+    np.testing.assert_allclose(s4, init + A.T @ B, rtol=1e-12, atol=1e-12)
 
 
 def test_stable_sort_and_run_merge():

@@ -51,6 +51,7 @@ from numba import njit, prange
 
 from .box import min_image_2d, min_image_3d
 from .io import Configuration
+from .simd import panel_dot2, panel_dot4
 
 
 def mean_spacing(conf: Configuration) -> float:
@@ -701,7 +702,8 @@ _U12 = np.uint64(12)
 _U13 = np.uint64(13)
 _U14 = np.uint64(14)
 _U15 = np.uint64(15)
-_FC = {"contract"}  # fused multiply-adds only: the 16 accumulators stay scalar (measured faster)
+_FC = {"contract"}  # fused multiply-adds, no reassociation (the vector panels: glass2epm.simd)
+_Z8 = (0.0,) * 8
 
 
 @njit(cache=True)
@@ -747,9 +749,12 @@ def block_envelope_layout_into(firstp, nf, fb, fd, bptr):
 def block_envelope_factor(env, fb, fd, bptr, dinv):
     """In-place Cholesky L·Lᵀ of an SPD matrix in block-envelope storage (lower
     triangle; :func:`block_envelope_layout`). Each 4×4 block of L is one dot-product
-    sweep with 16 accumulators (4 + 4 loads per 16 multiply-adds; 2 × 4 over the
+    sweep with 16 accumulators (:func:`glass2epm.simd.panel_dot4`: 4 vector
+    multiply-adds per column; :func:`~glass2epm.simd.panel_dot2`, 2 × 4, over the
     columns where only one particle's rows are non-zero), then a triangular solve with
-    the diagonal block of its column; ``dinv`` (4·nb) receives the reciprocal pivots.
+    the diagonal block of its column, applied as a product with that block's inverse;
+    ``dinv`` (≥ 14·nb) receives the reciprocal pivots (first 4·nb entries) and the
+    inverses of the diagonal blocks (10 per block, lower triangle row by row).
     Returns False if a pivot is not positive (not positive definite)."""
     nb = fb.shape[0]
     for I in range(nb):
@@ -764,88 +769,62 @@ def block_envelope_factor(env, fb, fd, bptr, dinv):
                 kb = k1
             if ka > kb:
                 ka = kb
-            s00 = 0.0; s01 = 0.0; s02 = 0.0; s03 = 0.0  # noqa: E702
-            s10 = 0.0; s11 = 0.0; s12 = 0.0; s13 = 0.0  # noqa: E702
-            s20 = 0.0; s21 = 0.0; s22 = 0.0; s23 = 0.0  # noqa: E702
-            s30 = 0.0; s31 = 0.0; s32 = 0.0; s33 = 0.0  # noqa: E702
             # columns ka..kb: only the rows of the particle that starts first (2 × 4)
-            o = np.uint64(fd[I, 2])
-            ua = np.uint64(pI + 4 * ka) + o  # unsigned: no negative-index wraparound code
+            ua = np.uint64(pI + 4 * ka + fd[I, 2])  # unsigned: no wraparound code
             ub = np.uint64(pJ + 4 * ka)
             if fd[I, 2] == 0:
-                for _ in range(ka, kb):
-                    a0 = env[ua]; a1 = env[ua + _U1]  # noqa: E702
-                    b0 = env[ub]; b1 = env[ub + _U1]; b2 = env[ub + _U2]; b3 = env[ub + _U3]  # noqa: E702
-                    ua += _U4
-                    ub += _U4
-                    s00 += a0 * b0; s01 += a0 * b1; s02 += a0 * b2; s03 += a0 * b3  # noqa: E702
-                    s10 += a1 * b0; s11 += a1 * b1; s12 += a1 * b2; s13 += a1 * b3  # noqa: E702
+                s00, s01, s02, s03, s10, s11, s12, s13 = panel_dot2(env, ua, ub, kb - ka, _Z8)
+                s20 = 0.0; s21 = 0.0; s22 = 0.0; s23 = 0.0  # noqa: E702
+                s30 = 0.0; s31 = 0.0; s32 = 0.0; s33 = 0.0  # noqa: E702
             else:
-                for _ in range(ka, kb):
-                    a2 = env[ua]; a3 = env[ua + _U1]  # noqa: E702
-                    b0 = env[ub]; b1 = env[ub + _U1]; b2 = env[ub + _U2]; b3 = env[ub + _U3]  # noqa: E702
-                    ua += _U4
-                    ub += _U4
-                    s20 += a2 * b0; s21 += a2 * b1; s22 += a2 * b2; s23 += a2 * b3  # noqa: E702
-                    s30 += a3 * b0; s31 += a3 * b1; s32 += a3 * b2; s33 += a3 * b3  # noqa: E702
-            # columns kb..4J: all four rows (4 × 4)
-            ua = np.uint64(pI + 4 * kb)
-            ub = np.uint64(pJ + 4 * kb)
-            for _ in range(kb, k1):
-                a0 = env[ua]; a1 = env[ua + _U1]; a2 = env[ua + _U2]; a3 = env[ua + _U3]  # noqa: E702
-                b0 = env[ub]; b1 = env[ub + _U1]; b2 = env[ub + _U2]; b3 = env[ub + _U3]  # noqa: E702
-                ua += _U4
-                ub += _U4
-                s00 += a0 * b0; s01 += a0 * b1; s02 += a0 * b2; s03 += a0 * b3  # noqa: E702
-                s10 += a1 * b0; s11 += a1 * b1; s12 += a1 * b2; s13 += a1 * b3  # noqa: E702
-                s20 += a2 * b0; s21 += a2 * b1; s22 += a2 * b2; s23 += a2 * b3  # noqa: E702
-                s30 += a3 * b0; s31 += a3 * b1; s32 += a3 * b2; s33 += a3 * b3  # noqa: E702
+                s20, s21, s22, s23, s30, s31, s32, s33 = panel_dot2(env, ua, ub, kb - ka, _Z8)
+                s00 = 0.0; s01 = 0.0; s02 = 0.0; s03 = 0.0  # noqa: E702
+                s10 = 0.0; s11 = 0.0; s12 = 0.0; s13 = 0.0  # noqa: E702
+            # columns kb..4J: all four rows (4 × 4), continuing the same accumulators
+            (s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23, s30, s31, s32,
+             s33) = panel_dot4(env, np.uint64(pI + 4 * kb), np.uint64(pJ + 4 * kb), k1 - kb,
+                               (s00, s01, s02, s03, s10, s11, s12, s13,
+                                s20, s21, s22, s23, s30, s31, s32, s33))
             q = np.uint64(pI + 16 * J)  # block (I, J): env[q + 4c + r]
             if J < I:
-                # L_IJ = (A_IJ − S) L_JJ⁻ᵀ
-                dq = np.uint64(pJ + 16 * J)
-                l10 = env[dq + _U1]
-                l20 = env[dq + _U2]
-                l30 = env[dq + _U3]
-                l21 = env[dq + _U6]
-                l31 = env[dq + _U7]
-                l32 = env[dq + _U11]
-                i0 = dinv[4 * J]
-                i1 = dinv[4 * J + 1]
-                i2 = dinv[4 * J + 2]
-                i3 = dinv[4 * J + 3]
-                x0 = (env[q] - s00) * i0
-                x1 = (env[q + _U4] - s01 - x0 * l10) * i1
-                x2 = (env[q + _U8] - s02 - x0 * l20 - x1 * l21) * i2
-                x3 = (env[q + _U12] - s03 - x0 * l30 - x1 * l31 - x2 * l32) * i3
-                env[q] = x0
-                env[q + _U4] = x1
-                env[q + _U8] = x2
-                env[q + _U12] = x3
-                x0 = (env[q + _U1] - s10) * i0
-                x1 = (env[q + _U5] - s11 - x0 * l10) * i1
-                x2 = (env[q + _U9] - s12 - x0 * l20 - x1 * l21) * i2
-                x3 = (env[q + _U13] - s13 - x0 * l30 - x1 * l31 - x2 * l32) * i3
-                env[q + _U1] = x0
-                env[q + _U5] = x1
-                env[q + _U9] = x2
-                env[q + _U13] = x3
-                x0 = (env[q + _U2] - s20) * i0
-                x1 = (env[q + _U6] - s21 - x0 * l10) * i1
-                x2 = (env[q + _U10] - s22 - x0 * l20 - x1 * l21) * i2
-                x3 = (env[q + _U14] - s23 - x0 * l30 - x1 * l31 - x2 * l32) * i3
-                env[q + _U2] = x0
-                env[q + _U6] = x1
-                env[q + _U10] = x2
-                env[q + _U14] = x3
-                x0 = (env[q + _U3] - s30) * i0
-                x1 = (env[q + _U7] - s31 - x0 * l10) * i1
-                x2 = (env[q + _U11] - s32 - x0 * l20 - x1 * l21) * i2
-                x3 = (env[q + _U15] - s33 - x0 * l30 - x1 * l31 - x2 * l32) * i3
-                env[q + _U3] = x0
-                env[q + _U7] = x1
-                env[q + _U11] = x2
-                env[q + _U15] = x3
+                # L_IJ = (A_IJ − S) L_JJ⁻ᵀ, with L_JJ⁻¹ (lower triangle, row-wise in
+                # dinv[4 nb + 10 J …]) from the diagonal step of block J
+                v = 4 * nb + 10 * J
+                m00 = dinv[v]; m10 = dinv[v + 1]; m11 = dinv[v + 2]; m20 = dinv[v + 3]  # noqa: E702
+                m21 = dinv[v + 4]; m22 = dinv[v + 5]; m30 = dinv[v + 6]; m31 = dinv[v + 7]  # noqa: E702
+                m32 = dinv[v + 8]; m33 = dinv[v + 9]  # noqa: E702
+                y0 = env[q] - s00
+                y1 = env[q + _U4] - s01
+                y2 = env[q + _U8] - s02
+                y3 = env[q + _U12] - s03
+                env[q] = y0 * m00
+                env[q + _U4] = y0 * m10 + y1 * m11
+                env[q + _U8] = y0 * m20 + y1 * m21 + y2 * m22
+                env[q + _U12] = y0 * m30 + y1 * m31 + y2 * m32 + y3 * m33
+                y0 = env[q + _U1] - s10
+                y1 = env[q + _U5] - s11
+                y2 = env[q + _U9] - s12
+                y3 = env[q + _U13] - s13
+                env[q + _U1] = y0 * m00
+                env[q + _U5] = y0 * m10 + y1 * m11
+                env[q + _U9] = y0 * m20 + y1 * m21 + y2 * m22
+                env[q + _U13] = y0 * m30 + y1 * m31 + y2 * m32 + y3 * m33
+                y0 = env[q + _U2] - s20
+                y1 = env[q + _U6] - s21
+                y2 = env[q + _U10] - s22
+                y3 = env[q + _U14] - s23
+                env[q + _U2] = y0 * m00
+                env[q + _U6] = y0 * m10 + y1 * m11
+                env[q + _U10] = y0 * m20 + y1 * m21 + y2 * m22
+                env[q + _U14] = y0 * m30 + y1 * m31 + y2 * m32 + y3 * m33
+                y0 = env[q + _U3] - s30
+                y1 = env[q + _U7] - s31
+                y2 = env[q + _U11] - s32
+                y3 = env[q + _U15] - s33
+                env[q + _U3] = y0 * m00
+                env[q + _U7] = y0 * m10 + y1 * m11
+                env[q + _U11] = y0 * m20 + y1 * m21 + y2 * m22
+                env[q + _U15] = y0 * m30 + y1 * m31 + y2 * m32 + y3 * m33
             else:
                 # diagonal block: dense 4×4 Cholesky of A_II − S
                 a00 = env[q] - s00
@@ -892,10 +871,28 @@ def block_envelope_factor(env, fb, fd, bptr, dinv):
                 env[q + _U10] = d2
                 env[q + _U11] = l32
                 env[q + _U15] = d3
+                i3 = 1.0 / d3
                 dinv[4 * I] = i0
                 dinv[4 * I + 1] = i1
                 dinv[4 * I + 2] = i2
-                dinv[4 * I + 3] = 1.0 / d3
+                dinv[4 * I + 3] = i3
+                # L_II⁻¹ (for the blocks below: a product instead of a substitution)
+                m10 = -i1 * l10 * i0
+                m21 = -i2 * l21 * i1
+                m20 = -i2 * (l20 * i0 + l21 * m10)
+                m32 = -i3 * l32 * i2
+                m31 = -i3 * (l31 * i1 + l32 * m21)
+                v = 4 * nb + 10 * I
+                dinv[v] = i0
+                dinv[v + 1] = m10
+                dinv[v + 2] = i1
+                dinv[v + 3] = m20
+                dinv[v + 4] = m21
+                dinv[v + 5] = i2
+                dinv[v + 6] = -i3 * (l30 * i0 + l31 * m10 + l32 * m20)
+                dinv[v + 7] = m31
+                dinv[v + 8] = m32
+                dinv[v + 9] = i3
     return True
 
 

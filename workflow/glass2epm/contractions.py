@@ -55,7 +55,7 @@ import numpy as np
 from numba import njit, prange
 
 from .box import min_image_2d, min_image_3d
-from .model import _radial_derivatives, pair_size
+from .model import pair_size, radial_derivatives_into
 from .neighbors import _cell_sort, _neighbour_cells
 
 # ----------------------------------------------------------------------------
@@ -69,9 +69,15 @@ def prefactors(r, derivs):
     ``derivs`` holds φ, φ', φ'', φ''', φ'''' (rows 0..4, as from
     :meth:`Model.radial_derivatives`) for the M pairs at distances ``r``.
     """
-    m = r.shape[0]
-    out = np.empty((4, m))
-    for p in range(m):
+    out = np.empty((4, r.shape[0]))
+    prefactors_into(r, derivs, out, 0, r.shape[0])
+    return out
+
+
+@njit(cache=True)
+def prefactors_into(r, derivs, out, lo, hi):
+    """:func:`prefactors` of the pairs lo..hi−1 into ``out`` (4, M)."""
+    for p in range(lo, hi):
         ir = 1.0 / r[p]
         d1 = derivs[1, p]
         d2 = derivs[2, p]
@@ -556,7 +562,7 @@ def _pair_table(x, sizes, h, s, ncell, xc, na, nchunks, room):
 
 @njit(cache=True, parallel=True)
 def _pair_scalars(r, lam, beta, coeffs, xc, nchunks):
-    """φ..φ'''' (``Model._radial_derivatives``, order 4) and the prefactors
+    """φ..φ'''' (:func:`glass2epm.model.radial_derivatives_into`, order 4) and the prefactors
     (first)..(fourth) of every pair at distances r, threaded over chunks of pairs
     (elementwise: the same numbers as one serial call)."""
     m = r.shape[0]
@@ -568,8 +574,8 @@ def _pair_scalars(r, lam, beta, coeffs, xc, nchunks):
         hi = min(m, lo + per)
         if hi <= lo:
             continue
-        derivs[:, lo:hi] = _radial_derivatives(r[lo:hi], lam[lo:hi], beta, coeffs, xc, 4)
-        pre[:, lo:hi] = prefactors(r[lo:hi], derivs[:, lo:hi])
+        radial_derivatives_into(r, lam, beta, coeffs, xc, 4, derivs, lo, hi)
+        prefactors_into(r, derivs, pre, lo, hi)
     return derivs, pre
 
 

@@ -209,31 +209,50 @@ class Model:
 
 @njit(cache=True)
 def _radial_derivatives(r, lam, beta, coeffs, xc, order):
-    n = r.shape[0]
-    out = np.zeros((order + 1, n))
+    """φ^(k)(r), k = 0..order (Eqs. A1–A3), shape (order + 1, len(r)): see
+    :func:`radial_derivatives_into`."""
+    out = np.empty((order + 1, r.shape[0]))
+    radial_derivatives_into(r, lam, beta, coeffs, xc, order, out, 0, r.shape[0])
+    return out
+
+
+@njit(cache=True)
+def radial_derivatives_into(r, lam, beta, coeffs, xc, order, out, lo, hi):
+    """out[k, p] = φ^(k)(r[p]) for p in [lo, hi), k = 0..order, 0 beyond the cutoff
+    (Eqs. A1–A3): d^k/dr^k (λ/r)^β = (−1)^k β(β+1)…(β+k−1) (λ/r)^β r^{−k} and
+    d^k/dr^k c_2l (r/λ)^{2l} = c_2l (2l)!/(2l−k)! (r/λ)^{2l−k} λ^{−k}. One ``pow`` per
+    pair (the IPL base); every other power by multiplication."""
     q = coeffs.shape[0] - 1
-    for p in range(n):
+    smax = 2 * q + 1
+    spow = np.empty(smax)  # (r/λ)^e, e = 0..2q
+    for p in range(lo, hi):
         rr = r[p]
         la = lam[p]
         if rr > xc * la:
-            continue
-        # IPL part: d^k/dr^k (la/r)^beta = (-1)^k beta(beta+1)...(beta+k-1) la^beta r^{-beta-k}
-        base = (la / rr) ** beta
-        fac = 1.0
-        for k in range(order + 1):
-            out[k, p] = fac * base / rr**k
-            fac *= -(beta + k)
-        # polynomial part: c_2l (r/la)^{2l}
-        for l in range(q + 1):
-            c = coeffs[l]
-            e = 2 * l
-            f = 1.0
             for k in range(order + 1):
-                if e - k < 0:
-                    break
-                out[k, p] += c * f * rr ** (e - k) / la**e
-                f *= e - k
-    return out
+                out[k, p] = 0.0
+            continue
+        ir = 1.0 / rr
+        il = 1.0 / la
+        s = rr * il
+        spow[0] = 1.0
+        for e in range(1, smax):
+            spow[e] = spow[e - 1] * s
+        term = (la * ir) ** beta  # IPL
+        ilk = 1.0  # λ^{−k}
+        for k in range(order + 1):
+            acc = term
+            for l in range(q + 1):  # polynomial part
+                e = 2 * l
+                if e < k:
+                    continue
+                f = 1.0
+                for j in range(k):
+                    f *= e - j
+                acc += coeffs[l] * f * spow[e - k] * ilk
+            out[k, p] = acc
+            term *= -(beta + k) * ir
+            ilk *= il
 
 
 @njit(cache=True, inline="always")

@@ -326,7 +326,7 @@ def _incidence(ii, jj, n):
     return istart, ipair, iother, jstart, jpair, jother
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def _pair_rows(rv, pre, A):
     """One row per pair: x_ι, A·x_ι, H·(A x)_ι (Eq. B7: (second)(x·Ax) x + (first) Ax,
     the arithmetic of :func:`glass2epm.contractions.apply_matrix` and ``bond_hv``),
@@ -335,7 +335,7 @@ def _pair_rows(rv, pre, A):
     the pair only."""
     m, d = rv.shape
     out = np.empty((m, 3 * d + 4))
-    for p in range(m):
+    for p in prange(m):
         xv = 0.0
         for a in range(d):
             s = 0.0
@@ -427,7 +427,7 @@ def _argsort_stable(key, n, order, count):
 
 @njit(cache=True)
 def _site_bonds(x, h, site, free, istart, ipair, iother, jstart, jpair, jother, pdata, mark,
-                key, order, count, zslot, glob, firstp, li, lj, gi, gj, w, bd):
+                key, order, count, zslot, glob, firstp, li, lj, gi, gj, w, bd, pid):
     """The bonds of one cavity: every pair with at least one free end, written to the
     first m columns of the work arrays. Returns (m, floating), floating when no bond
     reaches a frozen particle (the cavity covers the cell: translations must be pinned).
@@ -440,8 +440,8 @@ def _site_bonds(x, h, site, free, istart, ipair, iother, jstart, jpair, jother, 
     is the j end, then every pair in which it is the i end (so each free–free bond
     once). Per bond: li, lj (local index of the i and j ends, −1 for frozen), gi, gj (the
     same with ``zslot`` for frozen: a slot of the solution vectors that stays 0), w
-    (weight 1 or ½) and the column bd[:, m] of its ``pdata`` row (x_ι, A·x_ι,
-    H·(A x)_ι, (first)..(fourth))."""
+    (weight 1 or ½), pid (its pair) and the column bd[:, m] of its ``pdata`` row (x_ι,
+    A·x_ι, H·(A x)_ι, (first)..(fourth))."""
     d = x.shape[1]
     nf = free.shape[0]
     nr = pdata.shape[1]
@@ -458,49 +458,42 @@ def _site_bonds(x, h, site, free, istart, ipair, iother, jstart, jpair, jother, 
         glob[l] = free[order[l]]
         mark[glob[l]] = l
         firstp[l] = l
-    floating = True
+    # branch-light: every candidate is written, the count advances only for kept bonds
     m = 0
+    nfrozen = 0
     for q in range(nf):
         i = free[q]
         me = mark[i]
-        for side in range(2):
-            if side == 0:
-                k0 = jstart[i]
-                k1 = jstart[i + 1]
-            else:
-                k0 = istart[i]
-                k1 = istart[i + 1]
-            for k in range(k0, k1):
-                if side == 0:
-                    if mark[jother[k]] >= 0:
-                        continue  # free–free bond: taken from its i end
-                    floating = False
-                    p = jpair[k]
-                    li[m] = -1
-                    lj[m] = me
-                    gi[m] = zslot
-                    gj[m] = me
-                    w[m] = 0.5
-                else:
-                    lo = mark[iother[k]]
-                    p = ipair[k]
-                    li[m] = me
-                    lj[m] = lo
-                    gi[m] = me
-                    if lo >= 0:
-                        gj[m] = lo
-                        w[m] = 1.0
-                        if me > lo and lo < firstp[me]:
-                            firstp[me] = lo
-                        elif lo > me and me < firstp[lo]:
-                            firstp[lo] = me
-                    else:
-                        gj[m] = zslot
-                        w[m] = 0.5
-                        floating = False
-                for c in range(nr):
-                    bd[c, m] = pdata[p, c]
-                m += 1
+        for k in range(jstart[i], jstart[i + 1]):  # pairs (o, i): kept if o is frozen
+            keep = mark[jother[k]] < 0  # a free–free bond is taken from its i end
+            pid[m] = jpair[k]
+            li[m] = -1
+            lj[m] = me
+            gi[m] = zslot
+            gj[m] = me
+            w[m] = 0.5
+            m += 1 if keep else 0
+            nfrozen += 1 if keep else 0
+        for k in range(istart[i], istart[i + 1]):  # pairs (i, o): all kept
+            lo = mark[iother[k]]
+            fr = lo < 0
+            pid[m] = ipair[k]
+            li[m] = me
+            lj[m] = lo
+            gi[m] = me
+            gj[m] = zslot if fr else lo
+            w[m] = 0.5 if fr else 1.0
+            nfrozen += 1 if fr else 0
+            hi_ = me if fr or me > lo else lo  # firstp[hi] = min(firstp[hi], lower end)
+            lw = me if fr or me < lo else lo
+            fp = firstp[hi_]
+            firstp[hi_] = lw if lw < fp else fp
+            m += 1
+    floating = nfrozen == 0
+    for b in range(m):  # gather the pair rows
+        p = pid[b]
+        for c in range(nr):
+            bd[c, b] = pdata[p, c]
     for q in range(nf):
         mark[free[q]] = -1
     return m, floating
@@ -956,6 +949,7 @@ def _bond_sites(x, h, sites, fstart, fidx, istart, ipair, iother, jstart, jpair,
         gi = np.empty(capm, dtype=np.int64)
         gj = np.empty(capm, dtype=np.int64)
         w = np.empty(capm)
+        pid = np.empty(capm, dtype=np.int64)
         bd = np.empty((nr, capm))
         wk = np.empty((8, capm))
         firstp = np.empty(2 * capb, dtype=np.int64)
@@ -963,7 +957,7 @@ def _bond_sites(x, h, sites, fstart, fidx, istart, ipair, iother, jstart, jpair,
         fdw = np.empty((capb, 3), dtype=np.int64)
         bptrw = np.empty(capb + 1, dtype=np.int64)
         touched = np.zeros(2 * capb, dtype=np.bool_)
-        dinv = np.empty(4 * capb)
+        dinv = np.empty(14 * capb)
         u = np.zeros(2 * zslot + 2)
         env = np.empty(16 * capb * 8)
         out = np.empty(4)
@@ -972,7 +966,7 @@ def _bond_sites(x, h, sites, fstart, fidx, istart, ipair, iother, jstart, jpair,
             nf = free.shape[0]
             m, floating = _site_bonds(x, h, sites[t], free, istart, ipair, iother, jstart, jpair,
                                       jother, pdata, mark, key, order, count, zslot, glob,
-                                      firstp, li, lj, gi, gj, w, bd)
+                                      firstp, li, lj, gi, gj, w, bd, pid)
             if dim == 2 and not generic:
                 good, env = _site_expansion2(li, lj, gi, gj, w, bd, m, floating, A, B, nf, relax,
                                              glob, hdiag, istart, jstart, firstp, fbw, fdw, bptrw,
