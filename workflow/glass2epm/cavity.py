@@ -746,6 +746,21 @@ def block_envelope_layout_into(firstp, nf, fb, fd, bptr):
 
 
 @njit(cache=True, fastmath=_FC)
+def _times_inverse_t(env, q, s0, s1, s2, s3, mi):
+    """Row r of an off-diagonal block (entries env[q + 4c], c = 0..3, with q at row r):
+    y = a − s, then y ← y L_JJ⁻ᵀ with ``mi`` the lower triangle of L_JJ⁻¹ row by row."""
+    m00, m10, m11, m20, m21, m22, m30, m31, m32, m33 = mi
+    y0 = env[q] - s0
+    y1 = env[q + _U4] - s1
+    y2 = env[q + _U8] - s2
+    y3 = env[q + _U12] - s3
+    env[q] = y0 * m00
+    env[q + _U4] = y0 * m10 + y1 * m11
+    env[q + _U8] = y0 * m20 + y1 * m21 + y2 * m22
+    env[q + _U12] = y0 * m30 + y1 * m31 + y2 * m32 + y3 * m33
+
+
+@njit(cache=True, fastmath=_FC)
 def block_envelope_factor(env, fb, fd, bptr, dinv):
     """In-place Cholesky L·Lᵀ of an SPD matrix in block-envelope storage (lower
     triangle; :func:`block_envelope_layout`). Each 4×4 block of L is one dot-product
@@ -793,38 +808,11 @@ def block_envelope_factor(env, fb, fd, bptr, dinv):
                 m00 = dinv[v]; m10 = dinv[v + 1]; m11 = dinv[v + 2]; m20 = dinv[v + 3]  # noqa: E702
                 m21 = dinv[v + 4]; m22 = dinv[v + 5]; m30 = dinv[v + 6]; m31 = dinv[v + 7]  # noqa: E702
                 m32 = dinv[v + 8]; m33 = dinv[v + 9]  # noqa: E702
-                y0 = env[q] - s00
-                y1 = env[q + _U4] - s01
-                y2 = env[q + _U8] - s02
-                y3 = env[q + _U12] - s03
-                env[q] = y0 * m00
-                env[q + _U4] = y0 * m10 + y1 * m11
-                env[q + _U8] = y0 * m20 + y1 * m21 + y2 * m22
-                env[q + _U12] = y0 * m30 + y1 * m31 + y2 * m32 + y3 * m33
-                y0 = env[q + _U1] - s10
-                y1 = env[q + _U5] - s11
-                y2 = env[q + _U9] - s12
-                y3 = env[q + _U13] - s13
-                env[q + _U1] = y0 * m00
-                env[q + _U5] = y0 * m10 + y1 * m11
-                env[q + _U9] = y0 * m20 + y1 * m21 + y2 * m22
-                env[q + _U13] = y0 * m30 + y1 * m31 + y2 * m32 + y3 * m33
-                y0 = env[q + _U2] - s20
-                y1 = env[q + _U6] - s21
-                y2 = env[q + _U10] - s22
-                y3 = env[q + _U14] - s23
-                env[q + _U2] = y0 * m00
-                env[q + _U6] = y0 * m10 + y1 * m11
-                env[q + _U10] = y0 * m20 + y1 * m21 + y2 * m22
-                env[q + _U14] = y0 * m30 + y1 * m31 + y2 * m32 + y3 * m33
-                y0 = env[q + _U3] - s30
-                y1 = env[q + _U7] - s31
-                y2 = env[q + _U11] - s32
-                y3 = env[q + _U15] - s33
-                env[q + _U3] = y0 * m00
-                env[q + _U7] = y0 * m10 + y1 * m11
-                env[q + _U11] = y0 * m20 + y1 * m21 + y2 * m22
-                env[q + _U15] = y0 * m30 + y1 * m31 + y2 * m32 + y3 * m33
+                mi = (m00, m10, m11, m20, m21, m22, m30, m31, m32, m33)
+                _times_inverse_t(env, q, s00, s01, s02, s03, mi)
+                _times_inverse_t(env, q + _U1, s10, s11, s12, s13, mi)
+                _times_inverse_t(env, q + _U2, s20, s21, s22, s23, mi)
+                _times_inverse_t(env, q + _U3, s30, s31, s32, s33, mi)
             else:
                 # diagonal block: dense 4×4 Cholesky of A_II − S
                 a00 = env[q] - s00
