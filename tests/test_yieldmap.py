@@ -38,7 +38,7 @@ from glass2epm.cavity import (
 from glass2epm.expansion import Expansion
 from glass2epm.frozen import chunk_sites, frozen_matrix_curve, frozen_site_curve, frozen_sites
 from glass2epm.hessian import HessianSolver, SPDSolver, assemble, pair_data
-from glass2epm.io import Configuration, read_table, write_configuration
+from glass2epm.io import Configuration, read_table, write_configuration, write_table
 from glass2epm.model import Model
 from glass2epm.neighbors import VerletList
 from glass2epm.potential import ForceField
@@ -415,6 +415,39 @@ def test_map_assignment_brute_force():
         dd = conf.box.minimum_image(conf.x - conf.x[s])
         np.testing.assert_array_equal(idx[st[k]:st[k + 1]],
                                       np.flatnonzero(np.einsum("ij,ij->i", dd, dd) <= R * R))
+
+
+def test_residual_strength_map(small, tmp_path):
+    """Residual strength σ_Y − σ₀ (the EPM's ``threshold: residual``): each particle gets
+    the lowest value over its covering cavities (brute force), the blocks the mean, and
+    the EPM pools the block column; a block file without it is refused by name."""
+    d = mean_spacing(small)
+    m = Y.bond_map(small, radius=3 * d, spacing=2 * d)
+    t = m.sites
+    sites = np.asarray(t["site"])
+    r_site = np.asarray(t["sigma_y"]) - np.asarray(t["sigma0"])
+    assert np.all(r_site[np.isfinite(r_site)] > 0)  # forward yield lies above the prestress
+    want = np.full(small.N, np.nan)
+    for s, v in zip(sites, r_site):
+        dd = small.box.minimum_image(small.x - small.x[s])
+        inside = np.einsum("ij,ij->i", dd, dd) <= (3 * d) ** 2
+        if np.isfinite(v):
+            want[inside] = np.fmin(want[inside], v)
+    np.testing.assert_array_equal(m.residual, want)
+    # not σ_Y shifted by one constant: the particle's weakest cavity differs between the two
+    assert not np.allclose(m.residual - m.sigma_y, np.nanmean(m.residual - m.sigma_y), equal_nan=True)
+    np.testing.assert_array_equal(m.blocks["residual"], Y.coarse_grain(small, want, 5 * d)["value"])
+    paths = Y.write_map(tmp_path / "m.parquet", small, m)
+    tm = read_table(paths[0], "yield_map")
+    tb = read_table(paths[2], "yield_blocks")
+    assert tm.meta["columns"]["residual"] == "epsilon/lambda^d"
+    from glass2epm.epmcal import pooled_block_thresholds
+    b = np.asarray(tb["residual"])
+    np.testing.assert_array_equal(pooled_block_thresholds([paths[2]], residual=True), b[np.isfinite(b) & (b > 0)])
+    old = {k: v for k, v in m.blocks.items() if k != "residual"}
+    write_table(tmp_path / "old.blocks.parquet", Y.YIELD_BLOCKS, old, model=small.model, box=small.box)
+    with pytest.raises(ValueError, match="no column 'residual'.*rebuild the yield maps"):
+        pooled_block_thresholds([tmp_path / "old.blocks.parquet"], residual=True)
 
 
 def test_site_particles_brute_force(ref):

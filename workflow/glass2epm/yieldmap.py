@@ -49,7 +49,10 @@ Maps (:func:`build_map`)
     Sites on a grid of spacing 3d (:func:`glass2epm.cavity.site_particles`). Each
     particle receives the lowest σ_Y of all cavities whose free region contains it
     (forward), and separately the lowest |σ_Y^B| (backward); particles covered by no
-    valid cavity get NaN and are counted (``fraction_without_value``). Block map:
+    valid cavity get NaN and are counted (``fraction_without_value``). The residual
+    strength Δσ_Y = σ_Y − σ₀ of each cavity (distance to its forward yield point from
+    its own prestress) is mapped the same way, independently (the lowest Δσ_Y over the
+    covering cavities), as column ``residual``: the EPM's ``threshold: residual``. Block map:
     L_blocks = round(L_a/ξ) blocks along each cell vector (ξ = 5d, the EPM block
     size), a particle belongs to the block of its fractional coordinates (squares for
     an unsheared cell), and the block value is the **mean of the values of its
@@ -100,11 +103,12 @@ YIELD_MAP = register(
         "yield_map",
         1,
         {"x": "lambda", "y": "lambda", "sigma_y": STRESS, "sigma_y_backward": STRESS},
-        optional={"z": "lambda"},
+        optional={"z": "lambda", "residual": STRESS},
         needs_model=True,
         needs_box=True,
         description="one row per particle: position, lowest forward yield stress σ_Y and lowest "
-        "backward |σ_Y^B| over the cavities whose free region contains it (NaN: none); extra holds "
+        "backward |σ_Y^B| over the cavities whose free region contains it (NaN: none), lowest residual "
+        "strength σ_Y − σ₀ (same rule); extra holds "
         "method (bond|frozen), R, spacing, geometry, component, d and the fractions without value",
     )
 )
@@ -132,11 +136,12 @@ YIELD_BLOCKS = register(
         1,
         {"bx": "", "by": "", "x": "lambda", "y": "lambda", "sigma_y": STRESS,
          "sigma_y_backward": STRESS, "n_particles": ""},
-        optional={"bz": "", "z": "lambda", "n_particles_backward": ""},
+        optional={"bz": "", "z": "lambda", "n_particles_backward": "", "residual": STRESS},
         needs_model=True,
         needs_box=True,
         description="one row per block of the coarse-grained map (ξ = 5d): block indices, centre, "
-        "mean of the per-particle σ_Y and |σ_Y^B| of its particles that have a value, and their number",
+        "mean of the per-particle σ_Y, |σ_Y^B| (and residual strength σ_Y − σ₀) of its particles that "
+        "have a value, and their number",
     )
 )
 
@@ -1301,7 +1306,7 @@ class YieldMap:
     """A local yield-stress map: per particle, per block, and the site table.
 
     ``sigma_y`` (N,): lowest forward σ_Y over the covering cavities; ``sigma_y_backward``
-    (N,): lowest |σ_Y^B|; ``blocks``: columns of schema ``yield_blocks``; ``sites``:
+    (N,): lowest |σ_Y^B|; ``residual`` (N,): lowest σ_Y − σ₀; ``blocks``: columns of schema ``yield_blocks``; ``sites``:
     the :class:`SiteTable`; ``info``: parameters and counts (fractions without value,
     discarded sites, block size ξ, …).
     """
@@ -1311,6 +1316,7 @@ class YieldMap:
     blocks: dict
     sites: SiteTable
     info: dict
+    residual: np.ndarray | None = None
 
 
 def build_map(conf: Configuration, table: SiteTable, block: float | None = None,
@@ -1327,12 +1333,15 @@ def build_map(conf: Configuration, table: SiteTable, block: float | None = None,
     free = free if free is not None else free_sets(conf, sites, radius)
     fwd = assign_particles(conf, sites, radius, table["sigma_y"], free)
     bwd = assign_particles(conf, sites, radius, np.abs(table["sigma_y_backward"]), free)
+    res = assign_particles(conf, sites, radius,
+                           np.asarray(table["sigma_y"], float) - np.asarray(table["sigma0"], float), free)
     flat = _block_index(conf, block_counts(conf, xi))
     bf = coarse_grain(conf, fwd, xi, flat)
     bb = coarse_grain(conf, bwd, xi, flat)
     blocks = {k: v for k, v in bf.items() if k not in ("value", "n_particles")}
     blocks.update(sigma_y=bf["value"], sigma_y_backward=bb["value"], n_particles=bf["n_particles"],
-                  n_particles_backward=bb["n_particles"])
+                  n_particles_backward=bb["n_particles"],
+                  residual=coarse_grain(conf, res, xi, flat)["value"])
     disc = np.asarray(table["discarded"])
     info = dict(table.params)
     info.update(
@@ -1344,7 +1353,7 @@ def build_map(conf: Configuration, table: SiteTable, block: float | None = None,
         fraction_without_value_backward=float(np.mean(np.isnan(bwd))),
         N=int(conf.N),
     )
-    return YieldMap(fwd, bwd, blocks, table, info)
+    return YieldMap(fwd, bwd, blocks, table, info, res)
 
 
 def site_list(conf: Configuration, spacing: float) -> np.ndarray:
@@ -1452,6 +1461,8 @@ def write_map(path, conf: Configuration, ymap: YieldMap, provenance: dict | None
     x = conf.box.wrap(conf.x)
     cols = {names[a]: x[:, a] for a in range(conf.dim)}
     cols.update(sigma_y=ymap.sigma_y, sigma_y_backward=ymap.sigma_y_backward)
+    if ymap.residual is not None:
+        cols["residual"] = ymap.residual
     meta = dict(model=conf.model, box=conf.box, strain=conf.strain, seed=conf.seed,
                 provenance={"module": "yieldmap", **(provenance or {})})
     extra = {**ymap.info, "Tp": conf.Tp}
