@@ -6,7 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+from glass2epm.cavity import mean_spacing
+from glass2epm.io import read_configuration, read_table
+from glass2epm.yieldmap import assign_particles, coarse_grain
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
@@ -49,6 +54,20 @@ def test_tiny_workflow_end_to_end(tmp_path):
     assert "ε_pl" in table and "tail exponent" in table
     rep = snake(tmp_path, "all", "--report", str(tmp_path / "report.html"))
     assert rep.returncode == 0 and (tmp_path / "report.html").stat().st_size > 10000, rep.stderr[-2000:]
+    # P_init of the default threshold convention: the pooled block residual strengths
+    # σ_Y − σ₀, recomputed here from the per-sample yield maps' site tables
+    tp = res / "lerner-poly2d" / "d2" / "N400" / "Tp3.00"
+    thr = read_table(tp / "epm_thresholds_frozen.parquet")
+    assert thr.meta["extra"]["threshold"] == "residual"
+    want = []
+    for seed in sorted(tp.glob("seed*")):
+        conf = read_configuration(seed / "glass.parquet")
+        sites = read_table(seed / "yield_frozen.sites.parquet")
+        r = np.asarray(sites["sigma_y"]) - np.asarray(sites["sigma0"])
+        part = assign_particles(conf, np.asarray(sites["site"]), sites.meta["extra"]["radius"], r)
+        v = coarse_grain(conf, part, 5 * mean_spacing(conf))["value"]
+        want.append(v[np.isfinite(v) & (v > 0)])
+    np.testing.assert_allclose(np.sort(thr["sigma_y"]), np.sort(np.concatenate(want)), rtol=1e-12)
     # every rule wrote its log
     assert list((res / "logs").rglob("swap_mc.log"))
     # nothing to do on a rerun
