@@ -49,7 +49,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
-from .box import min_image_2d, min_image_3d
+from .box import guarded_separation, image_guard, min_image_2d, min_image_3d
 from .io import Configuration
 from .simd import panel_dot2, panel_dot4
 
@@ -208,9 +208,7 @@ def _query_runs(p, x, h, hinv, ncell, cstart, members, rc, out, runs, out_r2):
     want_r2 = out_r2.shape[0] > 0
     d = x.shape[1]
     rc2 = rc * rc
-    gx = 0.49 * h[0, 0]
-    gy = 0.49 * h[1, 1]
-    gz = 0.49 * h[d - 1, d - 1]
+    gx, gy, gz = image_guard(h, d)
     k0 = 0
     k1 = 0
     k2 = 0
@@ -243,15 +241,7 @@ def _query_runs(p, x, h, hinv, ncell, cstart, members, rc, out, runs, out_r2):
                     dx = x[j, 0] - p[0]
                     dy = x[j, 1] - p[1]
                     dz = x[j, 2] - p[2] if d == 3 else 0.0
-                    if not (abs(dx) < gx and abs(dy) < gy and abs(dz) < gz):
-                        if d == 2:
-                            dx, dy = min_image_2d(dx, dy, h)
-                        else:
-                            dx, dy, dz = min_image_3d(dx, dy, dz, h)
-                    if d == 2:
-                        r2 = dx * dx + dy * dy
-                    else:
-                        r2 = dx * dx + dy * dy + dz * dz
+                    dx, dy, dz, r2 = guarded_separation(dx, dy, dz, h, d, gx, gy, gz)
                     if r2 <= rc2:
                         out[cnt] = j
                         if want_r2:

@@ -54,7 +54,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from .box import min_image_2d, min_image_3d
+from .box import guarded_separation, image_guard
 from .model import pair_size, radial_derivatives_into
 from .neighbors import _cell_sort, _neighbour_cells
 
@@ -463,12 +463,10 @@ def _scan_cell_pairs(x, sizes, h, i, ci, ncells, cstart, order, xc2, na, out, m,
     counted, also those beyond ``limit``).
 
     A separation with every |component| < 0.49 of the cell's diagonal element is its own
-    minimum image (every image shift of ``min_image_2d/3d`` is 0 there): the two floors
+    minimum image (:func:`glass2epm.box.guarded_separation`): the two floors
     and divisions are skipped for it, with the same numbers."""
     d = x.shape[1]
-    gx = 0.49 * h[0, 0]
-    gy = 0.49 * h[1, 1]
-    gz = 0.49 * h[d - 1, d - 1]
+    gx, gy, gz = image_guard(h, d)
     for u in range(ncells.shape[1]):
         cj = ncells[ci, u]
         if cj < 0:
@@ -480,15 +478,7 @@ def _scan_cell_pairs(x, sizes, h, i, ci, ncells, cstart, order, xc2, na, out, m,
             dx = x[j, 0] - x[i, 0]
             dy = x[j, 1] - x[i, 1]
             dz = x[j, 2] - x[i, 2] if d == 3 else 0.0
-            if not (abs(dx) < gx and abs(dy) < gy and abs(dz) < gz):
-                if d == 2:
-                    dx, dy = min_image_2d(dx, dy, h)
-                else:
-                    dx, dy, dz = min_image_3d(dx, dy, dz, h)
-            if d == 2:
-                r2 = dx * dx + dy * dy
-            else:
-                r2 = dx * dx + dy * dy + dz * dz
+            dx, dy, dz, r2 = guarded_separation(dx, dy, dz, h, d, gx, gy, gz)
             lij = pair_size(sizes[i], sizes[j], na)
             if r2 >= xc2 * lij * lij:
                 continue
