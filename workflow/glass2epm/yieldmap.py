@@ -746,23 +746,21 @@ def _scatter_solve2(gi, gj, g, r0, r1, m, env, fb, fd, bptr, dinv, active, nf, u
     block_envelope_solve(env, fb, fd, bptr, dinv, u[:4 * nb])
 
 
+@njit(cache=True, inline="always")
+def _bond_row(gi, gj, bd, p):
+    """Bond p of the site's bond table: its particles (i, j), pair vector x_ij (2D) and
+    the first three scalar prefactors (Appendix B) of :func:`_pass_d1`/:func:`_pass_d2`."""
+    return gi[p], gj[p], bd[0, p], bd[1, p], bd[6, p], bd[7, p], bd[8, p]
+
+
 @njit(cache=True, fastmath=_FV)
 def _pass_d1(gi, gj, bd, u, A, wk, m):
     """d₁ = A x + Δẋ on every bond (Eq. 9), A d₁, and the pair vectors of the right-hand
     side of Eq. (11), T:d₁d₁ + H·(A d₁) (the arithmetic of
     :func:`glass2epm.contractions.path_rhs`, order 2, for d = 2)."""
-    a00 = A[0, 0]
-    a01 = A[0, 1]
-    a10 = A[1, 0]
-    a11 = A[1, 1]
+    a00, a01, a10, a11 = A[0, 0], A[0, 1], A[1, 0], A[1, 1]
     for p in range(m):
-        i = gi[p]
-        j = gj[p]
-        x0 = bd[0, p]
-        x1 = bd[1, p]
-        f1 = bd[6, p]
-        f2 = bd[7, p]
-        f3 = bd[8, p]
+        i, j, x0, x1, f1, f2, f3 = _bond_row(gi, gj, bd, p)
         e0 = bd[2, p] + u[2 * j] - u[2 * i]
         e1 = bd[3, p] + u[2 * j + 1] - u[2 * i + 1]
         ad0 = a00 * e0 + a01 * e1
@@ -784,18 +782,9 @@ def _pass_d2(gi, gj, bd, u, A, wk, m):
     """d₂ = A d₁ + Δẍ on every bond (Eq. 10), A d₂, and the pair vectors of the
     right-hand side of Eq. (12), M⋮d₁d₁d₁ + 3T:d₁d₂ + H·(A d₂) (the arithmetic of
     :func:`glass2epm.contractions.path_rhs`, order 3, for d = 2)."""
-    a00 = A[0, 0]
-    a01 = A[0, 1]
-    a10 = A[1, 0]
-    a11 = A[1, 1]
+    a00, a01, a10, a11 = A[0, 0], A[0, 1], A[1, 0], A[1, 1]
     for p in range(m):
-        i = gi[p]
-        j = gj[p]
-        x0 = bd[0, p]
-        x1 = bd[1, p]
-        f1 = bd[6, p]
-        f2 = bd[7, p]
-        f3 = bd[8, p]
+        i, j, x0, x1, f1, f2, f3 = _bond_row(gi, gj, bd, p)
         f4 = bd[9, p]
         v0 = wk[_D10, p]
         v1 = wk[_D11, p]
