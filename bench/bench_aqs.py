@@ -4,19 +4,19 @@ Units: energy ε, length λ, mass m (LAMMPS ``units lj`` with ε = λ = m = 1); 
 ε/λ, stresses ε/λ^d (d = 2), strain dimensionless, times in seconds.
 
 Configuration. A T_p = 0.7 glass of the ``lerner-poly2d`` model (N = 10 000; N = 2000
-in quick mode): :func:`glass2epm.swapmc.random_liquid`, then
-:func:`glass2epm.swapmc.run_swap_mc` at T = 0.7 for 3000 sweeps (2000 in quick mode),
-then :func:`glass2epm.minimize.minimize` to the default tolerance. The SWAP run uses
+in quick mode): :func:`glass2epm.prepare.swapmc.random_liquid`, then
+:func:`glass2epm.prepare.swapmc.run_swap_mc` at T = 0.7 for 3000 sweeps (2000 in quick mode),
+then :func:`glass2epm.mechanics.minimize.minimize` to the default tolerance. The SWAP run uses
 ``check_equilibration=False`` for speed: its measured relaxation time (F_s < 1/e,
 ≈ 680 sweeps, stored in the cache's provenance) is a quarter of the production run,
 not the tenth the package's strict check asks for, so this is a fast-quenched T_p ≈ 0.7
 glass rather than a certified equilibrium one, which is all a cost benchmark needs.
 It is cached under ``results/bench/`` (ignored by git), so reruns skip the preparation.
 
-Ours. :func:`glass2epm.aqs.run_aqs` (simple shear, Lees–Edwards by cell tilt, linear
+Ours. :func:`glass2epm.aqs.engine.run_aqs` (simple shear, Lees–Edwards by cell tilt, linear
 response predictor + chord Newton, plastic events resolved by FIRE + Newton and
 confirmed by a reversal check), Δγ = 10⁻⁴, γ 0 → 0.02 (0.005 in quick mode),
-default tolerance max_i |F_i| < ftol = :func:`glass2epm.minimize.default_ftol` (N),
+default tolerance max_i |F_i| < ftol = :func:`glass2epm.mechanics.minimize.default_ftol` (N),
 ``threads=1`` (also timed with 2 threads). Force evaluations per step come from the
 series' ``force_evaluations`` column (Hessian assemblies/factorisations are not force
 evaluations; their cost is in the wall time).
@@ -104,13 +104,13 @@ def prepare_glass(n: int, sweeps: int = 3000, seed: int = 1, cache_dir=CACHE, T:
     """A T_p = T glass of N = ``n`` particles (lerner-poly2d), cached as Parquet.
 
     random liquid → SWAP MC at T for ``sweeps`` sweeps → minimised (default ftol).
-    Returns the :class:`glass2epm.io.Configuration` (read back from the cache when it
+    Returns the :class:`glass2epm.core.io.Configuration` (read back from the cache when it
     exists).
     """
-    from glass2epm.io import Configuration, read_configuration, write_configuration
-    from glass2epm.minimize import minimize
-    from glass2epm.model import Model
-    from glass2epm.swapmc import random_liquid, run_swap_mc
+    from glass2epm.core.io import Configuration, read_configuration, write_configuration
+    from glass2epm.mechanics.minimize import minimize
+    from glass2epm.core.model import Model
+    from glass2epm.prepare.swapmc import random_liquid, run_swap_mc
 
     cache_dir = Path(cache_dir)
     path = cache_dir / f"aqs_glass_N{n}_Tp{T:g}_sweeps{sweeps}_seed{seed}.parquet"
@@ -153,7 +153,7 @@ def _ours_in_process(conf, step: float, n_steps: int, ftol: float, threads: int,
                      warmup: bool) -> dict:
     import numba
 
-    from glass2epm.aqs import run_aqs
+    from glass2epm.aqs.engine import run_aqs
 
     kw = dict(ftol=ftol, snapshot_every=0.0, threads=threads, progress_every=1e9)
     if warmup:  # numba compilation / cache load, CHOLMOD set-up
@@ -178,7 +178,7 @@ def _ours_in_process(conf, step: float, n_steps: int, ftol: float, threads: int,
 
 def ours_aqs(conf, step: float, n_steps: int, ftol: float | None = None, threads: int = 1,
              warmup: bool = True, subprocess_: bool = True, timeout: float = 3600.0) -> dict:
-    """Run :func:`glass2epm.aqs.run_aqs` for ``n_steps`` steps and time every step.
+    """Run :func:`glass2epm.aqs.engine.run_aqs` for ``n_steps`` steps and time every step.
 
     By default in a subprocess whose thread pools are all pinned to ``threads``
     (:func:`thread_env`), so that threads = 1 is really one core, as for the peer.
@@ -187,8 +187,8 @@ def ours_aqs(conf, step: float, n_steps: int, ftol: float | None = None, threads
     after 0..n steps, entry 0 = 0; step 1 includes the run's set-up; CPU time of the
     whole process, all threads), ``ftol`` and ``threads``.
     """
-    from glass2epm.io import write_configuration
-    from glass2epm.minimize import default_ftol
+    from glass2epm.core.io import write_configuration
+    from glass2epm.mechanics.minimize import default_ftol
 
     ftol = default_ftol(conf.N) if ftol is None else float(ftol)
     if not subprocess_:
@@ -214,7 +214,7 @@ def ours_aqs(conf, step: float, n_steps: int, ftol: float | None = None, threads
 
 def _ours_driver(job: Path) -> None:
     """Runs in the subprocess (thread pools pinned): one timed AQS run of ours."""
-    from glass2epm.io import read_configuration
+    from glass2epm.core.io import read_configuration
 
     spec = json.loads((job / "job.json").read_text())
     conf = read_configuration(job / "conf.parquet")
@@ -480,7 +480,7 @@ def _entries(ours: dict, peer: dict | None, label: str) -> tuple[dict, dict, dic
 
 
 def run(quick: bool = False) -> list[dict]:
-    from glass2epm.minimize import default_ftol
+    from glass2epm.mechanics.minimize import default_ftol
 
     n = 2000 if quick else 10000
     sweeps = 2000 if quick else 3000

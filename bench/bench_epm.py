@@ -1,4 +1,4 @@
-"""Benchmark of the scalar FFT EPM (glass2epm.epm): block failures per second.
+"""Benchmark of the scalar FFT EPM (glass2epm.epm.lattice): block failures per second.
 
 Set-up (realistic stand-in until the yield maps exist): initial and renewal
 thresholds from a Weibull distribution with mean 1.5 and std 0.5 ε/λ²,
@@ -11,7 +11,7 @@ Entries
   GooseEPM figure on this machine (C++, asynchronous, real-space propagator:
   20.4k/s at L = 64, 11.8k/s at L = 128, one core); ratio = our rate / its rate.
 * ``epm_vs_reference_L{64,128}``: our rate against the plain real-space
-  reference implementation (:func:`glass2epm.epm.reference_run`) timed in the
+  reference implementation (:func:`glass2epm.epm.lattice.reference_run`) timed in the
   same run from the same steady state.
 * ``epm_wall_L128_gamma100``: wall time of an L = 128 run from γ = 0 to 100
   (quick mode: estimated from the warm-up plus a steady-state segment) against
@@ -29,7 +29,7 @@ import time
 
 import numpy as np
 
-from glass2epm import epm
+from glass2epm.epm import lattice
 
 GOOSE = {64: 20.4e3, 128: 11.8e3}
 EPS_PL = 0.065
@@ -37,8 +37,8 @@ MU = 15.0
 
 
 def _model(L, seed=1):
-    tab = epm.weibull_table(1.5, 0.5, 100_000, seed=0)
-    return epm.EPM.from_tables(L, tab, seed=seed, eps_pl=EPS_PL, modulus=MU), tab
+    tab = lattice.weibull_table(1.5, 0.5, 100_000, seed=0)
+    return lattice.EPM.from_tables(L, tab, seed=seed, eps_pl=EPS_PL, modulus=MU), tab
 
 
 def _our_rate(m, dgamma, repeats):
@@ -55,7 +55,7 @@ def _reference_rate(m, tab, dgamma, repeats):
     rates = []
     for r in range(repeats):
         t = time.perf_counter()
-        ser, _ = epm.reference_run(m.thresholds, tab, eps_pl=EPS_PL, modulus=m.modulus, renewal_modulus=MU,
+        ser, _ = lattice.reference_run(m.thresholds, tab, eps_pl=EPS_PL, modulus=m.modulus, renewal_modulus=MU,
                                    seed=100 + r, strain_max=dgamma, sigma0=m.sigma)
         dt = time.perf_counter() - t
         rates.append(ser["avalanche_size"].sum() / dt)
@@ -71,22 +71,22 @@ def _crossover(L=128, reps=200):
         idx = np.sort(rng.choice(L * L, n, replace=False))
         fi, fj = (idx // L).astype(np.int64), (idx % L).astype(np.int64)
         amp = np.full(n, 2 * MU * EPS_PL)
-        epm._pass_sparse(m.w, m.invc, m.Kt, fi, fj, amp, n, m.acc, m.lane, ic)
+        lattice._pass_sparse(m.w, m.invc, m.Kt, fi, fj, amp, n, m.acc, m.lane, ic)
         ts = []
         for _ in range(5):
             t = time.perf_counter()
             for _ in range(reps):
-                epm._pass_sparse(m.w, m.invc, m.Kt, fi, fj, amp, n, m.acc, m.lane, ic)
+                lattice._pass_sparse(m.w, m.invc, m.Kt, fi, fj, amp, n, m.acc, m.lane, ic)
             ts.append((time.perf_counter() - t) / reps / n)
         per_fail.append(statistics.median(ts))
     field = np.zeros((L, L))
     field.flat[rng.choice(L * L, 64, replace=False)] = 2 * MU * EPS_PL
 
     def fft_round():
-        F = epm.sfft.rfft2(field)
+        F = lattice.sfft.rfft2(field)
         F *= m.ghat
-        d = epm.sfft.irfft2(F, s=(L, L))
-        epm._pass_field(m.w, m.invc, d, m.lane, ic)
+        d = lattice.sfft.irfft2(F, s=(L, L))
+        lattice._pass_field(m.w, m.invc, d, m.lane, ic)
 
     fft_round()
     ts = []
@@ -140,7 +140,7 @@ def run(quick: bool = False) -> list[dict]:
     out.append({"name": "epm_fft_round_us_L128", "value": t_fft * 1e6, "unit": "us"})
     out.append({"name": "epm_nswitch_crossover_L128", "value": cross, "unit": "failures",
                 "note": f"FFT round time / sparse time per failure (rounds of 32); "
-                        f"default nswitch = {epm.DEFAULT_NSWITCH}"})
+                        f"default nswitch = {lattice.DEFAULT_NSWITCH}"})
     return out
 
 

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from glass2epm.box import Box
-from glass2epm.expansion import Expansion
-from glass2epm.io import Configuration, read_lerner
+from glass2epm.core.box import Box
+from glass2epm.mechanics.expansion import Expansion
+from glass2epm.core.io import Configuration, read_lerner
 
 REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "lerner-swap2d-N1024.dat"
 SXY = np.array([[0.0, 1.0], [0.0, 0.0]])

@@ -7,14 +7,14 @@ evaluation (one call of the kernel = energy + forces + virial stress).
 Configurations: the reference inherent state
 ``../shared/data/lerner-swap2d-N1024.dat`` (N = 1024) tiled 3×3 (N = 9216,
 "N1e4") and 10×10 (N = 102400, "N1e5"), then spatially sorted with
-:func:`glass2epm.neighbors.spatial_order`. A tiled periodic inherent state is
+:func:`glass2epm.core.neighbors.spatial_order`. A tiled periodic inherent state is
 still force balanced: max|F| is recorded (``tiled_max_abs_force_*``).
 
 Ours (neighbour-list builds excluded; per-pair Verlet lists, skin 0.3 λ, as
-:class:`glass2epm.potential.ForceField` uses them):
+:class:`glass2epm.core.potential.ForceField` uses them):
 
-* serial: :func:`glass2epm.potential.energy_forces_half` over a half list;
-* 2 threads: :func:`glass2epm.potential.energy_forces_full` over a full list,
+* serial: :func:`glass2epm.core.potential.energy_forces_half` over a half list;
+* 2 threads: :func:`glass2epm.core.potential.energy_forces_full` over a full list,
   ``numba.set_num_threads(2)`` (wall clock);
   Both keep per-pair data from the list build (1/λ_ij² and the periodic image of
   j: no minimum-image arithmetic in the hot loop), a branch-free cutoff, and φ
@@ -54,10 +54,10 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from glass2epm.box import Box
-from glass2epm.io import Configuration, read_lerner
-from glass2epm.neighbors import VerletList, spatial_order
-from glass2epm.potential import energy_forces_full, energy_forces_half, pair_table
+from glass2epm.core.box import Box
+from glass2epm.core.io import Configuration, read_lerner
+from glass2epm.core.neighbors import VerletList, spatial_order
+from glass2epm.core.potential import energy_forces_full, energy_forces_half, pair_table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import lammps_peer  # noqa: E402

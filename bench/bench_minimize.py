@@ -15,8 +15,8 @@ import numpy as np
 
 
 def _liquid(n, sweeps, seed=1):
-    from glass2epm import swapmc
-    from glass2epm.model import Model
+    from glass2epm.prepare import swapmc
+    from glass2epm.core.model import Model
 
     m = Model.from_preset("lerner-poly2d")
     liq = swapmc.random_liquid(m, n, seed=seed)
@@ -28,7 +28,7 @@ def _liquid(n, sweeps, seed=1):
 def _lbfgs(conf, gtol):
     from scipy.optimize import minimize as sp_min
 
-    from glass2epm.potential import ForceField
+    from glass2epm.core.potential import ForceField
 
     ff = ForceField(conf.model, threads=2)
     calls = [0]
@@ -45,8 +45,8 @@ def _lbfgs(conf, gtol):
 
 
 def run(quick: bool = False) -> list[dict]:
-    from glass2epm.minimize import default_ftol, minimize
-    from glass2epm.runtime import set_threads
+    from glass2epm.mechanics.minimize import default_ftol, minimize
+    from glass2epm.core.runtime import set_threads
 
     set_threads(2)
     out = []

@@ -36,10 +36,10 @@ import time
 
 import numpy as np
 
-from glass2epm import swapmc
-from glass2epm.box import Box
-from glass2epm.model import Model
-from glass2epm.neighbors import VerletList
+from glass2epm.prepare import swapmc
+from glass2epm.core.box import Box
+from glass2epm.core.model import Model
+from glass2epm.core.neighbors import VerletList
 
 
 def _prepare(preset, dim, N, T, sweeps, seed=1):

@@ -12,7 +12,7 @@ Configurations: the reference ``lerner-swap2d-N1024`` tiled 3×3 (N = 9216, "N1e
 and 10×10 (N = 102 400, "N1e5"), spatially sorted (``bench_forces.tile``); a
 tiling of an inherent state is an inherent state. Targets: ≤ 0.5 s and ≤ 5 s.
 
-Peer: the frozen-matrix map of the same N = 9216 glass (``glass2epm.frozen``: numba,
+Peer: the frozen-matrix map of the same N = 9216 glass (``glass2epm.yieldstress.frozen``: numba,
 local subsystems, linear-response predictor + chord/Newton corrector, FIRE at
 events; Δγ = 1e-3 forward and backward until the first drop, max strain 0.3), 2
 threads. The complete frozen map (every site) is timed; with ``quick`` a random
@@ -41,10 +41,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_forces import REFERENCE, tile  # noqa: E402
 
-from glass2epm.cavity import mean_spacing, site_particles  # noqa: E402
-from glass2epm.frozen import frozen_sites  # noqa: E402
-from glass2epm.io import read_lerner  # noqa: E402
-from glass2epm import yieldmap as Y  # noqa: E402
+from glass2epm.yieldstress.cavity import mean_spacing, site_particles  # noqa: E402
+from glass2epm.yieldstress.frozen import frozen_sites  # noqa: E402
+from glass2epm.core.io import read_lerner  # noqa: E402
+from glass2epm.yieldstress import yieldmap as Y# noqa: E402
 
 THREADS = 2
 
@@ -130,7 +130,7 @@ def run(quick: bool = False) -> list[dict]:
     t_bond = statistics.median(both)
     entries.append({
         "name": f"yieldmap_frozen_{label}", "value": t_bond, "unit": "s",
-        "peer": "frozen-matrix map (glass2epm.frozen, Δγ = 1e-3, both directions, 2 threads)",
+        "peer": "frozen-matrix map (glass2epm.yieldstress.frozen, Δγ = 1e-3, both directions, 2 threads)",
         "peer_value": t_all, "ratio": t_all / t_bond, "target": 1000.0,
         "bond_runs_before": entries[0]["runs"], "bond_runs_after": after,
         "note": (f"complete frozen map, all {n_sites} sites: {t_sub:.2f} s measured"

@@ -246,7 +246,7 @@ class LammpsPeer:
         if x.ndim != 2 or x.shape[1] != 2 or sizes.shape != (x.shape[0],):
             raise ValueError(f"need positions (N, 2) and sizes (N,), got {x.shape} and {sizes.shape}")
         if abs(tilt) > 0.5 * L + 1e-12:
-            raise ValueError(f"tilt {tilt} outside [-L/2, L/2] (reduce it first: glass2epm.box.reduce_tilt)")
+            raise ValueError(f"tilt {tilt} outside [-L/2, L/2] (reduce it first: glass2epm.core.box.reduce_tilt)")
         self.n = x.shape[0]
         self.style = style
         self.timeout = float(timeout)

@@ -18,7 +18,7 @@ def reference_path():
 
 @pytest.fixture(scope="session")
 def reference_conf(reference_path):
-    from glass2epm.io import read_lerner
+    from glass2epm.core.io import read_lerner
 
     return read_lerner(reference_path)
 
@@ -26,10 +26,10 @@ def reference_conf(reference_path):
 @pytest.fixture(scope="session")
 def small_glass():
     """A minimised random 2D glass, N = 256, lerner-poly2d (instant quench)."""
-    from glass2epm.box import Box
-    from glass2epm.io import Configuration
-    from glass2epm.minimize import minimize
-    from glass2epm.model import Model
+    from glass2epm.core.box import Box
+    from glass2epm.core.io import Configuration
+    from glass2epm.mechanics.minimize import minimize
+    from glass2epm.core.model import Model
 
     m = Model.from_preset("lerner-poly2d")
     n = 256

@@ -1,4 +1,4 @@
-"""Tests for glass2epm.activity: Falk–Langer D²min and activity bookkeeping.
+"""Tests for glass2epm.aqs.activity: Falk–Langer D²min and activity bookkeeping.
 
 Independent routes: affine maps (exact zero, J = the imposed map), a plain numpy
 reference implementation with brute-force periodic images and known *unwrapped*
@@ -9,7 +9,7 @@ activity counting, and the geometry of an imposed local swirl.
 import numpy as np
 import pytest
 
-from glass2epm.activity import (
+from glass2epm.aqs.activity import (
     accumulate_activity,
     activity_from_d2min,
     d2min,
@@ -19,9 +19,9 @@ from glass2epm.activity import (
     read_activity,
     write_activity,
 )
-from glass2epm.box import Box, deformation, simple_shear
-from glass2epm.io import Configuration, SchemaError, read_table, write_configuration
-from glass2epm.model import Model
+from glass2epm.core.box import Box, deformation, simple_shear
+from glass2epm.core.io import Configuration, SchemaError, read_table, write_configuration
+from glass2epm.core.model import Model
 
 TINY = 1e-20  # λ²: "zero to round-off" for D²min of O(1) separations
 

@@ -1,4 +1,4 @@
-"""Athermal quasistatic shear (glass2epm.aqs, ``glass2epm aqs``).
+"""Athermal quasistatic shear (glass2epm.aqs.engine, ``glass2epm aqs``).
 
 Physics is checked by independent routes: the first elastic slope against the
 Hessian shear modulus of properties.compute_properties (Eq. 19) with a minimiser
@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from glass2epm import cli, io
-from glass2epm.aqs import (
+from glass2epm import cli
+from glass2epm.core import io
+from glass2epm.aqs.engine import (
     AQSInterrupted,
     events_path,
     iter_snapshots,
@@ -31,10 +32,10 @@ from glass2epm.aqs import (
     steady_state_distribution,
     summarize,
 )
-from glass2epm.box import Box, deformation, deformation_generator
-from glass2epm.minimize import minimize
-from glass2epm.model import Model
-from glass2epm.properties import compute_properties
+from glass2epm.core.box import Box, deformation, deformation_generator
+from glass2epm.mechanics.minimize import minimize
+from glass2epm.core.model import Model
+from glass2epm.mechanics.properties import compute_properties
 
 REF = Path("/work/shared/data/lerner-swap2d-N1024.dat")
 

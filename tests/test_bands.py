@@ -1,4 +1,4 @@
-"""Tests of glass2epm.bands on synthetic activity maps with imposed bands
+"""Tests of glass2epm.bands.detect on synthetic activity maps with imposed bands
 (Sec. V B, App. D): orientation, position (within a bin), width (within 15 %),
 isotropic fields → "none", two bands, w(γ)/w(L) fits, and the CLI."""
 
@@ -7,9 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from glass2epm import bands as B
-from glass2epm import cli, io
-from glass2epm.box import Box
+from glass2epm.bands import detect as B
+from glass2epm import cli
+from glass2epm.core import io
+from glass2epm.core.box import Box
 
 FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
 

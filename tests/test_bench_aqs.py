@@ -90,7 +90,7 @@ def test_lammps_aqs_follows_run_aqs(small_glass):
     N = 256 glass, Δγ = 1e-5, 5 steps, both at max|F| < 1e-9. Differences of two
     inherent states each converged to ftol are O(ftol / stiffness), far below 1e-6.
     """
-    from glass2epm.aqs import run_aqs
+    from glass2epm.aqs.engine import run_aqs
 
     conf = small_glass
     step, n, ftol = 1e-5, 5, 1e-9

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from glass2epm import bondstats, stats
+from glass2epm.analysis import bondstats, stats
 
 
 class _T(dict):

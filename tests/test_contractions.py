@@ -1,6 +1,6 @@
 """Appendix-B contractions, each checked by finite differences of the order below.
 
-J against the energy and H against the forces of :mod:`glass2epm.potential` (an
+J against the energy and H against the forces of :mod:`glass2epm.core.potential` (an
 independent implementation), H against the assembled sparse Hessian, T against
 finite differences of H, M against those of T, and the stress-observable
 derivatives (B13–B15) against finite differences of the observable. Random pair
@@ -11,13 +11,13 @@ affine field A·x enters only that way.
 import numpy as np
 import pytest
 
-from glass2epm import contractions as C
-from glass2epm.box import Box
-from glass2epm.contractions import PairField, PairSet, ParticleField
-from glass2epm.hessian import assemble
-from glass2epm.io import Configuration
-from glass2epm.model import Model
-from glass2epm.potential import ForceField
+from glass2epm.core import contractions as C
+from glass2epm.core.box import Box
+from glass2epm.core.contractions import PairField, PairSet, ParticleField
+from glass2epm.mechanics.hessian import assemble
+from glass2epm.core.io import Configuration
+from glass2epm.core.model import Model
+from glass2epm.core.potential import ForceField
 
 
 def _conf3d():

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from glass2epm import epm as E
-from glass2epm import epmcal
+from glass2epm.epm import lattice as E
+from glass2epm.epm import calibrate
 
 
 def _tables(seed=0):
@@ -18,16 +18,16 @@ def test_stress_on_grid_is_the_sawtooth():
     ser = m.run(0.5).series
     g = np.asarray(ser["strain"])
     # at recorded steps the grid value equals the post-avalanche stress
-    np.testing.assert_allclose(epmcal.stress_on_grid(ser, g[:-1]), ser["stress"][:-1], atol=1e-12)
+    np.testing.assert_allclose(calibrate.stress_on_grid(ser, g[:-1]), ser["stress"][:-1], atol=1e-12)
     # just before a step, the value approaches the pre-avalanche stress
     k = len(g) // 2
-    before = epmcal.stress_on_grid(ser, np.array([g[k] - 1e-12]))
+    before = calibrate.stress_on_grid(ser, np.array([g[k] - 1e-12]))
     assert before[0] == pytest.approx(ser["stress_before"][k], abs=1e-9)
 
 
 def test_realisations_and_summary():
     init, ren = _tables(1)
-    r = epmcal.run_realisations(init, ren, L=8, eps_pl=0.065, modulus=12.0, renewal_modulus=10.0,
+    r = calibrate.run_realisations(init, ren, L=8, eps_pl=0.065, modulus=12.0, renewal_modulus=10.0,
                                 strain_max=1.0, seeds=[1, 2, 3], steady_from=0.5, snapshots=[0.2, 0.6])
     curve, summ = r["curve"], r["summary"]
     assert curve["n"][-1] == 3 and len(summ["peak_stress"]) == 3
@@ -42,7 +42,7 @@ def test_realisations_and_summary():
     assert np.allclose(np.diff(curve["strain"]), 1e-3)
     assert pk.n_samples == 3 and pk.ci[0] <= pk.value <= pk.ci[1] + 1e-12
     # a restricted peak range applies to the per-realisation maxima and the mean-curve peak alike
-    r2 = epmcal.run_realisations(init, ren, L=8, eps_pl=0.065, modulus=12.0, renewal_modulus=10.0,
+    r2 = calibrate.run_realisations(init, ren, L=8, eps_pl=0.065, modulus=12.0, renewal_modulus=10.0,
                                  strain_max=1.0, seeds=[1, 2, 3], steady_from=0.5, peak_strain_max=0.05)
     assert np.all(r2["summary"]["peak_strain"] <= 0.05 + 1e-12) and r2["peak"].x <= 0.05 + 1e-12
     assert np.all(r2["summary"]["peak_stress"] <= summ["peak_stress"] + 1e-12)
@@ -55,7 +55,7 @@ def test_calibration_recovers_a_known_eps_pl():
     runs = [E.EPM.from_tables(10, init, init, seed=s, eps_pl=0.08, modulus=12.0, renewal_modulus=12.0)
             .run(1.5).series for s in seeds]
     target = float(np.mean([E.steady_state(r, 0.7).mean for r in runs]))
-    cal = epmcal.calibrate(init, init, L=10, modulus=12.0, target=target, strain_max=1.5, steady_from=0.7,
+    cal = calibrate.calibrate(init, init, L=10, modulus=12.0, target=target, strain_max=1.5, steady_from=0.7,
                            seeds=seeds, bracket=(0.02, 0.3))
     assert cal.eps_pl == pytest.approx(0.08, abs=2e-3)
     assert cal.eps_pl_low <= cal.eps_pl <= cal.eps_pl_high

@@ -1,7 +1,7 @@
 """Strain expansions (Sec. II, Appendix C) against independent routes.
 
 * force balance: J·ẋ summed over the system vanishes, so σ_γ is Eq. (19) and the
-  shear modulus of :mod:`glass2epm.properties` (its own implementation);
+  shear modulus of :mod:`glass2epm.mechanics.properties` (its own implementation);
 * the non-affine fields: ẋ against ``properties.nonaffine_velocity``, ẍ and x⃛
   against finite differences of ẋ along explicit AQS states;
 * explicit AQS (Appendix C, Fig. 8): affine steps of positions and box
@@ -21,9 +21,9 @@ import pytest
 from scipy.linalg import expm
 
 from glass2epm import cli
-from glass2epm import contractions as C
-from glass2epm.box import Box, deformation, deformation_generator
-from glass2epm.expansion import (
+from glass2epm.core import contractions as C
+from glass2epm.core.box import Box, deformation, deformation_generator
+from glass2epm.mechanics.expansion import (
     Expansion,
     bulk_modulus,
     expand,
@@ -31,18 +31,18 @@ from glass2epm.expansion import (
     shear_modulus,
     stress_selector,
 )
-from glass2epm.hessian import HessianSolver, assemble, pair_data
-from glass2epm.io import Configuration, read_table, write_configuration
-from glass2epm.minimize import minimize
-from glass2epm.model import Model
-from glass2epm.neighbors import VerletList
-from glass2epm.potential import ForceField
-from glass2epm.properties import compute_properties, nonaffine_velocity
+from glass2epm.mechanics.hessian import HessianSolver, assemble, pair_data
+from glass2epm.core.io import Configuration, read_table, write_configuration
+from glass2epm.mechanics.minimize import minimize
+from glass2epm.core.model import Model
+from glass2epm.core.neighbors import VerletList
+from glass2epm.core.potential import ForceField
+from glass2epm.mechanics.properties import compute_properties, nonaffine_velocity
 
 SXY = np.array([[0.0, 1.0], [0.0, 0.0]])
 
 # ----------------------------------------------------------------------------
-# helpers: explicit AQS (independent of glass2epm.contractions / expansion)
+# helpers: explicit AQS (independent of glass2epm.core.contractions / expansion)
 
 
 def hessian_solver(conf, ff):

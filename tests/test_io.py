@@ -7,8 +7,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from glass2epm import io
-from glass2epm.io import SchemaError
+from glass2epm.core import io
+from glass2epm.core.io import SchemaError
 
 
 def test_configuration_round_trip(tmp_path, reference_conf):

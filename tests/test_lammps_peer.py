@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from glass2epm.box import Box
-from glass2epm.io import read_lerner
-from glass2epm.neighbors import VerletList
-from glass2epm.potential import ForceField
+from glass2epm.core.box import Box
+from glass2epm.core.io import read_lerner
+from glass2epm.core.neighbors import VerletList
+from glass2epm.core.potential import ForceField
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 sys.path.insert(0, str(BENCH))
@@ -55,7 +55,7 @@ def _peer(x, sizes, box, m, style):
 # ------------------------------------------------------------------------------
 def test_lepton_expression_is_the_model():
     """The Lepton string, evaluated as Python, is φ of Eq. (A2) with λ_ij of Eq. (A4)."""
-    from glass2epm.model import Model
+    from glass2epm.core.model import Model
 
     m = Model.from_preset("lerner-poly2d", dim=2)
     expr = lammps_peer.lepton_expression(m.beta, m.coeffs, m.xc, m.na)

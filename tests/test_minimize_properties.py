@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from glass2epm.box import simple_shear
-from glass2epm.minimize import MinimizationError, default_ftol, minimize
-from glass2epm.potential import ForceField
-from glass2epm.properties import compute_properties
+from glass2epm.core.box import simple_shear
+from glass2epm.mechanics.minimize import MinimizationError, default_ftol, minimize
+from glass2epm.core.potential import ForceField
+from glass2epm.mechanics.properties import compute_properties
 
 
 def _relaxed_stress(conf, D, ftol):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from glass2epm.model import Model, phi_and_dphi_u, smoothing_coefficients
+from glass2epm.core.model import Model, phi_and_dphi_u, smoothing_coefficients
 
 
 def test_errata_coefficients():

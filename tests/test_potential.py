@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from glass2epm.box import Box, simple_shear
-from glass2epm.model import Model
-from glass2epm.neighbors import VerletList
-from glass2epm.potential import ForceField
+from glass2epm.core.box import Box, simple_shear
+from glass2epm.core.model import Model
+from glass2epm.core.neighbors import VerletList
+from glass2epm.core.potential import ForceField
 
 
 def _random_conf(n=200, dim=2, seed=0, preset="lerner-poly2d", gamma=0.0):
@@ -29,8 +29,8 @@ def test_forces_are_minus_gradient(dim, preset, gamma):
     n = 200 if dim == 2 else 300
     m, box, x, s = _random_conf(n, dim, 1, preset, gamma)
     # push particles apart a bit so energies are moderate
-    from glass2epm.minimize import minimize
-    from glass2epm.io import Configuration
+    from glass2epm.mechanics.minimize import minimize
+    from glass2epm.core.io import Configuration
 
     conf, _ = minimize(Configuration(x, s, box, m), ftol=1e-2)
     x = conf.x + 0.05 * np.random.default_rng(2).standard_normal(conf.x.shape)
@@ -147,15 +147,15 @@ def test_small_box_rejected():
 @pytest.mark.parametrize("beta,q", [(12, 2), (10, 4)])
 def test_generic_kernel_path(beta, q):
     """Models other than β = 10, q = 3 take the generic branch: forces = −∇U there too."""
-    from glass2epm.model import Model
+    from glass2epm.core.model import Model
 
     m = Model(preset="custom", dim=2, beta=beta, q=q, xc=1.5, na=0.1, lam_min=1.0, lam_max=2.22,
               density=0.65)
     rng = np.random.default_rng(9)
     L = m.box_side(150)
     box = Box.square(L, 2, 0.2)
-    from glass2epm.io import Configuration
-    from glass2epm.minimize import minimize
+    from glass2epm.core.io import Configuration
+    from glass2epm.mechanics.minimize import minimize
 
     conf, _ = minimize(Configuration(rng.random((150, 2)) @ box.h.T, m.sizes(150), box, m), ftol=1e-2)
     x = conf.x + 0.03 * rng.standard_normal(conf.x.shape)

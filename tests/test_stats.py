@@ -1,4 +1,4 @@
-"""Tests of glass2epm.stats: power-law tails (Eq. 23 exponents), tail prefactors
+"""Tests of glass2epm.analysis.stats: power-law tails (Eq. 23 exponents), tail prefactors
 (Fig. 1c), log-binned densities, power-law fits w ~ x^b, bootstrap CIs.
 
 Samples are drawn with numpy's own generators (``Generator.pareto`` is a Lomax
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats as st
 
-from glass2epm import stats as S
+from glass2epm.analysis import stats as S
 
 EQ23 = [7 / 2, 11 / 6, 3 / 2]  # Eq. 23: n = 1, 2, 3 with D(ω) ~ ω^4
 

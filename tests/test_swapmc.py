@@ -6,11 +6,12 @@ import math
 import numpy as np
 import pytest
 
-from glass2epm import io, swapmc
-from glass2epm.box import Box
-from glass2epm.io import Configuration
-from glass2epm.model import Model
-from glass2epm.potential import ForceField
+from glass2epm.core import io
+from glass2epm.prepare import swapmc
+from glass2epm.core.box import Box
+from glass2epm.core.io import Configuration
+from glass2epm.core.model import Model
+from glass2epm.core.potential import ForceField
 
 LERNER = Model.from_preset("lerner-poly2d")
 

@@ -7,12 +7,12 @@ Independent routes:
   sparse free–free Hessian to the round-off floor, compensated stress differences,
   polynomial fits inside a window in which no bond of the cavity crosses its cutoff);
 * limits: a cavity covering the cell (every particle free, weights 1, box volume) is
-  the system-level :class:`~glass2epm.expansion.Expansion`; an empty free region is
+  the system-level :class:`~glass2epm.mechanics.expansion.Expansion`; an empty free region is
   the affine response (explicit stress of affinely deformed positions, and the Born
   term written out with numpy);
 * the batched numba path against the per-site reference (:class:`CavityExpansion`),
   and the numba frozen-matrix path against the plain reference
-  (:func:`frozen_matrix_curve`, :func:`glass2epm.minimize.minimize` with a mask);
+  (:func:`frozen_matrix_curve`, :func:`glass2epm.mechanics.minimize.minimize` with a mask);
 * yield roots on synthetic cubics with known extrema; map assignment and blocks
   against brute force.
 """
@@ -25,9 +25,9 @@ import pytest
 from scipy.linalg import expm
 
 from glass2epm import cli
-from glass2epm import yieldmap as Y
-from glass2epm.box import Box, deformation, deformation_generator
-from glass2epm.cavity import (
+from glass2epm.yieldstress import yieldmap as Y
+from glass2epm.core.box import Box, deformation, deformation_generator
+from glass2epm.yieldstress.cavity import (
     cavity_stress,
     free_sets,
     make_cavity,
@@ -35,16 +35,16 @@ from glass2epm.cavity import (
     site_grid,
     site_particles,
 )
-from glass2epm.expansion import Expansion
-from glass2epm.frozen import chunk_sites, frozen_matrix_curve, frozen_site_curve, frozen_sites
-from glass2epm.hessian import HessianSolver, SPDSolver, assemble, pair_data
-from glass2epm.io import Configuration, read_table, write_configuration, write_table
-from glass2epm.model import Model
-from glass2epm.neighbors import VerletList
-from glass2epm.potential import ForceField
+from glass2epm.mechanics.expansion import Expansion
+from glass2epm.yieldstress.frozen import chunk_sites, frozen_matrix_curve, frozen_site_curve, frozen_sites
+from glass2epm.mechanics.hessian import HessianSolver, SPDSolver, assemble, pair_data
+from glass2epm.core.io import Configuration, read_table, write_configuration, write_table
+from glass2epm.core.model import Model
+from glass2epm.core.neighbors import VerletList
+from glass2epm.core.potential import ForceField
 
 # ----------------------------------------------------------------------------
-# helpers independent of glass2epm.yieldmap / contractions / frozen
+# helpers independent of glass2epm.yieldstress.yieldmap / contractions / frozen
 
 
 def polish(conf):
@@ -441,7 +441,7 @@ def test_residual_strength_map(small, tmp_path):
     tm = read_table(paths[0], "yield_map")
     tb = read_table(paths[2], "yield_blocks")
     assert tm.meta["columns"]["residual"] == "epsilon/lambda^d"
-    from glass2epm.epmcal import pooled_block_thresholds
+    from glass2epm.epm.calibrate import pooled_block_thresholds
     b = np.asarray(tb["residual"])
     np.testing.assert_array_equal(pooled_block_thresholds([paths[2]], residual=True), b[np.isfinite(b) & (b > 0)])
     old = {k: v for k, v in m.blocks.items() if k != "residual"}
@@ -647,7 +647,7 @@ def test_reference_frozen_map_statistics(ref):
 def test_three_dimensions():
     """3D (richard2023 preset, N = 250): batched path = reference, the whole-cell limit is
     the system expansion, and the frozen matrix has the same σ₀, μ₀."""
-    from glass2epm.minimize import minimize
+    from glass2epm.mechanics.minimize import minimize
 
     m = Model.from_preset("richard2023", dim=3)
     n = 250

@@ -22,10 +22,10 @@ import numpy as np
 import pytest
 from numba import njit
 
-from glass2epm import contractions as C
-from glass2epm import yieldmap as Y
-from glass2epm.box import Box, deformation
-from glass2epm.cavity import (
+from glass2epm.core import contractions as C
+from glass2epm.yieldstress import yieldmap as Y
+from glass2epm.core.box import Box, deformation
+from glass2epm.yieldstress.cavity import (
     _merge_runs,
     block_envelope_factor,
     block_envelope_layout,
@@ -37,11 +37,11 @@ from glass2epm.cavity import (
     site_grid,
     site_particles,
 )
-from glass2epm.expansion import generator, numba_threads
-from glass2epm.hessian import pair_data
-from glass2epm.io import Configuration
-from glass2epm.model import Model
-from glass2epm.simd import panel_dot2, panel_dot4
+from glass2epm.mechanics.expansion import generator, numba_threads
+from glass2epm.mechanics.hessian import pair_data
+from glass2epm.core.io import Configuration
+from glass2epm.core.model import Model
+from glass2epm.core.simd import panel_dot2, panel_dot4
 
 
 def _random_envelope(rng, nf):

@@ -8,7 +8,7 @@ import importlib
 import pkgutil
 import sys
 
-from . import __version__, commands
+from glass2epm import __version__, commands
 
 
 def build_parser() -> argparse.ArgumentParser:

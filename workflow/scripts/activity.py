@@ -1,10 +1,12 @@
 """Rule `activity`: D2min activity between successive AQS snapshots (Falk-Langer), and the
 accumulated activity maps at the band-analysis strains."""
 
-from glass2epm import activity, banding, io
-from glass2epm.aqs import iter_snapshots
-from glass2epm.cavity import mean_spacing
-from glass2epm.runtime import rule_context
+from glass2epm.aqs import activity
+from glass2epm.bands import growth
+from glass2epm.core import io
+from glass2epm.aqs.engine import iter_snapshots
+from glass2epm.yieldstress.cavity import mean_spacing
+from glass2epm.core.runtime import rule_context
 
 with rule_context(snakemake) as log:
     p = snakemake.params.activity
@@ -17,7 +19,7 @@ with rule_context(snakemake) as log:
     activity.write_activity(snakemake.output.activity, res, model=first.model, seed=first.seed,
                             provenance={"rule": "activity"},
                             extra={"Tp": first.Tp, "map_strain": p["map_strain"]})
-    cols = banding.from_d2min(res, snakemake.params.strains)
-    io.write_table(snakemake.output.series, banding.ACTIVITY_SERIES, cols, model=first.model, box=first.box,
+    cols = growth.from_d2min(res, snakemake.params.strains)
+    io.write_table(snakemake.output.series, growth.ACTIVITY_SERIES, cols, model=first.model, box=first.box,
                    seed=first.seed, extra={"Tp": first.Tp, "box_side": float(first.box.h[0, 0]),
                                            "length_unit": "lambda", "scale": d, "source": "particles"})

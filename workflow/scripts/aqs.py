@@ -1,8 +1,8 @@
 """Rule `aqs`: quasistatic shear of one glass (resumes from its checkpoint if one exists)."""
 
-from glass2epm import io
-from glass2epm.aqs import run_aqs, summarize
-from glass2epm.runtime import rule_context
+from glass2epm.core import io
+from glass2epm.aqs.engine import run_aqs, summarize
+from glass2epm.core.runtime import rule_context
 
 with rule_context(snakemake) as log:
     wc, p = snakemake.wildcards, snakemake.params.aqs

@@ -1,8 +1,8 @@
 """Rule `aqs_statistics`: per-T_p pooled AQS statistics (peak stress, σ_s, P(σ_s))."""
 
-from glass2epm import io
-from glass2epm.aqs import AQS_STATISTICS, pooled_statistics, read_series
-from glass2epm.runtime import rule_context
+from glass2epm.core import io
+from glass2epm.aqs.engine import AQS_STATISTICS, pooled_statistics, read_series
+from glass2epm.core.runtime import rule_context
 
 with rule_context(snakemake) as log:
     window = (snakemake.params.steady_from, None)

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from glass2epm import io
-from glass2epm.banding import BAND_WIDTHS, growth
-from glass2epm.runtime import rule_context
+from glass2epm.core import io
+from glass2epm.bands.growth import BAND_WIDTHS, growth
+from glass2epm.core.runtime import rule_context
 
 
 def pooled(path):

@@ -3,9 +3,9 @@ for the particle samples and for each EPM lattice of one T_p (replicas averaged 
 
 import numpy as np
 
-from glass2epm import io
-from glass2epm.banding import BAND_PROFILES, BAND_WIDTHS, analyse_series, read_series_table
-from glass2epm.runtime import rule_context
+from glass2epm.core import io
+from glass2epm.bands.growth import BAND_PROFILES, BAND_WIDTHS, analyse_series, read_series_table
+from glass2epm.core.runtime import rule_context
 
 
 def analyse(paths, log, label):

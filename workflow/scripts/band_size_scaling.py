@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from glass2epm import io
-from glass2epm.banding import BAND_WIDTHS
-from glass2epm.figdata import BAND_SIZE
-from glass2epm.runtime import rule_context
+from glass2epm.core import io
+from glass2epm.bands.growth import BAND_WIDTHS
+from glass2epm.analysis.figdata import BAND_SIZE
+from glass2epm.core.runtime import rule_context
 
 with rule_context(snakemake) as log:
     g0 = float(snakemake.params.strain)

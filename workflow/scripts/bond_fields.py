@@ -1,8 +1,8 @@
 """Rule `bond_fields`: bond coefficients φ_γ, φ_γγ, φ_γγγ, the Fig. 2 field, system expansions."""
 
-from glass2epm import io
-from glass2epm.expansion import Expansion, write_bond_field, write_bonds
-from glass2epm.runtime import rule_context
+from glass2epm.core import io
+from glass2epm.mechanics.expansion import Expansion, write_bond_field, write_bonds
+from glass2epm.core.runtime import rule_context
 
 with rule_context(snakemake) as log:
     conf = io.read_configuration(snakemake.input[0])

@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from glass2epm import io
-from glass2epm.bondstats import BOND_PREFACTORS, pooled, prefactors
-from glass2epm.expansion import read_bonds
-from glass2epm.runtime import rule_context
+from glass2epm.core import io
+from glass2epm.analysis.bondstats import BOND_PREFACTORS, pooled, prefactors
+from glass2epm.mechanics.expansion import read_bonds
+from glass2epm.core.runtime import rule_context
 
 with rule_context(snakemake) as log:
     pools = {}

@@ -1,9 +1,9 @@
 """Rule `bond_statistics`: P(|φ_nγ|) pooled over samples, tail exponents against Eq. (23)."""
 
-from glass2epm import io
-from glass2epm.bondstats import BOND_HISTOGRAMS, distributions
-from glass2epm.expansion import read_bonds
-from glass2epm.runtime import rule_context
+from glass2epm.core import io
+from glass2epm.analysis.bondstats import BOND_HISTOGRAMS, distributions
+from glass2epm.mechanics.expansion import read_bonds
+from glass2epm.core.runtime import rule_context
 
 with rule_context(snakemake) as log:
     tables = [read_bonds(p) for p in snakemake.input]

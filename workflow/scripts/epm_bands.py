@@ -3,14 +3,15 @@ at the band-analysis strains, one activity series per realisation."""
 
 import json
 
-from glass2epm import epm, io
-from glass2epm.banding import ACTIVITY_SERIES, from_epm_snapshots
-from glass2epm.runtime import rule_context
+from glass2epm.epm import lattice
+from glass2epm.core import io
+from glass2epm.bands.growth import ACTIVITY_SERIES, from_epm_snapshots
+from glass2epm.core.runtime import rule_context
 
 with rule_context(snakemake) as log:
     b, p, wc = snakemake.params.bands, snakemake.params.epm, snakemake.wildcards
-    init, _, _ = epm.read_thresholds(snakemake.input.init)
-    ren, _, _ = epm.read_thresholds(snakemake.input.renewal)
+    init, _, _ = lattice.read_thresholds(snakemake.input.init)
+    ren, _, _ = lattice.read_thresholds(snakemake.input.renewal)
     mu = float(io.read_meta(snakemake.input.init)["extra"]["modulus"])
     mu_ren = float(io.read_meta(snakemake.input.renewal)["extra"]["modulus"])
     eps = float(json.load(open(snakemake.input.calibration))["eps_pl"])
@@ -19,7 +20,7 @@ with rule_context(snakemake) as log:
     R = int(b["realisations"])
     jobs = [(L, r) for L in snakemake.params.lattices for r in range(R)]
     for (L, r), path in zip(jobs, snakemake.output):
-        model = epm.EPM.from_tables(L, init, ren, seed=1000 + r, eps_pl=eps, modulus=mu, renewal_modulus=mu_ren,
+        model = lattice.EPM.from_tables(L, init, ren, seed=1000 + r, eps_pl=eps, modulus=mu, renewal_modulus=mu_ren,
                                     onsite=p["onsite"])
         # lattices used only for the size scaling stop at the size-scaling strain
         g_end = strain if L in b["epm_L"] else max(b["size_strain"], snakemake.params.map_strain)

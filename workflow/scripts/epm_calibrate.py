@@ -2,13 +2,14 @@
 
 from dataclasses import asdict
 
-from glass2epm import epm, io
-from glass2epm.epmcal import calibrate
-from glass2epm.runtime import rule_context
+from glass2epm.epm import lattice
+from glass2epm.core import io
+from glass2epm.epm.calibrate import calibrate
+from glass2epm.core.runtime import rule_context
 
 with rule_context(snakemake) as log:
     p = snakemake.params.epm
-    values, _, _ = epm.read_thresholds(snakemake.input.thresholds)
+    values, _, _ = lattice.read_thresholds(snakemake.input.thresholds)
     mu = float(io.read_meta(snakemake.input.thresholds)["extra"]["modulus"])
     target = float(io.read_meta(snakemake.input.particles)["extra"]["pooled"]["mean"])
     log.info("target sigma_s = %.5f (particles, T_p = %s), mu = %.4f", target, p["renewal_Tp"], mu)

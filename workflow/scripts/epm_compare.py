@@ -2,16 +2,16 @@
 
 The EPM lattice compared is ``params.lattice`` (the one matched to the particle box,
 or the largest); the peak is the maximum of the sample-averaged, smoothed curve for
-both (``glass2epm.stats.curve_peak``, stored by the aqs_statistics and epm_run rules).
+both (``glass2epm.analysis.stats.curve_peak``, stored by the aqs_statistics and epm_run rules).
 """
 
 import numpy as np
 
-from glass2epm import io
-from glass2epm.aqs import AQS_STATISTICS
-from glass2epm.epmcal import EPM_SUMMARY
-from glass2epm.figdata import EPM_COMPARE
-from glass2epm.runtime import rule_context
+from glass2epm.core import io
+from glass2epm.aqs.engine import AQS_STATISTICS
+from glass2epm.epm.calibrate import EPM_SUMMARY
+from glass2epm.analysis.figdata import EPM_COMPARE
+from glass2epm.core.runtime import rule_context
 
 
 def mean_err(v):

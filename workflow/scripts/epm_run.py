@@ -4,15 +4,16 @@ import json
 
 import numpy as np
 
-from glass2epm import epm, io
-from glass2epm.epmcal import EPM_CURVES, EPM_SUMMARY, run_realisations
-from glass2epm.figdata import EPM_STEADY
-from glass2epm.runtime import rule_context
+from glass2epm.epm import lattice
+from glass2epm.core import io
+from glass2epm.epm.calibrate import EPM_CURVES, EPM_SUMMARY, run_realisations
+from glass2epm.analysis.figdata import EPM_STEADY
+from glass2epm.core.runtime import rule_context
 
 with rule_context(snakemake) as log:
     p, wc = snakemake.params.epm, snakemake.wildcards
-    init, _, _ = epm.read_thresholds(snakemake.input.init)
-    ren, _, _ = epm.read_thresholds(snakemake.input.renewal)
+    init, _, _ = lattice.read_thresholds(snakemake.input.init)
+    ren, _, _ = lattice.read_thresholds(snakemake.input.renewal)
     mu = float(io.read_meta(snakemake.input.init)["extra"]["modulus"])
     mu_ren = float(io.read_meta(snakemake.input.renewal)["extra"]["modulus"])
     eps = float(json.load(open(snakemake.input.calibration))["eps_pl"])
@@ -33,4 +34,4 @@ with rule_context(snakemake) as log:
     io.write_table(snakemake.output.steady, EPM_STEADY,
                    {"source": np.array(["epm"] * n), "size": np.full(n, L), "stress": r["steady"]}, **meta)
     s0 = r["series0"]
-    io.write_table(snakemake.output.example, epm.EPM_SERIES, {k: np.asarray(v) for k, v in s0.items()}, **meta)
+    io.write_table(snakemake.output.example, lattice.EPM_SERIES, {k: np.asarray(v) for k, v in s0.items()}, **meta)

@@ -4,9 +4,9 @@ import json
 
 import numpy as np
 
-from glass2epm import epm
-from glass2epm.epmcal import pooled_block_thresholds
-from glass2epm.runtime import rule_context
+from glass2epm.epm import lattice
+from glass2epm.epm.calibrate import pooled_block_thresholds
+from glass2epm.core.runtime import rule_context
 
 with rule_context(snakemake) as log:
     wc = snakemake.wildcards
@@ -14,7 +14,7 @@ with rule_context(snakemake) as log:
     mu = float(np.mean([json.load(open(p))["shear_modulus"] for p in snakemake.input.properties]))
     log.info("T_p %s %s: %d block thresholds, mean %.4f, mu %.4f", wc.Tp, wc.method, values.size,
              values.mean(), mu)
-    epm.write_thresholds(snakemake.output[0], values,
+    lattice.write_thresholds(snakemake.output[0], values,
                          extra={"Tp": float(wc.Tp), "method": wc.method, "modulus": mu,
                                 "threshold": snakemake.params.threshold,
                                 "samples": len(snakemake.input.blocks)})

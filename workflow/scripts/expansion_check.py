@@ -1,9 +1,9 @@
 """Rule `expansion_check`: explicit AQS against the strain expansions (Fig. 8, Appendix C)."""
 
-from glass2epm import io
-from glass2epm.expansion import aqs_check
-from glass2epm.figdata import EXPANSION_CHECK
-from glass2epm.runtime import rule_context
+from glass2epm.core import io
+from glass2epm.mechanics.expansion import aqs_check
+from glass2epm.analysis.figdata import EXPANSION_CHECK
+from glass2epm.core.runtime import rule_context
 
 with rule_context(snakemake) as log:
     conf = io.read_configuration(snakemake.input[0])

@@ -1,7 +1,7 @@
 """Rule `figure_3`: one cavity — bond network, non-affine field, expansion vs frozen matrix."""
 
 from glass2epm.plotting.fig3 import plot_fig3
-from glass2epm.runtime import rule_context
+from glass2epm.core.runtime import rule_context
 
 with rule_context(snakemake) as log:
     i = snakemake.input

@@ -1,7 +1,7 @@
 """Rule `figure_4`: yield-stress maps, P(σ_Y) for both methods, mean and variance against T_p."""
 
 from glass2epm.plotting.fig4 import plot_fig4
-from glass2epm.runtime import rule_context
+from glass2epm.core.runtime import rule_context
 
 with rule_context(snakemake) as log:
     i = snakemake.input

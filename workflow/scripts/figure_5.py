@@ -1,7 +1,7 @@
 """Rule `figure_5`: particle vs EPM stress-strain, P(σ_s) for two sizes, σ(γ) for three T_p."""
 
 from glass2epm.plotting.fig5 import plot_fig5
-from glass2epm.runtime import rule_context
+from glass2epm.core.runtime import rule_context
 
 with rule_context(snakemake) as log:
     i = snakemake.input

@@ -1,7 +1,7 @@
 """Rule `figure_6`: accumulated plasticity maps, particles (top) and EPM (bottom), high to low T_p."""
 
 from glass2epm.plotting.fig6 import plot_fig6
-from glass2epm.runtime import rule_context
+from glass2epm.core.runtime import rule_context
 
 with rule_context(snakemake) as log:
     i = snakemake.input

@@ -1,7 +1,7 @@
 """Rule `figure_7`: band profiles against strain and w(γ), particles and EPM."""
 
 from glass2epm.plotting.fig7 import plot_fig7
-from glass2epm.runtime import rule_context
+from glass2epm.core.runtime import rule_context
 
 with rule_context(snakemake) as log:
     i = snakemake.input

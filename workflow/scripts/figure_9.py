@@ -1,7 +1,7 @@
 """Rule `figure_9`: band profile against box size and w against L."""
 
 from glass2epm.plotting.fig9 import plot_fig9
-from glass2epm.runtime import rule_context
+from glass2epm.core.runtime import rule_context
 
 with rule_context(snakemake) as log:
     i = snakemake.input

@@ -2,9 +2,9 @@
 
 from dataclasses import asdict
 
-from glass2epm import io
-from glass2epm.minimize import minimize
-from glass2epm.runtime import Progress, rule_context
+from glass2epm.core import io
+from glass2epm.mechanics.minimize import minimize
+from glass2epm.core.runtime import Progress, rule_context
 
 with rule_context(snakemake) as log:
     conf = io.read_configuration(snakemake.input[0])

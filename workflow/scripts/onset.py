@@ -2,9 +2,9 @@
 
 import json
 
-from glass2epm import io
-from glass2epm.onset import ONSET, estimate_onset
-from glass2epm.runtime import rule_context
+from glass2epm.core import io
+from glass2epm.prepare.onset import ONSET, estimate_onset
+from glass2epm.core.runtime import rule_context
 
 with rule_context(snakemake) as log:
     rows = {k: [] for k in ONSET.columns}

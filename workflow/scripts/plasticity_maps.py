@@ -3,9 +3,10 @@ active fraction and band detection for each."""
 
 import numpy as np
 
-from glass2epm import bands, io
-from glass2epm.banding import read_series_table
-from glass2epm.runtime import rule_context
+from glass2epm.bands import detect
+from glass2epm.core import io
+from glass2epm.bands.growth import read_series_table
+from glass2epm.core.runtime import rule_context
 
 
 def at_strain(path, g0):
@@ -24,7 +25,7 @@ with rule_context(snakemake) as log:
         rows = []
         for p in paths:
             x, y, a, L, g, scale = at_strain(p, g0)
-            r = bands.detect_band(x, y, a, L, scale=scale, binary=True)
+            r = detect.detect_band(x, y, a, L, scale=scale, binary=True)
             rows.append({"strain": g, "active_fraction": float(np.mean(a > 0)), **r.to_dict()})
         out[name] = rows
         log.info("%s: %s", name, [(r["active_fraction"], r["orientation"]) for r in rows])

@@ -3,10 +3,10 @@ T_p = 0.7, for P(σ_s) (Fig. 5b)."""
 
 import numpy as np
 
-from glass2epm import io
-from glass2epm.aqs import read_series
-from glass2epm.figdata import EPM_STEADY
-from glass2epm.runtime import rule_context
+from glass2epm.core import io
+from glass2epm.aqs.engine import read_series
+from glass2epm.analysis.figdata import EPM_STEADY
+from glass2epm.core.runtime import rule_context
 
 with rule_context(snakemake) as log:
     g0 = snakemake.params.steady_from

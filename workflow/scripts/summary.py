@@ -1,8 +1,8 @@
 """Rule `summary`: the key numbers of this run against the paper's (report table)."""
 
-from glass2epm import io
-from glass2epm.runtime import rule_context
-from glass2epm.summary import comparison, write_tsv
+from glass2epm.core import io
+from glass2epm.core.runtime import rule_context
+from glass2epm.analysis.summary import comparison, write_tsv
 
 with rule_context(snakemake) as log:
     i = snakemake.input

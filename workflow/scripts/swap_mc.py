@@ -1,8 +1,9 @@
 """Rule `swap_mc`: equilibrate a liquid at T_p with SWAP Monte Carlo (paper ref. [60])."""
 
-from glass2epm import io, swapmc
-from glass2epm.model import Model
-from glass2epm.runtime import Progress, rule_context
+from glass2epm.core import io
+from glass2epm.prepare import swapmc
+from glass2epm.core.model import Model
+from glass2epm.core.runtime import Progress, rule_context
 
 with rule_context(snakemake) as log:
     wc, p = snakemake.wildcards, snakemake.params

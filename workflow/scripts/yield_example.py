@@ -3,10 +3,11 @@ frozen-matrix curves (forward and backward)."""
 
 import numpy as np
 
-from glass2epm import io, yieldmap
-from glass2epm.cavity import mean_spacing, site_particles
-from glass2epm.figdata import CAVITY_BONDS, CAVITY_CURVES, CAVITY_PARTICLES
-from glass2epm.runtime import rule_context
+from glass2epm.core import io
+from glass2epm.yieldstress import yieldmap
+from glass2epm.yieldstress.cavity import mean_spacing, site_particles
+from glass2epm.analysis.figdata import CAVITY_BONDS, CAVITY_CURVES, CAVITY_PARTICLES
+from glass2epm.core.runtime import rule_context
 
 with rule_context(snakemake) as log:
     y = snakemake.params.y

@@ -1,8 +1,9 @@
 """Rule `yield_map_bond`: local yield stresses from the cavity strain expansion (Sec. IV)."""
 
-from glass2epm import io, yieldmap
-from glass2epm.cavity import mean_spacing
-from glass2epm.runtime import rule_context
+from glass2epm.core import io
+from glass2epm.yieldstress import yieldmap
+from glass2epm.yieldstress.cavity import mean_spacing
+from glass2epm.core.runtime import rule_context
 
 with rule_context(snakemake) as log:
     y = snakemake.params.y

@@ -1,4 +1,4 @@
-"""``glass2epm aqs``: athermal quasistatic shear of an inherent state (see glass2epm.aqs).
+"""``glass2epm aqs``: athermal quasistatic shear of an inherent state (see glass2epm.aqs.engine).
 
 Writes, beside ``-o SERIES.parquet``:
 
@@ -21,7 +21,7 @@ import logging
 import re
 import sys
 
-from ..io import SchemaError, read_configuration, write_json
+from glass2epm.core.io import SchemaError, read_configuration, write_json
 
 
 def register(subparsers) -> None:
@@ -139,7 +139,7 @@ def register(subparsers) -> None:
 
 
 def handler(args) -> int:
-    from ..aqs import DEFAULT_DISPLACEMENT_THRESHOLD, DEFAULT_EVENT_THRESHOLD, run_aqs, summarize
+    from glass2epm.aqs.engine import DEFAULT_DISPLACEMENT_THRESHOLD, DEFAULT_EVENT_THRESHOLD, run_aqs, summarize
 
     if args.step is not None and not args.step > 0:
         raise ValueError(

@@ -6,7 +6,7 @@ coordinate; "none"), ``position``, ``width`` (FWHM above background, input
 length units), ``n_bands``, plus ``width_std``, ``width_scaled``, ``background``,
 ``peak``, ``contrast``, ``bands`` (all bands found), ``bin_width``, ``box`` and
 ``test`` (permutation-test ratios and p-values per profile axis). See
-``glass2epm.bands`` for the definitions.
+``glass2epm.bands.detect`` for the definitions.
 """
 
 from __future__ import annotations
@@ -45,13 +45,13 @@ def register(subparsers) -> None:
 
 
 def handler(args) -> int:
-    from .. import bands
+    from glass2epm.bands import detect
 
     if args.box is not None and not args.box > 0:
         raise ValueError(f"--box must be positive, got {args.box}")
     if args.bin_width is not None and not args.bin_width > 0:
         raise ValueError(f"--bin must be positive, got {args.bin_width}")
-    res = bands.detect_band_file(
+    res = detect.detect_band_file(
         args.activity,
         box_side=args.box,
         bin_width=args.bin_width,

@@ -68,29 +68,29 @@ def _sibling(path: Path, tag: str) -> Path:
 def handler(args) -> int:
     import numpy as np
 
-    from .. import epm
-    from ..io import write_table
+    from glass2epm.epm import lattice
+    from glass2epm.core.io import write_table
 
     L = int(args.size)
     if L < 2:
         raise ValueError(f"--size must be >= 2, got {L}")
     if not (args.strain > 0 and math.isfinite(args.strain)):
         raise ValueError(f"--strain must be a positive number, got {args.strain}")
-    sigma_y, sigma_y_ren, cols = epm.read_thresholds(args.thresholds)
+    sigma_y, sigma_y_ren, cols = lattice.read_thresholds(args.thresholds)
     renewal_source = "sigma_y_renewal" if sigma_y_ren is not None else "sigma_y"
     if args.renewal_table is not None:
-        sigma_y_ren, _, _ = epm.read_thresholds(args.renewal_table)
+        sigma_y_ren, _, _ = lattice.read_thresholds(args.renewal_table)
         renewal_source = f"{args.renewal_table}:sigma_y"
     renewal = sigma_y if sigma_y_ren is None else sigma_y_ren
     if args.one_to_one:
-        thr = epm.threshold_map(sigma_y, L, cols.get("x"), cols.get("y"))
+        thr = lattice.threshold_map(sigma_y, L, cols.get("x"), cols.get("y"))
     else:
-        thr = epm.sample_thresholds(sigma_y, L, args.seed)
+        thr = lattice.sample_thresholds(sigma_y, L, args.seed)
     snaps = [float(s) for s in args.snapshots.split(",") if s.strip()] if args.snapshots else []
     kw = {}
     if args.nswitch is not None:
         kw["nswitch"] = args.nswitch
-    model = epm.EPM(thr, renewal, eps_pl=args.eps_pl, modulus=args.modulus,
+    model = lattice.EPM(thr, renewal, eps_pl=args.eps_pl, modulus=args.modulus,
                     renewal_modulus=args.renewal_modulus, seed=args.seed, onsite=args.onsite,
                     renewal_mode=args.renewal_mode, fft_workers=args.fft_workers, **kw)
     res = model.run(args.strain, snapshots=snaps)
@@ -98,7 +98,7 @@ def handler(args) -> int:
 
     g_from = args.steady_from if args.steady_from is not None else 0.5 * args.strain
     try:
-        ss = epm.steady_state(series, g_from, args.strain)
+        ss = lattice.steady_state(series, g_from, args.strain)
         ss_mean, ss_std = ss.mean, ss.std
     except ValueError:
         ss_mean = ss_std = None
@@ -115,22 +115,22 @@ def handler(args) -> int:
     meta = dict(seed=args.seed, strain={"gamma": args.strain, "geometry": "simple_shear"},
                 provenance={"command": "epm"}, extra=extra)
     out = Path(args.output)
-    write_table(out, epm.EPM_SERIES, series, **meta)
+    write_table(out, lattice.EPM_SERIES, series, **meta)
     act_path = _sibling(out, "activity")
-    acols = epm.activity_columns(model.act, model.epsp)
+    acols = lattice.activity_columns(model.act, model.epsp)
     acols["sigma"] = model.sigma.ravel()
     acols["threshold"] = model.thr.ravel()
-    write_table(act_path, epm.EPM_ACTIVITY, acols, **meta)
+    write_table(act_path, lattice.EPM_ACTIVITY, acols, **meta)
     snap_path = None
     if res.snapshots:
         parts = []
         for g, snap in sorted(res.snapshots.items()):
-            c = epm.activity_columns(snap["activity"], snap["plastic_strain"])
+            c = lattice.activity_columns(snap["activity"], snap["plastic_strain"])
             c["strain"] = np.full(c["x"].size, g)
             parts.append(c)
         scols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         snap_path = _sibling(out, "snapshots")
-        write_table(snap_path, epm.EPM_SNAPSHOTS, scols, **meta)
+        write_table(snap_path, lattice.EPM_SNAPSHOTS, scols, **meta)
 
     summary = {
         "failures": res.failures,

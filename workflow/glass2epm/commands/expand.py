@@ -35,8 +35,8 @@ def register(sub):
 
 
 def _expand(args):
-    from ..expansion import OBSERVABLES, Expansion, stress_selector, write_bond_field, write_bonds
-    from ..io import read_configuration
+    from glass2epm.mechanics.expansion import OBSERVABLES, Expansion, stress_selector, write_bond_field, write_bonds
+    from glass2epm.core.io import read_configuration
 
     conf = read_configuration(args.config)
     if args.observable not in ("energy", "pressure"):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
-from ..io import export, read_configuration, read_lerner, write_configuration
-from ..model import PRESETS
+from glass2epm.core.io import export, read_configuration, read_lerner, write_configuration
+from glass2epm.core.model import PRESETS
 
 
 def register(sub):
@@ -35,7 +35,7 @@ def _import(args):
 
 
 def _properties(args):
-    from ..properties import compute_properties
+    from glass2epm.mechanics.properties import compute_properties
 
     conf = read_configuration(args.config)
     json.dump(compute_properties(conf, threads=args.threads), sys.stdout)

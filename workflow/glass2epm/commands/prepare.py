@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from ..model import PRESETS
+from glass2epm.core.model import PRESETS
 
 
 def register(sub):
@@ -29,10 +29,11 @@ def register(sub):
 
 
 def _prepare(args):
-    from .. import io, swapmc
-    from ..minimize import minimize
-    from ..model import Model
-    from ..runtime import set_threads, setup_logging
+    from glass2epm.core import io
+    from glass2epm.prepare import swapmc
+    from glass2epm.mechanics.minimize import minimize
+    from glass2epm.core.model import Model
+    from glass2epm.core.runtime import set_threads, setup_logging
 
     log = setup_logging(None)
     set_threads(args.threads)

@@ -75,10 +75,10 @@ def register(sub):
 
 
 def _yieldmap(args):
-    from ..cavity import mean_spacing
-    from ..expansion import numba_threads
-    from ..io import read_configuration
-    from .. import yieldmap as Y
+    from glass2epm.yieldstress.cavity import mean_spacing
+    from glass2epm.mechanics.expansion import numba_threads
+    from glass2epm.core.io import read_configuration
+    from glass2epm.yieldstress import yieldmap as Y
 
     conf = read_configuration(args.config)
     d = mean_spacing(conf)

@@ -1,5 +1,5 @@
 """Figures of the paper: one shared style module and one module per figure.
 
 Every figure function reads the stages' Parquet/JSON outputs through
-:mod:`glass2epm.io` and writes PNG and PDF; none recomputes physics.
+:mod:`glass2epm.core.io` and writes PNG and PDF; none recomputes physics.
 """

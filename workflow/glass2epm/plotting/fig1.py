@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import io
-from ..bondstats import BOND_HISTOGRAMS, BOND_PREFACTORS, THEORY_ALPHA
-from .style import DOUBLE, LABELS, figure, require_columns, save, tp_color
+from glass2epm.core import io
+from glass2epm.analysis.bondstats import BOND_HISTOGRAMS, BOND_PREFACTORS, THEORY_ALPHA
+from glass2epm.plotting.style import DOUBLE, LABELS, figure, require_columns, save, tp_color
 
 ORDER_COLORS = {1: "#1b7837", 2: "#762a83", 3: "#e08214"}
 ORDER_LABELS = {1: r"$|\varphi_\gamma|$", 2: r"$|\varphi_{\gamma\gamma}|$", 3: r"$|\varphi_{\gamma\gamma\gamma}|$"}

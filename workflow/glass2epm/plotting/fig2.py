@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.colors import SymLogNorm
 
-from .. import io
-from .style import COLUMN, figure, require_columns, save
+from glass2epm.core import io
+from glass2epm.plotting.style import COLUMN, figure, require_columns, save
 
 
 def plot_fig2(field_path, png, pdf=None, max_points: int = 2_000_000) -> dict:

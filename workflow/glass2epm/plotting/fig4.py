@@ -17,10 +17,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import Normalize
 
-from ..figdata import YIELD_COMPARE
-from ..yieldmap import YIELD_BLOCKS, YIELD_MAP
-from .fig3 import discs, map_axes, not_computed, panel, read_checked, wrapped_positions
-from .style import DOUBLE, LABELS, save, tp_color
+from glass2epm.analysis.figdata import YIELD_COMPARE
+from glass2epm.yieldstress.yieldmap import YIELD_BLOCKS, YIELD_MAP
+from glass2epm.plotting.fig3 import discs, map_axes, not_computed, panel, read_checked, wrapped_positions
+from glass2epm.plotting.style import DOUBLE, LABELS, save, tp_color
 
 METHOD_STYLE = {"bond": dict(marker="o", mfc=None, ls="-", label="bond micromechanics"),
                 "frozen": dict(marker="o", mfc="none", ls="--", label="frozen matrix")}

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..aqs import AQS_SERIES
-from ..epm import EPM_SERIES
-from ..epmcal import EPM_CURVES
-from ..figdata import EPM_COMPARE, EPM_STEADY
-from .fig3 import extra, not_computed, panel, read_checked
-from .style import DOUBLE, LABELS, figure, save, tp_color
+from glass2epm.aqs.engine import AQS_SERIES
+from glass2epm.epm.lattice import EPM_SERIES
+from glass2epm.epm.calibrate import EPM_CURVES
+from glass2epm.analysis.figdata import EPM_COMPARE, EPM_STEADY
+from glass2epm.plotting.fig3 import extra, not_computed, panel, read_checked
+from glass2epm.plotting.style import DOUBLE, LABELS, figure, save, tp_color
 
 PARTICLE_COLOR, EPM_COLOR = "#c4462b", "#f39c12"
 SIZE_COLORS = ["#1f5fa8", "#c4462b", "#1b7837", "#762a83"]

@@ -15,10 +15,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import ListedColormap
 
-from ..activity import D2MIN_ACTIVITY
-from ..banding import ACTIVITY_SERIES
-from .fig3 import discs, extra, map_axes, not_computed, panel, read_checked, wrapped_positions
-from .style import DOUBLE, save
+from glass2epm.aqs.activity import D2MIN_ACTIVITY
+from glass2epm.bands.growth import ACTIVITY_SERIES
+from glass2epm.plotting.fig3 import discs, extra, map_axes, not_computed, panel, read_checked, wrapped_positions
+from glass2epm.plotting.style import DOUBLE, save
 
 INACTIVE = "0.86"
 # One strong colour for "yielded at least once" in every column (the columns are

@@ -4,8 +4,8 @@
 across the band, centred on it; ``band_profiles``) at several strains, for the
 T_p given (colour per T_p, lighter = earlier strain). (b) Band width w(γ) (in
 particle diameters d, ``band_widths``: width_scaled) on log-log axes with a
-power-law fit per T_p (:func:`glass2epm.banding.growth`, i.e.
-:func:`glass2epm.bands.fit_width`; only strains with one band) and a γ^0.25 guide.
+power-law fit per T_p (:func:`glass2epm.bands.growth.growth`, i.e.
+:func:`glass2epm.bands.detect.fit_width`; only strains with one band) and a γ^0.25 guide.
 (c), (d) the same for the EPM (lengths in blocks, one block = 5d), (d) with L = 40
 triangles and L = 128 circles (more sizes: squares, diamonds) and a √γ guide.
 
@@ -17,10 +17,10 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.lines import Line2D
 
-from .. import banding
-from ..banding import BAND_PROFILES, BAND_WIDTHS
-from .fig3 import not_computed, panel, plain_log_ticks, read_checked
-from .style import DOUBLE, LABELS, figure, save, tp_color
+from glass2epm.bands import growth
+from glass2epm.bands.growth import BAND_PROFILES, BAND_WIDTHS
+from glass2epm.plotting.fig3 import not_computed, panel, plain_log_ticks, read_checked
+from glass2epm.plotting.style import DOUBLE, LABELS, figure, save, tp_color
 
 MAX_STRAINS = 8
 L_MARKERS = ["^", "o", "s", "D", "v"]
@@ -85,7 +85,7 @@ def _widths(ax, files: dict, what: str, guide: float, unit: str) -> dict:
         allx.append(x)
         ally.append(w)
         key = f"{float(Tp):g}" if L is None else f"L={L:g},Tp={float(Tp):g}"
-        ws = banding.growth(cols)
+        ws = growth.growth(cols)
         if ws is not None:
             xs = np.geomspace(x.min(), x.max(), 20)
             ax.loglog(xs, ws.fit.predict(xs), "-", lw=0.8, color=c)

@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.lines import Line2D
 
-from ..figdata import EXPANSION_CHECK
-from .fig3 import extra, panel, read_checked
-from .style import DOUBLE, LABELS, figure, save
+from glass2epm.analysis.figdata import EXPANSION_CHECK
+from glass2epm.plotting.fig3 import extra, panel, read_checked
+from glass2epm.plotting.style import DOUBLE, LABELS, figure, save
 
 GEOMETRY_COLORS = {"simple_shear": "k", "dilation": "#d62728", "pure_shear": "#1f5fa8"}
 GEOMETRY_LABELS = {"simple_shear": "simple shear", "dilation": "dilation", "pure_shear": "pure shear"}

@@ -4,8 +4,8 @@
 (the paper: γ = 0.15, T_p = 0.2), for several box sizes (colour: size).
 (b) Band width w against the box side L (``band_size``: particles with L and w
 in diameters d, EPM in blocks) on log-log axes, with a power-law fit w ∝ L^α per
-source and T_p (:func:`glass2epm.stats.powerlaw_fit`, or
-:func:`glass2epm.bands.fit_width` when several rows share a box size); α and
+source and T_p (:func:`glass2epm.analysis.stats.powerlaw_fit`, or
+:func:`glass2epm.bands.detect.fit_width` when several rows share a box size); α and
 its 95 % CI in the legend (paper: α between 0.55 and 0.75).
 
 T_p of the size table: a ``Tp`` column if present, else extra.Tp.
@@ -16,12 +16,12 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..bands import fit_width
-from ..banding import BAND_PROFILES
-from ..figdata import BAND_SIZE
-from ..stats import powerlaw_fit
-from .fig3 import extra, not_computed, panel, plain_log_ticks, read_checked
-from .style import DOUBLE, figure, save, tp_color
+from glass2epm.bands.detect import fit_width
+from glass2epm.bands.growth import BAND_PROFILES
+from glass2epm.analysis.figdata import BAND_SIZE
+from glass2epm.analysis.stats import powerlaw_fit
+from glass2epm.plotting.fig3 import extra, not_computed, panel, plain_log_ticks, read_checked
+from glass2epm.plotting.style import DOUBLE, figure, save, tp_color
 
 SOURCE_MARKERS = {"particles": "o", "epm": "s"}
 UNITS = {"particles": "$d$", "epm": "blocks"}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import io
-from ..onset import ONSET, estimate_onset
-from .style import LABELS, PRESET_COLORS, figure, require_columns, save
+from glass2epm.core import io
+from glass2epm.prepare.onset import ONSET, estimate_onset
+from glass2epm.plotting.style import LABELS, PRESET_COLORS, figure, require_columns, save
 
 
 def plot_onset(table_path, png, pdf=None) -> dict:

@@ -1,0 +1,1 @@
+"""Statistics and summaries shared by the stages, figures and report."""

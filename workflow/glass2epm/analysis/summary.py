@@ -1,0 +1,139 @@
+"""The key numbers of a run against the paper's stated ones (the report's comparison table).
+
+Reads the stages' outputs only (no physics): ε_pl, the bond-coefficient tail
+exponents (Eq. 23), the trend of the mean local yield stress with T_p, the
+bond/frozen variance ratio, the band-growth exponents w ~ γ^b, the size
+exponent w ~ L^α, and the peak stress against T_p (particles and EPM).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from glass2epm.core import io
+from glass2epm.analysis import stats
+from glass2epm.analysis.figdata import BAND_SIZE, EPM_COMPARE, EPM_STEADY, YIELD_COMPARE
+
+
+def _fmt(v, ci=None, digits=3):
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return "n/a"
+    s = f"{v:.{digits}g}"
+    if ci is not None and all(c is not None and np.isfinite(c) for c in ci):
+        s += f" [{ci[0]:.{digits}g}, {ci[1]:.{digits}g}]"
+    return s
+
+
+def steady_widths(steady) -> dict:
+    """Mean and standard deviation of the steady-state stress per source and size
+    (``epm_steady`` table: particles per N, EPM per L; ε/λ^d), for P(σ_s) against size."""
+    t = io.read_table(steady, EPM_STEADY)
+    src, size, v = np.asarray(t["source"]).astype(str), np.asarray(t["size"], float), np.asarray(t["stress"], float)
+    out = {}
+    for a in np.unique(src):
+        for n in np.unique(size[src == a]):
+            x = v[(src == a) & (size == n)]
+            out.setdefault(str(a), {})[int(n)] = {"mean": float(x.mean()), "std": float(x.std()), "n": int(x.size)}
+    return out
+
+
+def comparison(calibration, tails: dict, yield_compare, growth: dict, band_size: dict, epm_compare,
+               steady=None) -> tuple:
+    """(rows, numbers): rows = [(quantity, this run, paper)], numbers = a JSON-able dict.
+
+    ``tails``: {T_p: bond_tails.json path}; ``growth``: {T_p: band_growth.json path};
+    ``band_size``: {T_p: band_size.parquet path}; ``steady``: the ``steady_samples``
+    table (P(σ_s) per size), optional.
+    """
+    rows, num = [], {}
+    cal = json.load(open(calibration))
+    num["eps_pl"] = {k: cal.get(k) for k in ("eps_pl", "eps_pl_low", "eps_pl_high", "target", "stress")}
+    rows.append(("ε_pl (calibrated at T_p = %.2g)" % cal.get("renewal_Tp", 0.7),
+                 _fmt(cal["eps_pl"], (cal["eps_pl_low"], cal["eps_pl_high"])), "≈ 0.065"))
+    Tmax = max(tails)
+    t = json.load(open(tails[Tmax]))["fits"]
+    num["tail_exponents"] = {}
+    for n, paper in (("1", "−7/2"), ("2", "−11/6"), ("3", "−3/2")):
+        f = t[n]
+        num["tail_exponents"][n] = {"alpha": f["alpha"], "ci": f["ci"], "xmin": f["xmin"]}
+        rows.append((f"P(|φ_{n}γ|) tail exponent (T_p = {Tmax:g})",
+                     _fmt(-f["alpha"], (-f["ci"][1], -f["ci"][0])), paper))
+    yc = io.read_table(yield_compare, YIELD_COMPARE)
+    for method in ("bond", "frozen"):
+        sel = yc["method"] == method
+        order = np.argsort(yc["Tp"][sel])
+        T, m = yc["Tp"][sel][order], yc["mean"][sel][order]
+        num[f"mean_sigma_y_{method}"] = dict(zip(map(float, T), map(float, m)))
+        trend = "grows as T_p decreases" if len(m) > 1 and np.all(np.diff(m) < 0) else \
+            ("not monotonic" if len(m) > 1 else "one T_p")
+        rows.append((f"mean σ_Y ({method}) against T_p",
+                     ", ".join(f"{a:g}: {b:.3g}" for a, b in zip(T, m)) + f" ({trend})", "grows as T_p decreases"))
+    ratios = {}
+    for T in np.unique(yc["Tp"]):
+        vb = yc["variance"][(yc["Tp"] == T) & (yc["method"] == "bond")]
+        vf = yc["variance"][(yc["Tp"] == T) & (yc["method"] == "frozen")]
+        if vb.size and vf.size and vf[0] > 0:
+            ratios[float(T)] = float(vb[0] / vf[0])
+    num["variance_ratio_bond_over_frozen"] = ratios
+    rows.append(("Var σ_Y bond / frozen (blocks)", ", ".join(f"{a:g}: {b:.3g}" for a, b in ratios.items()),
+                 "≥ 1.5 at every T_p"))
+    num["band_growth"] = {}
+    for T, path in sorted(growth.items()):
+        g = json.load(open(path))
+        for key, paper in (("particles", "0.25"), *[(k, "0.5 (L = 128)") for k in g if k.startswith("epm_L")]):
+            if key not in g:
+                continue
+            e = g[key]
+            num["band_growth"][f"{key}_Tp{T:g}"] = {"exponent": e["exponent"], "ci": e["exponent_ci"]}
+            rows.append((f"w ~ γ^b, {key}, T_p = {T:g}",
+                         _fmt(e["exponent"], e["exponent_ci"]) if e["exponent"] is not None else (e["note"] or "n/a"),
+                         paper))
+    num["band_size"] = {}
+    for T, path in sorted(band_size.items()):
+        bs = io.read_table(path, BAND_SIZE)
+        ok = np.isfinite(bs["width"]) & (bs["width"] > 0)
+        if ok.sum() >= 3:
+            fit = stats.powerlaw_fit(bs["box"][ok], bs["width"][ok])
+            num["band_size"][f"Tp{T:g}"] = {"alpha": fit.b, "ci": list(fit.b_ci)}
+            rows.append((f"w ~ L^α (EPM), T_p = {T:g}", _fmt(fit.b, fit.b_ci), "0.55 – 0.75"))
+        else:
+            rows.append((f"w ~ L^α (EPM), T_p = {T:g}", f"{int(ok.sum())} sizes with a single band", "0.55 – 0.75"))
+    ec = io.read_table(epm_compare, EPM_COMPARE)
+    num["peak_stress"] = {}
+    for src in np.unique(ec["source"]):
+        sel = ec["source"] == src
+        num["peak_stress"][str(src)] = dict(zip(map(float, ec["Tp"][sel]), map(float, ec["peak_stress"][sel])))
+    part = num["peak_stress"].get("particles", {})
+    size = {str(a): int(b) for a, b in zip(ec["source"], ec["size"])}
+    for src in ("epm_bond", "epm_frozen"):
+        e = num["peak_stress"].get(src, {})
+        common = sorted(set(part) & set(e))
+        if common:
+            rel = {T: e[T] / part[T] - 1 for T in common}
+            num[f"peak_rel_dev_{src}"] = rel
+            rows.append((f"peak stress {src} (L = {size.get(src)}) vs particles (N = {size.get('particles')}), "
+                         "rel. dev.",
+                         ", ".join(f"{T:g}: {100 * v:+.0f}%" for T, v in rel.items()), "within ~10 %"))
+    if steady is not None:
+        w = steady_widths(steady)
+        num["steady_widths"] = w
+        for src, label in (("particles", "N"), ("epm", "L")):
+            if src in w:
+                rows.append((f"std of P(σ_s), {src} (T_p = 0.7)",
+                             ", ".join(f"{label} = {n}: {d['std']:.3g}" for n, d in sorted(w[src].items())),
+                             "EPM L = 20, 40 follows particles N = 10⁴, 4·10⁴"))
+    return rows, num
+
+
+def write_tsv(path, rows):
+    from glass2epm.core.io import atomic_path
+    import os
+
+    tmp = atomic_path(path)
+    with open(tmp, "w") as fh:
+        fh.write("quantity\tthis run\tpaper\n")
+        for r in rows:
+            fh.write("\t".join(str(c) for c in r) + "\n")
+    os.replace(tmp, path)

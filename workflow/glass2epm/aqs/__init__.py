@@ -1,0 +1,1 @@
+"""Athermal quasistatic deformation and the non-affine (D²min) activity along it."""

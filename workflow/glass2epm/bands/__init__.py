@@ -1,0 +1,1 @@
+"""Shear bands: detection, widths, growth and size scaling."""

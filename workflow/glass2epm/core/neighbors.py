@@ -1,0 +1,339 @@
+"""Cell lists and Verlet neighbour lists in periodic and Lees–Edwards cells.
+
+Cells are built in fractional coordinates s = h⁻¹x, with at least one cutoff of
+perpendicular width each, so two particles closer than the cutoff are always in
+the same or adjacent cells, whatever the tilt (Lees–Edwards strain) of the cell.
+
+Lists are stored in CSR form: the neighbours of i are ``nbr[start[i]:start[i+1]]``;
+per listed pair the list also keeps 1/λ_ij² and the periodic image of j (so the
+force loop needs no minimum-image arithmetic; sizes must then stay fixed).
+A *half* list holds each pair once (j > i), for serial kernels; a *full* list
+holds it twice, for threaded kernels in which each thread writes only its own
+particles. With ``per_pair=True`` a pair enters the list when
+r < x_c λ_ij + skin (its own cutoff), otherwise when r < r_max + skin.
+
+A list stays valid while no pair can have moved from beyond its listed range to
+inside its cutoff: :meth:`VerletList.needs_rebuild` bounds that with the largest
+particle displacement since the build and the change of the cell matrix.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from glass2epm.core.box import Box, min_image_2d, min_image_3d
+from glass2epm.core.model import Model, pair_size
+
+
+@njit(cache=True)
+def _cell_sort(s, ncell):
+    """Cell index of each particle (fractional coords s) and particles sorted by cell."""
+    n, d = s.shape
+    cid = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        c = 0
+        for a in range(d - 1, -1, -1):
+            k = int(np.floor(s[i, a] * ncell[a]))
+            k %= ncell[a]
+            c = c * ncell[a] + k
+        cid[i] = c
+    order = np.argsort(cid, kind="mergesort")
+    ntot = 1
+    for a in range(d):
+        ntot *= ncell[a]
+    cstart = np.zeros(ntot + 1, dtype=np.int64)
+    for i in range(n):
+        cstart[cid[i] + 1] += 1
+    for c in range(ntot):
+        cstart[c + 1] += cstart[c]
+    return cid, order, cstart
+
+
+@njit(cache=True)
+def _neighbour_cells(ncell):
+    """For each cell, the distinct cells within ±1 in every direction (periodic)."""
+    d = ncell.shape[0]
+    ntot = 1
+    for a in range(d):
+        ntot *= ncell[a]
+    m = 3**d
+    out = np.full((ntot, m), -1, dtype=np.int64)
+    idx = np.zeros(d, dtype=np.int64)
+    for c in range(ntot):
+        rem = c
+        for a in range(d):
+            idx[a] = rem % ncell[a]
+            rem //= ncell[a]
+        cnt = 0
+        for t in range(m):
+            tt = t
+            cc = 0
+            mul = 1
+            for a in range(d):
+                off = tt % 3 - 1
+                tt //= 3
+                k = (idx[a] + off) % ncell[a]
+                cc += k * mul
+                mul *= ncell[a]
+            dup = False
+            for u in range(cnt):
+                if out[c, u] == cc:
+                    dup = True
+            if not dup:
+                out[c, cnt] = cc
+                cnt += 1
+    return out
+
+
+@njit(cache=True)
+def _build(x, sizes, h, s, ncell, rcut_max, skin, xc, na, per_pair, full):
+    n, d = x.shape
+    cid, order, cstart = _cell_sort(s, ncell)
+    ncells = _neighbour_cells(ncell)
+    counts = np.zeros(n, dtype=np.int64)
+    start = np.zeros(n + 1, dtype=np.int64)
+    nbr = np.empty(0, dtype=np.int64)
+    fill = np.zeros(n, dtype=np.int64)
+    # two passes: count, then fill
+    for pas in range(2):
+        if pas == 1:
+            for i in range(n):
+                start[i + 1] = start[i] + counts[i]
+            nbr = np.empty(start[n], dtype=np.int64)
+            fill = start[:-1].copy()
+        for i in range(n):
+            ci = cid[i]
+            for u in range(ncells.shape[1]):
+                cj = ncells[ci, u]
+                if cj < 0:
+                    break
+                for q in range(cstart[cj], cstart[cj + 1]):
+                    j = order[q]
+                    if j == i or (not full and j < i):
+                        continue
+                    if d == 2:
+                        dx, dy = min_image_2d(x[j, 0] - x[i, 0], x[j, 1] - x[i, 1], h)
+                        r2 = dx * dx + dy * dy
+                    else:
+                        dx, dy, dz = min_image_3d(
+                            x[j, 0] - x[i, 0], x[j, 1] - x[i, 1], x[j, 2] - x[i, 2], h
+                        )
+                        r2 = dx * dx + dy * dy + dz * dz
+                    if per_pair:
+                        rc = xc * pair_size(sizes[i], sizes[j], na) + skin
+                    else:
+                        rc = rcut_max + skin
+                    if r2 < rc * rc:
+                        if pas == 0:
+                            counts[i] += 1
+                        else:
+                            nbr[fill[i]] = j
+                            fill[i] += 1
+    return start, nbr
+
+
+@njit(cache=True)
+def _all_pairs(x, sizes, h, rcut_max, skin, xc, na, per_pair, full):
+    """O(N²) list for cells too small for three cells per direction."""
+    n, d = x.shape
+    counts = np.zeros(n, dtype=np.int64)
+    start = np.zeros(n + 1, dtype=np.int64)
+    nbr = np.empty(0, dtype=np.int64)
+    fill = np.zeros(n, dtype=np.int64)
+    for pas in range(2):
+        if pas == 1:
+            for i in range(n):
+                start[i + 1] = start[i] + counts[i]
+            nbr = np.empty(start[n], dtype=np.int64)
+            fill = start[:-1].copy()
+        for i in range(n):
+            j0 = 0 if full else i + 1
+            for j in range(j0, n):
+                if j == i:
+                    continue
+                if d == 2:
+                    dx, dy = min_image_2d(x[j, 0] - x[i, 0], x[j, 1] - x[i, 1], h)
+                    r2 = dx * dx + dy * dy
+                else:
+                    dx, dy, dz = min_image_3d(
+                        x[j, 0] - x[i, 0], x[j, 1] - x[i, 1], x[j, 2] - x[i, 2], h
+                    )
+                    r2 = dx * dx + dy * dy + dz * dz
+                rc = (xc * pair_size(sizes[i], sizes[j], na) if per_pair else rcut_max) + skin
+                if r2 < rc * rc:
+                    if pas == 0:
+                        counts[i] += 1
+                    else:
+                        nbr[fill[i]] = j
+                        fill[i] += 1
+    return start, nbr
+
+
+class VerletList:
+    """A Verlet list with skin over a :class:`Box` (periodic or Lees–Edwards).
+
+    Parameters
+    ----------
+    model : the pair model (gives x_c, n_a and the largest cutoff).
+    skin : extra range, in λ (default 0.3).
+    per_pair : list pairs by their own cutoff x_c λ_ij (valid while sizes are
+        fixed); ``False`` uses the largest cutoff (needed when sizes change, as in SWAP MC).
+    full : store both (i, j) and (j, i).
+    """
+
+    def __init__(self, model: Model, skin: float = 0.3, per_pair: bool = True, full: bool = False):
+        if skin <= 0:
+            raise ValueError(f"skin must be positive, got {skin}")
+        self.model = model
+        self.skin = float(skin)
+        self.per_pair = per_pair
+        self.full = full
+        self.start = None
+        self.nbr = None
+        self.x_ref = None
+        self.h_ref = None
+        self.il2 = None
+        self.img = None
+        self.sizes_ref = None
+        self.builds = 0
+
+    @property
+    def rcut_max(self) -> float:
+        return self.model.max_cutoff
+
+    def build(self, x: np.ndarray, sizes: np.ndarray, box: Box) -> None:
+        rc = self.rcut_max + self.skin
+        if rc >= 0.5 * box.perpendicular_widths().min():
+            raise ValueError(
+                f"box too small for the interaction range: cutoff+skin = {rc:.3f} λ must be "
+                f"below half the cell width {0.5 * box.perpendicular_widths().min():.3f} λ"
+            )
+        h = box.h
+        s = np.linalg.solve(h, x.T).T
+        s -= np.floor(s)
+        ncell = np.maximum(1, np.floor(box.perpendicular_widths() / rc)).astype(np.int64)
+        m = self.model
+        if np.all(ncell >= 3):
+            self.start, self.nbr = _build(
+                x, sizes, h, s, ncell, self.rcut_max, self.skin, m.xc, m.na, self.per_pair, self.full
+            )
+        else:
+            self.start, self.nbr = _all_pairs(
+                x, sizes, h, self.rcut_max, self.skin, m.xc, m.na, self.per_pair, self.full
+            )
+        if np.abs(x).max() > 100 * np.abs(h).max():
+            raise ValueError("positions lie more than 100 cells away: wrap them into the cell first")
+        self.il2, self.img = pair_images(x, sizes, h, self.start, self.nbr, m.na)
+        self.x_ref = x.copy()
+        self.h_ref = h.copy()
+        self.sizes_ref = np.array(sizes, dtype=float, copy=True)
+        self.builds += 1
+
+    def needs_rebuild(self, x: np.ndarray, box: Box) -> bool:
+        """True when a pair may have come within its cutoff from outside the list.
+
+        Bound: 2·max|Δx_i| (relative motion of two particles, with the cell's affine
+        part removed) + ‖Δh‖·‖s‖-type change of the separation ≤ skin.
+        A change of the reduced tilt (a Lees–Edwards image jump) always rebuilds.
+        """
+        if self.start is None:
+            return True
+        h = box.h
+        if h.shape != self.h_ref.shape:
+            return True
+        # affine part: separations r map as r → h h_ref⁻¹ r
+        F = h @ np.linalg.inv(self.h_ref)
+        if np.abs(F - np.eye(h.shape[0])).max() > 0.25:
+            return True  # includes a tilt reduction (image jump)
+        xa = self.x_ref @ F.T
+        disp = _max_disp(x, xa)
+        strain = np.linalg.norm(F - np.eye(h.shape[0]), 2) * (self.rcut_max + self.skin)
+        return 2.0 * disp + strain > self.skin
+
+    def update(self, x, sizes, box) -> bool:
+        """Rebuild if needed (also when the sizes changed: per-pair data depend on them);
+        returns True when it rebuilt."""
+        if (self.start is None or sizes.shape != self.sizes_ref.shape
+                or not np.array_equal(sizes, self.sizes_ref) or self.needs_rebuild(x, box)):
+            self.build(x, sizes, box)
+            return True
+        return False
+
+    def pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(i, j) arrays of all listed pairs."""
+        counts = np.diff(self.start)
+        i = np.repeat(np.arange(len(counts)), counts)
+        return i, self.nbr.copy()
+
+
+@njit(cache=True)
+def _max_disp(x, xa):
+    """Largest plain (not minimum-image) displacement: a re-wrap counts as a jump."""
+    n, d = x.shape
+    m = 0.0
+    for i in range(n):
+        r2 = 0.0
+        for a in range(d):
+            r2 += (x[i, a] - xa[i, a]) ** 2
+        if r2 > m:
+            m = r2
+    return np.sqrt(m)
+
+
+@njit(cache=True)
+def pair_images(x, sizes, h, start, nbr, na):
+    """Per listed pair: 1/λ_ij² (Eq. A4) and the lattice vector n with x_j − x_i + h·n the
+    minimum image at build time (int8 per component).
+
+    Valid while the cell only deforms affinely and positions are not re-wrapped: the
+    kernels then need no minimum-image arithmetic (the largest single saving in the
+    force loop). :meth:`VerletList.needs_rebuild` enforces both conditions.
+    """
+    m = nbr.shape[0]
+    d = x.shape[1]
+    il2 = np.empty(m)
+    img = np.zeros((m, d), dtype=np.int8)
+    for i in range(start.shape[0] - 1):
+        for p in range(start[i], start[i + 1]):
+            j = nbr[p]
+            lij = pair_size(sizes[i], sizes[j], na)
+            il2[p] = 1.0 / (lij * lij)
+            if d == 2:
+                dx0 = x[j, 0] - x[i, 0]
+                dy0 = x[j, 1] - x[i, 1]
+                dx, dy = min_image_2d(dx0, dy0, h)
+                ny = np.rint((dy - dy0) / h[1, 1])
+                nx = np.rint((dx - dx0 - ny * h[0, 1]) / h[0, 0])
+                img[p, 0] = np.int8(nx)
+                img[p, 1] = np.int8(ny)
+            else:
+                dx0 = x[j, 0] - x[i, 0]
+                dy0 = x[j, 1] - x[i, 1]
+                dz0 = x[j, 2] - x[i, 2]
+                dx, dy, dz = min_image_3d(dx0, dy0, dz0, h)
+                nz = np.rint((dz - dz0) / h[2, 2])
+                ny = np.rint((dy - dy0 - nz * h[1, 2]) / h[1, 1])
+                nx = np.rint((dx - dx0 - ny * h[0, 1] - nz * h[0, 2]) / h[0, 0])
+                img[p, 0] = np.int8(nx)
+                img[p, 1] = np.int8(ny)
+                img[p, 2] = np.int8(nz)
+    return il2, img
+
+
+def spatial_order(x: np.ndarray, box: Box, cell: float = 2.0) -> np.ndarray:
+    """A permutation that sorts particles along a serpentine cell order (cache locality)."""
+    s = np.linalg.solve(box.h, x.T).T
+    s -= np.floor(s)
+    nc = np.maximum(1, np.floor(box.perpendicular_widths() / cell)).astype(np.int64)
+    k = np.floor(s * nc).astype(np.int64) % nc
+    if x.shape[1] == 2:
+        row = k[:, 1]
+        col = np.where(row % 2 == 0, k[:, 0], nc[0] - 1 - k[:, 0])
+        key = row * nc[0] + col
+    else:
+        plane = k[:, 2]
+        row = np.where(plane % 2 == 0, k[:, 1], nc[1] - 1 - k[:, 1])
+        col = np.where((plane * nc[1] + row) % 2 == 0, k[:, 0], nc[0] - 1 - k[:, 0])
+        key = (plane * nc[1] + row) * nc[0] + col
+    return np.argsort(key, kind="stable")

@@ -1,0 +1,1 @@
+"""The scalar elasto-plastic model, its calibration from particle data and the comparison with particles."""

@@ -1,0 +1,184 @@
+"""Sparse Hessian of the pair energy and a factorise-once, solve-many solver.
+
+For a pair ι = (i, j) with separation x_ι = x_j − x_i and r = |x_ι|, the
+Hessian block (Appendix B, Eq. B7–B8 with the ERRATA prefactors) is
+
+    K_ι = (second) x_ι x_ιᵀ + (first) I,   (first) = φ'/r,  (second) = φ''/r² − φ'/r³,
+
+entering H_jj and H_ii with a plus sign and H_ij, H_ji with a minus sign.
+Units: ε/λ².
+
+:class:`HessianSolver` removes the d translational zero modes by pinning one
+well-connected particle (the reduced matrix is positive definite at a stable
+minimum), solves with CHOLMOD (scikit-sparse; SuperLU as a fallback where
+scikit-sparse is missing), and returns solutions with zero mean displacement.
+Particles without any interaction (rattlers) are left out and get zero.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from numba import njit
+
+from glass2epm.core.io import Configuration
+from glass2epm.core.potential import ForceField
+
+log = logging.getLogger(__name__)
+
+try:  # CHOLMOD
+    from sksparse.cholmod import CholmodNotPositiveDefiniteError, cholesky
+
+    HAVE_CHOLMOD = True
+except ImportError:  # pragma: no cover - exercised only without SuiteSparse
+    HAVE_CHOLMOD = False
+
+    class CholmodNotPositiveDefiniteError(Exception):
+        pass
+
+
+class NotPositiveDefinite(RuntimeError):
+    """The (reduced) Hessian is not positive definite: not a stable minimum."""
+
+
+@njit(cache=True)
+def _prefactors(r, d1, d2):
+    first = d1 / r
+    second = d2 / r**2 - d1 / r**3
+    return first, second
+
+
+@njit(cache=True)
+def _coo(ii, jj, rv, first, second, n):
+    m, d = rv.shape
+    nnz = m * 4 * d * d
+    rows = np.empty(nnz, dtype=np.int64)
+    cols = np.empty(nnz, dtype=np.int64)
+    vals = np.empty(nnz)
+    k = 0
+    for p in range(m):
+        i = ii[p]
+        j = jj[p]
+        for a in range(d):
+            for b in range(d):
+                v = second[p] * rv[p, a] * rv[p, b]
+                if a == b:
+                    v += first[p]
+                # (i,i) +, (j,j) +, (i,j) -, (j,i) -
+                rows[k] = i * d + a
+                cols[k] = i * d + b
+                vals[k] = v
+                k += 1
+                rows[k] = j * d + a
+                cols[k] = j * d + b
+                vals[k] = v
+                k += 1
+                rows[k] = i * d + a
+                cols[k] = j * d + b
+                vals[k] = -v
+                k += 1
+                rows[k] = j * d + a
+                cols[k] = i * d + b
+                vals[k] = -v
+                k += 1
+    return rows, cols, vals
+
+
+def pair_data(conf: Configuration, ff: ForceField | None = None, order: int = 4):
+    """Interacting pairs and the radial derivatives φ^(k)(r), k = 0..order.
+
+    Returns (ii, jj, rv, lam, r, derivs) with derivs of shape (order+1, M).
+    """
+    ff = ff or ForceField(conf.model)
+    ii, jj, rv, lam = ff.pairs(conf.x, conf.sizes, conf.box)
+    r = np.sqrt(np.einsum("ij,ij->i", rv, rv))
+    derivs = conf.model.radial_derivatives(r, lam, order=order)
+    return ii, jj, rv, lam, r, derivs
+
+
+def assemble(ii, jj, rv, r, dphi, d2phi, n: int) -> sp.csc_matrix:
+    """The (N d × N d) Hessian in CSC form from pair data."""
+    first, second = _prefactors(r, dphi, d2phi)
+    rows, cols, vals = _coo(ii, jj, rv, first, second, n)
+    d = rv.shape[1]
+    H = sp.coo_matrix((vals, (rows, cols)), shape=(n * d, n * d)).tocsc()
+    H.sum_duplicates()
+    return H
+
+
+def hessian(conf: Configuration, ff: ForceField | None = None) -> sp.csc_matrix:
+    """The Hessian ∂²U/∂x∂x of a configuration (ε/λ²)."""
+    ii, jj, rv, lam, r, der = pair_data(conf, ff, order=2)
+    return assemble(ii, jj, rv, r, der[1], der[2], conf.N)
+
+
+class SPDSolver:
+    """Factorise a symmetric positive-definite sparse matrix once, solve many times."""
+
+    def __init__(self, A: sp.spmatrix):
+        A = sp.csc_matrix(A)
+        self.shape = A.shape
+        if HAVE_CHOLMOD:
+            try:
+                self._f = cholesky(A)
+            except CholmodNotPositiveDefiniteError as exc:
+                raise NotPositiveDefinite(f"matrix not positive definite ({exc})") from None
+            self._solve = self._f
+        else:  # pragma: no cover
+            warnings.warn("scikit-sparse not available: falling back to SuperLU (slow beyond N ~ 1e5)")
+            from scipy.sparse.linalg import splu
+
+            lu = splu(A)
+            if np.any(lu.U.diagonal() <= 0):
+                raise NotPositiveDefinite("matrix not positive definite (SuperLU pivots)")
+            self._solve = lu.solve
+
+    def __call__(self, b: np.ndarray) -> np.ndarray:
+        return self._solve(b)
+
+
+class HessianSolver:
+    """Solve H·u = b for the Hessian of a configuration, translations removed.
+
+    ``b`` and the returned ``u`` are (N, d) arrays. The right-hand side is
+    projected onto zero total force first (it is zero up to round-off for any
+    b = H·v), and the solution has zero mean over the particles that take part.
+    One factorisation serves every solve (Eqs. 5, 11, 12 share it).
+    """
+
+    def __init__(self, H: sp.spmatrix, n: int, dim: int, active: np.ndarray | None = None):
+        self.n = n
+        self.dim = dim
+        H = sp.csc_matrix(H)
+        diag = H.diagonal().reshape(n, dim)
+        if active is None:
+            active = np.abs(diag).sum(axis=1) > 0  # rattlers have empty rows
+        self.active = np.asarray(active, dtype=bool)
+        idx = np.flatnonzero(self.active)
+        if idx.size == 0:
+            raise ValueError("no interacting particles: the Hessian is empty")
+        # pin the best-connected particle: removes the d translational zero modes
+        rowcounts = np.diff(H.indptr).reshape(n, dim)[:, 0]
+        self.pinned = int(idx[np.argmax(rowcounts[idx])])
+        keep = idx[idx != self.pinned]
+        self.keep_dofs = (keep[:, None] * dim + np.arange(dim)).ravel()
+        Hr = H[self.keep_dofs][:, self.keep_dofs]
+        self.solver = SPDSolver(Hr)
+
+    @classmethod
+    def from_configuration(cls, conf: Configuration, ff: ForceField | None = None) -> "HessianSolver":
+        return cls(hessian(conf, ff), conf.N, conf.dim)
+
+    def solve(self, b: np.ndarray) -> np.ndarray:
+        b = np.asarray(b, dtype=float).reshape(self.n, self.dim)
+        bb = b.copy()
+        bb[~self.active] = 0.0
+        bb[self.active] -= bb[self.active].mean(axis=0)
+        u = np.zeros_like(bb)
+        flat = u.reshape(-1)
+        flat[self.keep_dofs] = self.solver(bb.reshape(-1)[self.keep_dofs])
+        u[self.active] -= u[self.active].mean(axis=0)
+        return u

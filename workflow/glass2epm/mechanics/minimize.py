@@ -1,0 +1,281 @@
+"""Energy minimisation to an inherent state: FIRE for the descent, Newton polish.
+
+FIRE (Bitzek et al. 2006, with the FIRE 2.0 corrections of Guénolé et al. 2020:
+semi-implicit Euler and a half-step back-off on uphill motion) runs inside numba
+in chunks that end when the Verlet list may be invalid. Once max|F| is below
+``newton_from`` the sparse Hessian takes over: Newton steps H·Δx = F with
+translations removed (:class:`~glass2epm.mechanics.hessian.HessianSolver`) converge
+quadratically to the round-off floor.
+
+Convergence is judged on max_i |F_i| (ε/λ). The default tolerance
+:func:`default_ftol` sits above the double-precision floor at every N (that
+floor grows with N: ~1e-11 at N = 1e3, 1e-10 at 1e5, 5e-10 at 1e6 with absolute
+coordinates). Failure to converge raises :class:`MinimizationError`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+from numba import njit
+
+from glass2epm.core.box import Box
+from glass2epm.mechanics.hessian import HessianSolver, NotPositiveDefinite, SPDSolver, assemble
+from glass2epm.core.io import Configuration
+from glass2epm.core.model import Model
+from glass2epm.core.potential import ForceField, effective_threads, energy_forces_full, energy_forces_half, pair_table
+
+log = logging.getLogger(__name__)
+
+
+class MinimizationError(RuntimeError):
+    pass
+
+
+def default_ftol(n: int) -> float:
+    """Default max|F| tolerance (ε/λ): 1e-10·max(1, √(N/10⁴)); ≥ 2× the round-off floor."""
+    return 1e-10 * max(1.0, np.sqrt(n / 1e4))
+
+
+@dataclass
+class MinimizeResult:
+    energy: float
+    fmax: float
+    force_evaluations: int
+    fire_steps: int
+    newton_steps: int
+    converged: bool
+
+
+@njit(cache=True, error_model="numpy")
+def _fire_chunk(x, v, h, start, nbr, il2, img, xc, hb, coeffs, x_ref, max_disp, ftarget,
+                max_steps, state, parallel, forces, stress, mobile, maxmove=0.1):
+    """Run FIRE until max|F| < ftarget (0), the list may be stale (1) or max_steps (2).
+
+    state = [dt, alpha, npos, dtmax, steps_done]; updated in place. ``mobile`` (N,) is 1
+    for particles that move and 0 for frozen ones (their forces are ignored).
+    """
+    n, d = x.shape
+    dt = state[0]
+    alpha = state[1]
+    npos = state[2]
+    dtmax = state[3]
+    alpha0 = 0.1
+    dtmin = 1e-4 * dtmax
+    md2 = max_disp * max_disp
+    steps = 0
+    status = 2
+    while steps < max_steps:
+        if parallel:
+            energy_forces_full(x, h, start, nbr, il2, img, xc, hb, coeffs, forces, stress)
+        else:
+            energy_forces_half(x, h, start, nbr, il2, img, xc, hb, coeffs, forces, stress)
+        steps += 1
+        for i in range(n):
+            if mobile[i] == 0.0:
+                for a in range(d):
+                    forces[i, a] = 0.0
+        fmax2 = 0.0
+        P = 0.0
+        fn2 = 0.0
+        vn2 = 0.0
+        for i in range(n):
+            f2 = 0.0
+            for a in range(d):
+                f2 += forces[i, a] * forces[i, a]
+                P += forces[i, a] * v[i, a]
+            fn2 += f2
+            if f2 > fmax2:
+                fmax2 = f2
+        if np.sqrt(fmax2) < ftarget:
+            status = 0
+            break
+        if P > 0.0:
+            npos += 1
+            if npos > 5:
+                dt = min(dt * 1.1, dtmax)
+                alpha *= 0.99
+        else:
+            npos = 0
+            dt = max(dt * 0.5, dtmin)
+            alpha = alpha0
+            for i in range(n):
+                for a in range(d):
+                    x[i, a] -= 0.5 * dt * v[i, a]
+                    v[i, a] = 0.0
+        for i in range(n):
+            for a in range(d):
+                v[i, a] += dt * forces[i, a]
+                vn2 += v[i, a] * v[i, a]
+        mix = alpha * np.sqrt(vn2 / fn2) if fn2 > 0 else 0.0
+        vmax2 = 0.0
+        for i in range(n):
+            w2 = 0.0
+            for a in range(d):
+                v[i, a] = (1.0 - alpha) * v[i, a] + mix * forces[i, a]
+                w2 += v[i, a] * v[i, a]
+            if w2 > vmax2:
+                vmax2 = w2
+        # limit the largest move per step (overlapping starts have huge forces)
+        scale = 1.0
+        if dt * np.sqrt(vmax2) > maxmove:
+            scale = maxmove / (dt * np.sqrt(vmax2))
+        stale = False
+        for i in range(n):
+            dd = 0.0
+            for a in range(d):
+                v[i, a] *= scale
+                x[i, a] += dt * v[i, a]
+                dx = x[i, a] - x_ref[i, a]
+                dd += dx * dx
+            if dd > md2:
+                stale = True
+        if stale:
+            status = 1
+            break
+    state[0] = dt
+    state[1] = alpha
+    state[2] = npos
+    state[4] += steps
+    return status
+
+
+def minimize(
+    conf: Configuration,
+    ftol: float | None = None,
+    max_steps: int = 2_000_000,
+    newton_from: float = 1e-5,
+    max_newton: int = 20,
+    threads: int = 1,
+    skin: float = 0.3,
+    dtmax: float = 0.05,
+    progress=None,
+    x0: np.ndarray | None = None,
+    frozen: np.ndarray | None = None,
+) -> tuple[Configuration, MinimizeResult]:
+    """Minimise the energy at fixed box; returns the inherent state and a summary.
+
+    Parameters
+    ----------
+    ftol : max|F| tolerance in ε/λ (default :func:`default_ftol`).
+    newton_from : max|F| below which Newton steps replace FIRE.
+    threads : numba threads for the force kernel (full list when > 1).
+    x0 : optional starting positions (e.g. a linear-response prediction).
+    frozen : optional boolean mask of particles held fixed (the frozen matrix of
+        Sec. IV); forces and convergence then concern the other particles only, and
+        Newton steps use the free–free block of the Hessian.
+    """
+    model: Model = conf.model
+    n, d = conf.N, conf.dim
+    ftol = default_ftol(n) if ftol is None else float(ftol)
+    if ftol <= 0:
+        raise ValueError(f"ftol must be positive, got {ftol}")
+    box: Box = conf.box
+    x = np.array(conf.x if x0 is None else x0, dtype=float, copy=True)
+    sizes = conf.sizes
+    ff = ForceField(model, skin=skin, threads=effective_threads(threads, n))
+    parallel = ff.threads > 1
+    if frozen is not None:
+        frozen = np.asarray(frozen, dtype=bool)
+        if frozen.shape != (n,):
+            raise ValueError(f"frozen mask has shape {frozen.shape}, expected ({n},)")
+        if frozen.all():
+            raise ValueError("every particle is frozen: nothing to minimise")
+    mobile = np.ones(n) if frozen is None else (~frozen).astype(float)
+    free_dofs = None if frozen is None else np.flatnonzero(np.repeat(~frozen, d))
+    v = np.zeros_like(x)
+    forces = np.empty_like(x)
+    stress = np.empty((d, d))
+    state = np.array([0.1 * dtmax, 0.1, 0.0, dtmax, 0.0])
+    fire_target = max(ftol, newton_from)
+    evals = 0
+    newton_steps = 0
+    prev_threads = numba.get_num_threads()
+    if parallel:
+        numba.set_num_threads(min(ff.threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        for attempt in range(12):
+            # ---------------- FIRE ----------------
+            while True:
+                ff.vlist.build(x, sizes, box)
+                steps_before = state[4]
+                status = _fire_chunk(
+                    x, v, box.h, ff.vlist.start, ff.vlist.nbr, ff.vlist.il2, ff.vlist.img, model.xc,
+                    model.half_beta, model.coeffs, ff.vlist.x_ref, 0.5 * skin, fire_target,
+                    max_steps - int(state[4]), state, parallel, forces, stress, mobile,
+                )
+                evals += int(state[4] - steps_before)
+                if progress is not None:
+                    progress("fire", int(state[4]), float(np.abs(forces).max()))
+                if status == 0:
+                    break
+                if status == 2 or state[4] >= max_steps:
+                    raise MinimizationError(
+                        f"FIRE did not reach max|F| < {fire_target:g} in {max_steps} steps "
+                        f"(max|F| = {np.abs(forces).max():.3g})"
+                    )
+            # ---------------- Newton polish ----------------
+            ok = True
+            e, f, _ = ff.compute(x, sizes, box)
+            f *= mobile[:, None]
+            evals += 1
+            fmax = np.abs(f).max()
+            while fmax >= ftol:
+                if newton_steps >= max_newton:
+                    ok = False
+                    break
+                ii, jj, rv, lam = ff.pairs(x, sizes, box)
+                r = np.sqrt(np.einsum("ij,ij->i", rv, rv))
+                der = model.radial_derivatives(r, lam, order=2)
+                H = assemble(ii, jj, rv, r, der[1], der[2], n)
+                try:
+                    if free_dofs is None:
+                        dx = HessianSolver(H, n, d).solve(f)
+                    else:
+                        dx = np.zeros_like(f)
+                        dx.reshape(-1)[free_dofs] = SPDSolver(H[free_dofs][:, free_dofs])(
+                            f.reshape(-1)[free_dofs])
+                except NotPositiveDefinite:
+                    ok = False
+                    break
+                step = 1.0
+                accepted = False
+                for _ in range(8):
+                    xt = x + step * dx
+                    et, ft, _ = ff.compute(xt, sizes, box)
+                    ft *= mobile[:, None]
+                    evals += 1
+                    fmt = np.abs(ft).max()
+                    # descent: max|F| must drop, and the energy too while it is resolvable
+                    downhill = et <= e + 1e-13 * abs(e) or fmax < 1e-7
+                    if (fmt < fmax and downhill) or fmt < ftol:
+                        accepted = True
+                        break
+                    step *= 0.5
+                newton_steps += 1
+                if progress is not None:
+                    progress("newton", newton_steps, float(fmt))
+                if not accepted:
+                    ok = False
+                    break
+                x, e, f, fmax = xt, et, ft, fmt
+            if ok:
+                break
+            # Newton could not finish: descend further with FIRE, then retry
+            fire_target = max(ftol, fire_target * 1e-2)
+            newton_from = fire_target
+            v[:] = 0.0
+        else:
+            raise MinimizationError(
+                f"minimisation did not converge to max|F| < {ftol:g} (reached {fmax:.3g}); "
+                "the configuration may sit at an instability"
+            )
+    finally:
+        numba.set_num_threads(prev_threads)
+    out = conf.copy()
+    out.x = x
+    res = MinimizeResult(float(e), float(fmax), evals, int(state[4]), newton_steps, True)
+    return out, res

@@ -1,0 +1,110 @@
+"""Glass properties at an inherent state: energy, stress, pressure, elastic moduli.
+
+Units: energy ε, stress and moduli ε/λ^d, forces ε/λ.
+
+Elastic moduli follow Sec. II C. For an affine deformation generator A and a
+stress component selected by B, the relaxed (athermal, fixed-box-shape)
+derivative is (Eq. 16 at γ = 0)
+
+    dσ_B/dγ = (1/V) [ H:(B x)(A x) + H:(B x)·ẋ + J·(B A x) ],   H·ẋ = −H·(A x)   (Eq. 5)
+
+with every contraction evaluated on pair separation vectors (Lees–Edwards
+aware), never on absolute positions. For simple shear in the xy plane
+(A = B = x̂ŷ) this is the shear modulus of Eq. (19); its first term alone is the
+Born (affine) modulus. The bulk modulus is Eq. (22): K = [Tr σ_η − d Tr σ₀]/d²
+with A = B = I (dilation by the true strain η).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from glass2epm.core.box import deformation_generator
+from glass2epm.mechanics.hessian import HessianSolver, _prefactors, assemble, pair_data
+from glass2epm.core.io import Configuration
+from glass2epm.core.potential import ForceField
+
+
+@njit(cache=True)
+def _pair_force_field(ii, jj, K_a, n):
+    """Σ over pairs of +K a on j and −K a on i: the per-particle field H·v for v a pair field."""
+    d = K_a.shape[1]
+    out = np.zeros((n, d))
+    for p in range(ii.shape[0]):
+        for a in range(d):
+            out[jj[p], a] += K_a[p, a]
+            out[ii[p], a] -= K_a[p, a]
+    return out
+
+
+def _K_dot(rv, first, second, v):
+    """K_ι · v_ι for every pair (M, d)."""
+    return second[:, None] * rv * np.einsum("ij,ij->i", rv, v)[:, None] + first[:, None] * v
+
+
+def compute_properties(conf: Configuration, threads: int = 1) -> dict:
+    """All properties of the ``glass2epm properties`` command (one JSON object)."""
+    ff = ForceField(conf.model, threads=threads)
+    e, forces, stress = ff.compute(conf.x, conf.sizes, conf.box)
+    n, d = conf.N, conf.dim
+    V = conf.box.volume
+    ii, jj, rv, lam, r, der = pair_data(conf, ff, order=2)
+    first, second = _prefactors(r, der[1], der[2])
+    H = assemble(ii, jj, rv, r, der[1], der[2], n)
+    solver = HessianSolver(H, n, d)
+
+    def modulus(A, B):
+        a = rv @ A.T  # A·x_ι
+        b = rv @ B.T  # B·x_ι
+        Ka = _K_dot(rv, first, second, a)
+        born = np.einsum("ij,ij->", b, Ka) + np.einsum("i,ij,ij->", first, rv, rv @ (B @ A).T)
+        Xi_a = _pair_force_field(ii, jj, Ka, n)  # H·(A x)
+        Xi_b = _pair_force_field(ii, jj, _K_dot(rv, first, second, b), n)  # H·(B x)
+        xdot = -solver.solve(Xi_a)  # Eq. (5)
+        nonaffine = np.einsum("ij,ij->", Xi_b, xdot)
+        return born / V, (born + nonaffine) / V
+
+    Ass = deformation_generator("simple_shear", d)
+    mu_born, mu = modulus(Ass, Ass)
+    I = np.eye(d)
+    _, trs_eta = modulus(I, I)  # (1/V) d(J·x)/dη = Tr σ_η
+    K = (trs_eta - d * np.trace(stress)) / d**2
+
+    names = "xyz"[:d]
+    st = {names[a] + names[b]: float(stress[a, b]) for a in range(d) for b in range(a, d)}
+    st = {k: st[k] for k in (["xx", "yy", "xy"] if d == 2 else ["xx", "yy", "zz", "xy", "xz", "yz"])}
+    return {
+        "N": int(n),
+        "dim": int(d),
+        "density": float(n / V),
+        "energy_per_particle": float(e / n),
+        "pressure": float(-np.trace(stress) / d),
+        "stress": st,
+        "shear_modulus": float(mu),
+        "shear_modulus_born": float(mu_born),
+        "bulk_modulus": float(K),
+        "max_force": float(np.abs(forces).max()),
+        "n_pairs": int(len(ii)),
+        "rattlers": int((~solver.active).sum()),
+        "preset": conf.model.preset,
+        "Tp": conf.Tp,
+        "seed": conf.seed,
+    }
+
+
+def nonaffine_velocity(conf: Configuration, A: np.ndarray, ff: ForceField | None = None,
+                       solver: HessianSolver | None = None) -> tuple[np.ndarray, HessianSolver]:
+    """ẋ = −H⁻¹·H·(A x) (Eq. 5) for the deformation generator A, and the solver used.
+
+    H·(A x) is evaluated on pair separation vectors (Lees–Edwards aware). The total
+    displacement derivative is d₁ = A·x + ẋ (Eq. 2); ẋ has zero mean. ε, λ units.
+    """
+    ff = ff or ForceField(conf.model)
+    n, d = conf.N, conf.dim
+    ii, jj, rv, lam, r, der = pair_data(conf, ff, order=2)
+    first, second = _prefactors(r, der[1], der[2])
+    if solver is None:
+        solver = HessianSolver(assemble(ii, jj, rv, r, der[1], der[2], n), n, d)
+    Xi = _pair_force_field(ii, jj, _K_dot(rv, first, second, rv @ np.asarray(A).T), n)
+    return -solver.solve(Xi), solver

@@ -1,0 +1,815 @@
+"""The explicit "frozen matrix" local yield stress (the paper's refs. [29, 46]; Sec. IV).
+
+For a cavity (definitions in :mod:`glass2epm.yieldstress.cavity`): the whole configuration is
+deformed affinely in steps Δγ (default 1e-3) along D(γ) = exp(γA); after each step
+the free particles are relaxed to a minimum of the energy with every other
+particle frozen on its affinely mapped position; the cavity stress component
+σ_B = B:σ^cav (cavity volume V_R e^{γ trA}) is recorded. The yield stress is the
+stress before the first *drop*: the first step at which σ_B moves against the
+direction of loading by more than ``drop_tol`` (ε/λ^d), the direction of loading
+being the sign of the local modulus μ₀ times the sign of the strain (for simple
+shear and σ_xy, μ₀ > 0: forward, the first decrease; backward, the first
+increase). σ_Y = σ before the drop, γ_Y its strain; backward loading runs to
+negative strains. A site that does not drop before ``max_strain`` is discarded in
+that direction. Stresses in ε/λ^d.
+
+μ₀ is the slope dσ/dγ at γ = 0 on the frozen-matrix AQS path, measured with a
+fourth-order central difference of the explicit cavity stress along the
+linear-response tangent dx/dγ = A·x + ẋ (ẋ from the free–free Hessian; frozen
+particles: A·x), step 1e-5. The frozen method has no c2, c3 (NaN in its site table).
+
+Two implementations:
+
+* :func:`frozen_matrix_curve` — plain reference: one cavity as a
+  :class:`~glass2epm.core.io.Configuration` relaxed with :func:`glass2epm.mechanics.minimize.minimize`
+  (``frozen=`` mask) at every step. Slow (Python per step); for checks.
+* :func:`frozen_sites` / :func:`frozen_site_curve` — the production path, all in
+  numba, one ``prange`` over sites. Each site carries only its local subsystem
+  (free particles + the shell within R + r_max + margin), unwrapped around the site
+  (no periodic images needed: the reach must be below half the cell width). Per
+  strain step: a linear-response predictor x(γ+δ) ≈ D(δ)·x + δ·ẋ (ẋ from the
+  factorised free–free Hessian of the previous state), chord iterations with that
+  factor, full Newton (envelope Cholesky, backtracking on max|F|) if they stall, and
+  FIRE (+ Newton polish) when Newton cannot proceed (the minimum disappeared: a
+  plastic event). Converged states have max|F| < ``ftol`` on the free particles and
+  a positive-definite free–free Hessian.
+
+Sites are independent: :func:`frozen_sites` takes any subset (the workflow
+scatters sites over jobs, see :func:`chunk_sites`), and
+:func:`glass2epm.yieldstress.yieldmap.merge` gathers the chunk tables into the map.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numba import njit, prange
+
+from glass2epm.core.box import deformation, deformation_generator, min_image_2d, min_image_3d
+from glass2epm.yieldstress.cavity import (
+    Cavity,
+    cavity_stress,
+    cavity_volume,
+    cell_grid,
+    envelope_backsolve,
+    envelope_factor,
+    envelope_layout,
+    expm_small,
+    query,
+    _query_capacity,
+)
+from glass2epm.mechanics.minimize import MinimizationError, minimize
+from glass2epm.core.model import _radial_derivatives, pair_size
+
+
+@dataclass
+class FrozenCurve:
+    """Cavity stress against strain for one site and direction."""
+
+    strain: np.ndarray
+    stress: np.ndarray
+    yielded: bool
+    sigma_y: float
+    gamma_y: float
+    steps: int
+    extra: dict = field(default_factory=dict)
+
+
+def _component(sig: np.ndarray, B: np.ndarray) -> float:
+    """B:σ — the stress component selected by B (B = x̂ŷ gives σ_xy)."""
+    return float(np.einsum("ab,ab->", B, sig))
+
+
+def frozen_matrix_curve(cav: Cavity, geometry: str = "simple_shear", B: np.ndarray | None = None,
+                        step: float = 1e-3, max_strain: float = 0.3, direction: int = 1,
+                        drop_tol: float = 1e-6, strains: np.ndarray | None = None,
+                        ftol: float = 1e-11) -> FrozenCurve:
+    """Shear the cavity explicitly until the first stress drop (or ``max_strain``).
+
+    Plain reference implementation (see the module docstring). ``strains``: an
+    explicit list of strains to visit instead (no yield detection), used to compare
+    with the expansion at small |γ|. The drop is a decrease of ``direction``·σ_B.
+    """
+    if step <= 0:
+        raise ValueError(f"frozen-matrix step must be positive, got {step}")
+    if direction not in (1, -1):
+        raise ValueError("direction must be +1 (forward) or -1 (backward)")
+    sub = cav.sub
+    dim = sub.dim
+    if B is None:
+        B = np.zeros((dim, dim))
+        B[0, 1] = 1.0
+    trA = float(np.trace(deformation_generator(geometry, dim)))
+    frozen = ~cav.free
+    if cav.n_free == 0:
+        frozen = None
+    x0, box0 = sub.x, sub.box
+    s0 = _component(cavity_stress(cav), B)
+    gam = [0.0]
+    sig = [s0]
+    if strains is not None:
+        targets = np.asarray(strains, float)
+    else:
+        nmax = int(np.ceil(max_strain / step))
+        targets = direction * step * np.arange(1, nmax + 1)
+    x_prev = x0
+    g_prev = 0.0
+    yielded = False
+    sy, gy = np.nan, np.nan
+    for g in targets:
+        D = deformation(geometry, g, dim)
+        Dstep = deformation(geometry, g - g_prev, dim)
+        box = box0.deformed(D)
+        guess = x_prev @ Dstep.T  # affine step from the previous state
+        c = sub.copy()
+        c.box = box
+        c.x = guess
+        if frozen is not None:
+            # frozen particles sit exactly on the affine map of the reference
+            c.x[frozen] = (x0 @ D.T)[frozen]
+            try:
+                relaxed, _ = minimize(c, frozen=frozen, ftol=ftol, newton_from=1e3)
+            except MinimizationError:
+                relaxed, _ = minimize(c, frozen=frozen, ftol=10 * ftol)
+            x_prev = relaxed.x
+        else:
+            x_prev = c.x
+        s = _component(cavity_stress(cav, x_prev, box, volume=cav.volume * np.exp(g * trA)), B)
+        gam.append(float(g))
+        sig.append(s)
+        g_prev = g
+        if strains is None and direction * (s - sig[-2]) < -drop_tol:
+            yielded = True
+            sy, gy = sig[-2], gam[-2]
+            break
+    return FrozenCurve(np.array(gam), np.array(sig), yielded, float(sy), float(gy), len(gam) - 1)
+
+
+# ----------------------------------------------------------------------------
+# numba production path
+#
+# Local subsystem of one site: positions X (n, d) relative to the site particle
+# (minimum image, unwrapped), free particles first (0..nf−1, ordered along x).
+# Pairs with at least one free end are listed within x_c λ_ij + skin.
+
+_SKIN = 0.4
+
+
+@njit(cache=True)
+def _pair_list(X, sizes, nf, xc, na, skin):
+    n, d = X.shape
+    cnt = 0
+    for pas in range(2):
+        if pas == 1:
+            ci = np.empty(cnt, dtype=np.int64)
+            cj = np.empty(cnt, dtype=np.int64)
+            lam = np.empty(cnt)
+            cnt = 0
+        for i in range(nf):
+            for j in range(i + 1, n):
+                lij = pair_size(sizes[i], sizes[j], na)
+                rc = xc * lij + skin
+                r2 = 0.0
+                for a in range(d):
+                    t = X[j, a] - X[i, a]
+                    r2 += t * t
+                if r2 < rc * rc:
+                    if pas == 1:
+                        ci[cnt] = i
+                        cj[cnt] = j
+                        lam[cnt] = lij
+                    cnt += 1
+    return ci, cj, lam
+
+
+@njit(cache=True)
+def _eval(X, ci, cj, lam, beta, coeffs, xc, order):
+    """Separations x_ι = X_j − X_i, distances and φ..φ^(order) of the listed pairs."""
+    m = ci.shape[0]
+    d = X.shape[1]
+    rv = np.empty((m, d))
+    r = np.empty(m)
+    for p in range(m):
+        s = 0.0
+        for a in range(d):
+            t = X[cj[p], a] - X[ci[p], a]
+            rv[p, a] = t
+            s += t * t
+        r[p] = np.sqrt(s)
+    return rv, r, _radial_derivatives(r, lam, beta, coeffs, xc, order)
+
+
+@njit(cache=True)
+def _forces_of(rv, r, der, ci, cj, nf):
+    """(energy of the listed pairs, forces on the free particles (nf, d), max|F|)."""
+    d = rv.shape[1]
+    F = np.zeros((nf, d))
+    e = 0.0
+    for p in range(ci.shape[0]):
+        e += der[0, p]
+        g = der[1, p] / r[p]
+        for a in range(d):
+            f = g * rv[p, a]  # ∂φ/∂x_j = φ'/r x_ι ; F_j = −that, F_i = +that
+            if cj[p] < nf:
+                F[cj[p], a] -= f
+            F[ci[p], a] += f
+    fmax = 0.0
+    for i in range(nf):
+        s = 0.0
+        for a in range(d):
+            s += F[i, a] * F[i, a]
+        fmax = max(fmax, np.sqrt(s))
+    return e, F, fmax
+
+
+@njit(cache=True)
+def _stress_of(rv, r, der, ci, cj, nf, B, volume):
+    """σ_B of the cavity: Σ w_b φ'/r x·(B x) / volume (w = 1 free–free, ½ free–frozen)."""
+    d = rv.shape[1]
+    s = 0.0
+    for p in range(ci.shape[0]):
+        w = 1.0 if cj[p] < nf else 0.5
+        q = 0.0
+        for a in range(d):
+            for b in range(d):
+                q += rv[p, a] * B[a, b] * rv[p, b]
+        s += w * der[1, p] / r[p] * q
+    return s / volume
+
+
+@njit(cache=True)
+def _hessian_of(rv, r, der, ci, cj, nf):
+    """Free–free Hessian block in envelope storage (interacting pairs only), factorised.
+    Returns (env, ptr, first, ok)."""
+    d = rv.shape[1]
+    firstp = np.arange(nf)
+    for p in range(ci.shape[0]):
+        if cj[p] < nf and der[1, p] != 0.0:
+            if ci[p] < firstp[cj[p]]:
+                firstp[cj[p]] = ci[p]
+    nd = d * nf
+    first = np.empty(nd, dtype=np.int64)
+    for l in range(nf):
+        for a in range(d):
+            first[d * l + a] = d * firstp[l]
+    ptr = envelope_layout(first, nd)
+    env = np.zeros(ptr[nd])
+    touched = np.zeros(nf, dtype=np.bool_)
+    for p in range(ci.shape[0]):
+        if der[1, p] == 0.0 and der[2, p] == 0.0:
+            continue
+        f1 = der[1, p] / r[p]
+        f2 = (der[2, p] - f1) / (r[p] * r[p])
+        i = ci[p]
+        j = cj[p]
+        jf = j < nf
+        touched[i] = True
+        if jf:
+            touched[j] = True
+        for a in range(d):
+            for c in range(a + 1):
+                k = f2 * rv[p, a] * rv[p, c]
+                if a == c:
+                    k += f1
+                r_ = d * i + a
+                env[ptr[r_] + d * i + c - first[r_]] += k
+                if jf:
+                    r_ = d * j + a
+                    env[ptr[r_] + d * j + c - first[r_]] += k
+        if jf:  # j > i: block (j, i)
+            for a in range(d):
+                r_ = d * j + a
+                for c in range(d):
+                    k = f2 * rv[p, a] * rv[p, c]
+                    if a == c:
+                        k += f1
+                    env[ptr[r_] + d * i + c - first[r_]] -= k
+    for l in range(nf):
+        if not touched[l]:  # a free particle without interactions (rattler)
+            for a in range(d):
+                r_ = d * l + a
+                env[ptr[r_] + r_ - first[r_]] = 1.0
+    ok = envelope_factor(env, ptr, first, nd, d)
+    return env, ptr, first, ok
+
+
+@njit(cache=True)
+def _tangent_of(rv, r, der, ci, cj, nf, A, env, ptr, first):
+    """ẋ on the free particles: H_FF ẋ = −[H·(A x)]_F (Eq. 5 restricted)."""
+    d = rv.shape[1]
+    b = np.zeros(d * nf)
+    ax = np.empty(d)
+    for p in range(ci.shape[0]):
+        if der[1, p] == 0.0 and der[2, p] == 0.0:
+            continue
+        f1 = der[1, p] / r[p]
+        f2 = (der[2, p] - f1) / (r[p] * r[p])
+        xa = 0.0
+        for a in range(d):
+            s = 0.0
+            for c in range(d):
+                s += A[a, c] * rv[p, c]
+            ax[a] = s
+            xa += rv[p, a] * s
+        for a in range(d):
+            g = f2 * xa * rv[p, a] + f1 * ax[a]  # K·(A x_ι)
+            if cj[p] < nf:
+                b[d * cj[p] + a] -= g
+            b[d * ci[p] + a] += g
+    envelope_backsolve(env, ptr, first, d * nf, b, d)
+    return b.reshape((nf, d))
+
+
+@njit(cache=True)
+def _maxdisp2(X, Xref, n):
+    """Largest squared displacement of particles 0..n−1 since Xref."""
+    m = 0.0
+    for i in range(n):
+        s = 0.0
+        for a in range(X.shape[1]):
+            t = X[i, a] - Xref[i, a]
+            s += t * t
+        m = max(m, s)
+    return m
+
+
+@njit(cache=True)
+def _fire(X, sizes, nf, beta, coeffs, xc, na, ftarget, max_steps):
+    """FIRE (Bitzek 2006, FIRE 2.0 back-off) on the free particles, in place.
+    Returns (converged, steps)."""
+    d = X.shape[1]
+    dtmax = 0.05
+    dt = 0.1 * dtmax
+    alpha0 = 0.1
+    alpha = alpha0
+    npos = 0
+    V = np.zeros((nf, d))
+    Xref = X.copy()
+    ci, cj, lam = _pair_list(X, sizes, nf, xc, na, _SKIN)
+    for step in range(max_steps):
+        if _maxdisp2(X, Xref, nf) > 0.25 * _SKIN * _SKIN:
+            Xref = X.copy()
+            ci, cj, lam = _pair_list(X, sizes, nf, xc, na, _SKIN)
+        rv, r, der = _eval(X, ci, cj, lam, beta, coeffs, xc, 1)
+        e, F, fmax = _forces_of(rv, r, der, ci, cj, nf)
+        if fmax < ftarget:
+            return True, step
+        P = 0.0
+        fn2 = 0.0
+        for i in range(nf):
+            for a in range(d):
+                P += F[i, a] * V[i, a]
+                fn2 += F[i, a] * F[i, a]
+        if P > 0.0:
+            npos += 1
+            if npos > 5:
+                dt = min(dt * 1.1, dtmax)
+                alpha *= 0.99
+        else:
+            npos = 0
+            dt = max(dt * 0.5, 1e-4 * dtmax)
+            alpha = alpha0
+            for i in range(nf):
+                for a in range(d):
+                    X[i, a] -= 0.5 * dt * V[i, a]
+                    V[i, a] = 0.0
+        vn2 = 0.0
+        for i in range(nf):
+            for a in range(d):
+                V[i, a] += dt * F[i, a]
+                vn2 += V[i, a] * V[i, a]
+        mix = alpha * np.sqrt(vn2 / fn2) if fn2 > 0 else 0.0
+        vmax = 0.0
+        for i in range(nf):
+            w2 = 0.0
+            for a in range(d):
+                V[i, a] = (1.0 - alpha) * V[i, a] + mix * F[i, a]
+                w2 += V[i, a] * V[i, a]
+            vmax = max(vmax, np.sqrt(w2))
+        scale = 1.0
+        if dt * vmax > 0.1:
+            scale = 0.1 / (dt * vmax)
+        for i in range(nf):
+            for a in range(d):
+                V[i, a] *= scale
+                X[i, a] += dt * V[i, a]
+    return False, max_steps
+
+
+@njit(cache=True)
+def _newton(X, sizes, nf, beta, coeffs, xc, na, ftol, max_iter):
+    """Full Newton on the free particles (fresh factor each step, backtracking on
+    max|F| and energy), in place. Returns (converged, iterations)."""
+    d = X.shape[1]
+    ci, cj, lam = _pair_list(X, sizes, nf, xc, na, _SKIN)
+    Xref = X.copy()
+    rv, r, der = _eval(X, ci, cj, lam, beta, coeffs, xc, 2)
+    e, F, fmax = _forces_of(rv, r, der, ci, cj, nf)
+    for it in range(max_iter):
+        if fmax < ftol:
+            return True, it
+        env, ptr, first, ok = _hessian_of(rv, r, der, ci, cj, nf)
+        if not ok:
+            return False, it
+        dx = F.copy().reshape(d * nf)
+        envelope_backsolve(env, ptr, first, d * nf, dx, d)
+        t = 1.0
+        accepted = False
+        Xt = X.copy()
+        for _ in range(12):
+            for i in range(nf):
+                for a in range(d):
+                    Xt[i, a] = X[i, a] + t * dx[d * i + a]
+            if _maxdisp2(Xt, Xref, nf) > 0.25 * _SKIN * _SKIN:
+                return False, it  # a large step: not in the basin of this Newton
+            rv, r, der = _eval(Xt, ci, cj, lam, beta, coeffs, xc, 2)
+            et, Ft, fmt = _forces_of(rv, r, der, ci, cj, nf)
+            if (fmt < fmax and (et <= e + 1e-12 * abs(e) or fmax < 1e-6)) or fmt < ftol:
+                accepted = True
+                break
+            t *= 0.5
+        if not accepted:
+            return False, it
+        X[:nf] = Xt[:nf]
+        e, F, fmax = et, Ft, fmt
+    return fmax < ftol, max_iter
+
+
+@njit(cache=True)
+def _relax(X, sizes, nf, beta, coeffs, xc, na, ftol, seed):
+    """Robust relaxation of the free particles: Newton, else FIRE + Newton, else FIRE
+    to ftol. Ends at a state with a positive-definite free–free Hessian when possible
+    (a saddle is left along a small random kick). Returns status (0 converged,
+    1 failed) and the number of FIRE steps used."""
+    fire_steps = 0
+    for attempt in range(4):
+        ok, _ = _newton(X, sizes, nf, beta, coeffs, xc, na, ftol, 30)
+        if not ok:
+            conv, st = _fire(X, sizes, nf, beta, coeffs, xc, na, max(ftol, 1e-7), 200000)
+            fire_steps += st
+            if not conv:
+                return 1, fire_steps
+            ok, _ = _newton(X, sizes, nf, beta, coeffs, xc, na, ftol, 30)
+            if not ok:
+                conv, st = _fire(X, sizes, nf, beta, coeffs, xc, na, ftol, 500000)
+                fire_steps += st
+                if not conv:
+                    return 1, fire_steps
+        ci, cj, lam = _pair_list(X, sizes, nf, xc, na, _SKIN)
+        rv, r, der = _eval(X, ci, cj, lam, beta, coeffs, xc, 2)
+        env, ptr, first, pd = _hessian_of(rv, r, der, ci, cj, nf)
+        if pd:
+            return 0, fire_steps
+        np.random.seed(seed + attempt)
+        for i in range(nf):
+            for a in range(X.shape[1]):
+                X[i, a] += 1e-4 * (np.random.random() - 0.5)
+    return 1, fire_steps
+
+
+@njit(cache=True)
+def _affine(X0, D, nf, out):
+    """Frozen particles (index ≥ nf) of ``out`` on D·X0."""
+    n, d = X0.shape
+    for i in range(nf, n):
+        for a in range(d):
+            s = 0.0
+            for b in range(d):
+                s += D[a, b] * X0[i, b]
+            out[i, a] = s
+
+
+@njit(cache=True)
+def _modulus(X0, sizes, nf, beta, coeffs, xc, na, A, B, VR, trA):
+    """μ₀ = dσ/dγ at 0: fourth-order central difference of σ along the linear-response
+    tangent A·x + ẋ (frozen particles: A·x), step 1e-5. NaN if H_FF is not positive
+    definite."""
+    n, d = X0.shape
+    ci, cj, lam = _pair_list(X0, sizes, nf, xc, na, _SKIN)
+    rv, r, der = _eval(X0, ci, cj, lam, beta, coeffs, xc, 2)
+    env, ptr, first, ok = _hessian_of(rv, r, der, ci, cj, nf)
+    if not ok:
+        return np.nan
+    xdot = _tangent_of(rv, r, der, ci, cj, nf, A, env, ptr, first)
+    T = np.empty((n, d))
+    for i in range(n):
+        for a in range(d):
+            s = 0.0
+            for b in range(d):
+                s += A[a, b] * X0[i, b]
+            T[i, a] = s + (xdot[i, a] if i < nf else 0.0)
+    h = 1e-5
+    vals = np.empty(4)
+    ks = np.array([-2.0, -1.0, 1.0, 2.0])
+    for q in range(4):
+        Xh = X0 + ks[q] * h * T
+        rv, r, der = _eval(Xh, ci, cj, lam, beta, coeffs, xc, 1)
+        vals[q] = _stress_of(rv, r, der, ci, cj, nf, B, VR * np.exp(ks[q] * h * trA))
+    return (8.0 * (vals[2] - vals[1]) - (vals[3] - vals[0])) / (12.0 * h)
+
+
+@njit(cache=True)
+def _aqs(X0, sizes, nf, beta, coeffs, xc, na, A, B, VR, trA, step, nmax, direction, sgn,
+         drop_tol, ftol, seed, curve_g, curve_s):
+    """Frozen-matrix AQS of one cavity in one direction until the first drop.
+
+    Returns (status, sigma_y, gamma_y, steps): status 0 yielded, 1 no drop before
+    nmax steps, 2 relaxation failed. curve_g / curve_s (length ≥ nmax+1, or 0) get the
+    visited strains and stresses (NaN after the last)."""
+    n, d = X0.shape
+    skin2 = 0.25 * _SKIN * _SKIN
+    rec = curve_g.shape[0] > 0
+    X = X0.copy()
+    ci, cj, lam = _pair_list(X, sizes, nf, xc, na, _SKIN)
+    Xref = X.copy()
+    rv, r, der = _eval(X, ci, cj, lam, beta, coeffs, xc, 2)
+    s_prev = _stress_of(rv, r, der, ci, cj, nf, B, VR)
+    g_prev = 0.0
+    if rec:
+        curve_g[0] = 0.0
+        curve_s[0] = s_prev
+    env, ptr, first, ok = _hessian_of(rv, r, der, ci, cj, nf)
+    if not ok:
+        status, _ = _relax(X, sizes, nf, beta, coeffs, xc, na, ftol, seed)
+        if status != 0:
+            return 2, np.nan, np.nan, 0
+        ci, cj, lam = _pair_list(X, sizes, nf, xc, na, _SKIN)
+        Xref = X.copy()
+        rv, r, der = _eval(X, ci, cj, lam, beta, coeffs, xc, 2)
+        env, ptr, first, ok = _hessian_of(rv, r, der, ci, cj, nf)
+    delta = direction * step
+    Dst = expm_small(delta * A)
+    for k in range(1, nmax + 1):
+        g = direction * k * step
+        Dn = expm_small(g * A)
+        # predictor: D(δ)·x + δ·ẋ on the free particles, D(γ)·x₀ on the frozen ones
+        xdot = _tangent_of(rv, r, der, ci, cj, nf, A, env, ptr, first)
+        Xp = np.empty((n, d))
+        for i in range(nf):
+            for a in range(d):
+                s = 0.0
+                for b in range(d):
+                    s += Dst[a, b] * X[i, b]
+                Xp[i, a] = s + delta * xdot[i, a]
+        _affine(X0, Dn, nf, Xp)
+        Xpred = Xp.copy()
+        if _maxdisp2(Xp, Xref, n) > skin2:
+            ci, cj, lam = _pair_list(Xp, sizes, nf, xc, na, _SKIN)
+            Xref = Xp.copy()
+        # corrector: chord iterations with the factor of the previous state
+        rv, r, der = _eval(Xp, ci, cj, lam, beta, coeffs, xc, 2)
+        e, F, fmax = _forces_of(rv, r, der, ci, cj, nf)
+        conv = fmax < ftol
+        for it in range(12):
+            if conv:
+                break
+            dx = F.copy().reshape(d * nf)
+            envelope_backsolve(env, ptr, first, d * nf, dx, d)
+            for i in range(nf):
+                for a in range(d):
+                    Xp[i, a] += dx[d * i + a]
+            if _maxdisp2(Xp, Xref, n) > skin2:
+                ci, cj, lam = _pair_list(Xp, sizes, nf, xc, na, _SKIN)
+                Xref = Xp.copy()
+            rv, r, der = _eval(Xp, ci, cj, lam, beta, coeffs, xc, 2)
+            e2, F2, fm2 = _forces_of(rv, r, der, ci, cj, nf)
+            slow = not fm2 < 0.5 * fmax
+            F, fmax = F2, fm2
+            conv = fmax < ftol
+            if slow and not conv:
+                break
+        if not conv:
+            ok_n, _ = _newton(Xp, sizes, nf, beta, coeffs, xc, na, ftol, 30)
+            if not ok_n:  # restart from the predictor: the minimum may have vanished
+                Xp[:] = Xpred
+                status, _ = _relax(Xp, sizes, nf, beta, coeffs, xc, na, ftol, seed + k)
+                if status != 0:  # last resort: the affine map of the previous state
+                    for i in range(nf):
+                        for a in range(d):
+                            s = 0.0
+                            for b in range(d):
+                                s += Dst[a, b] * X[i, b]
+                            Xp[i, a] = s
+                    status, _ = _relax(Xp, sizes, nf, beta, coeffs, xc, na, ftol, seed + 3 * k)
+                    if status != 0:
+                        return 2, np.nan, np.nan, k
+            ci, cj, lam = _pair_list(Xp, sizes, nf, xc, na, _SKIN)
+            Xref = Xp.copy()
+            rv, r, der = _eval(Xp, ci, cj, lam, beta, coeffs, xc, 2)
+        env, ptr, first, ok = _hessian_of(rv, r, der, ci, cj, nf)
+        if not ok:  # converged onto a saddle: leave it
+            status, _ = _relax(Xp, sizes, nf, beta, coeffs, xc, na, ftol, seed + 7919 * k)
+            if status != 0:
+                return 2, np.nan, np.nan, k
+            ci, cj, lam = _pair_list(Xp, sizes, nf, xc, na, _SKIN)
+            Xref = Xp.copy()
+            rv, r, der = _eval(Xp, ci, cj, lam, beta, coeffs, xc, 2)
+            env, ptr, first, ok = _hessian_of(rv, r, der, ci, cj, nf)
+        s = _stress_of(rv, r, der, ci, cj, nf, B, VR * np.exp(g * trA))
+        if rec:
+            curve_g[k] = g
+            curve_s[k] = s
+        if sgn * direction * (s - s_prev) < -drop_tol:
+            return 0, s_prev, g_prev, k
+        X = Xp
+        s_prev = s
+        g_prev = g
+    return 1, np.nan, np.nan, nmax
+
+
+@njit(cache=True)
+def _local_subsystem(x, sizes, h, site, radius, reach, hinv, ncell, cstart, members, cap):
+    """Positions relative to the site (unwrapped), sizes, number of free particles, and
+    global indices; free particles first, ordered along x."""
+    d = x.shape[1]
+    buf = np.empty(cap, dtype=np.int64)
+    r2 = np.empty(cap)
+    cnt = query(x[site], x, h, hinv, ncell, cstart, members, reach, buf, r2)
+    idx = buf[:cnt]
+    rr = r2[:cnt]
+    rel = np.empty((cnt, d))
+    for q in range(cnt):
+        j = idx[q]
+        if d == 2:
+            rel[q, 0], rel[q, 1] = min_image_2d(x[j, 0] - x[site, 0], x[j, 1] - x[site, 1], h)
+        else:
+            rel[q, 0], rel[q, 1], rel[q, 2] = min_image_3d(
+                x[j, 0] - x[site, 0], x[j, 1] - x[site, 1], x[j, 2] - x[site, 2], h)
+    R2 = radius * radius
+    isfree = rr <= R2
+    nf = 0
+    for q in range(cnt):
+        if isfree[q]:
+            nf += 1
+    key = np.empty(cnt)
+    for q in range(cnt):
+        # free first (by x), then frozen (by index)
+        key[q] = rel[q, 0] if isfree[q] else 1e300
+    order = np.argsort(key, kind="mergesort")
+    # frozen ones: stable order by global index
+    fro = order[nf:]
+    fro = fro[np.argsort(idx[fro], kind="mergesort")]
+    order = np.concatenate((order[:nf], fro))
+    X = np.empty((cnt, d))
+    sz = np.empty(cnt)
+    gidx = np.empty(cnt, dtype=np.int64)
+    for q in range(cnt):
+        o = order[q]
+        X[q] = rel[o]
+        sz[q] = sizes[idx[o]]
+        gidx[q] = idx[o]
+    return X, sz, nf, gidx
+
+
+@njit(cache=True, parallel=True)
+def _frozen_batch(x, sizes, h, sites, radius, reach, beta, coeffs, xc, na, A, B, VR, trA,
+                  step, nmax, drop_tol, ftol, seed):
+    """All sites: res (m, 6) = σ₀, μ₀, σ_Y, γ_Y, σ_Y^B, γ_Y^B; info (m, 3) = n_free and the
+    _aqs status forward / backward; steps (m, 2)."""
+    m = sites.shape[0]
+    res = np.full((m, 6), np.nan)
+    info = np.zeros((m, 3), dtype=np.int64)
+    steps = np.zeros((m, 2), dtype=np.int64)
+    ncell, cstart, members = cell_grid(x, h, reach)
+    hinv = np.linalg.inv(h)
+    cap = _query_capacity(ncell, cstart, x.shape[0])
+    empty = np.empty(0)
+    for t in prange(m):
+        X0, sz, nf, _ = _local_subsystem(x, sizes, h, sites[t], radius, reach, hinv, ncell,
+                                         cstart, members, cap)
+        info[t, 0] = nf
+        ci, cj, lam = _pair_list(X0, sz, nf, xc, na, _SKIN)
+        rv, r, der = _eval(X0, ci, cj, lam, beta, coeffs, xc, 1)
+        res[t, 0] = _stress_of(rv, r, der, ci, cj, nf, B, VR)
+        mu = _modulus(X0, sz, nf, beta, coeffs, xc, na, A, B, VR, trA)
+        res[t, 1] = mu
+        sgn = -1.0 if mu < 0 else 1.0
+        for k in range(2):
+            direction = 1 if k == 0 else -1
+            st, sy, gy, ns = _aqs(X0, sz, nf, beta, coeffs, xc, na, A, B, VR, trA, step, nmax,
+                                  direction, sgn, drop_tol, ftol, seed + 2 * sites[t] + k,
+                                  empty, empty)
+            res[t, 2 + 2 * k] = sy
+            res[t, 3 + 2 * k] = gy
+            info[t, 1 + k] = st
+            steps[t, k] = ns
+    return res, info, steps
+
+
+# ----------------------------------------------------------------------------
+# public API
+
+
+@dataclass
+class FrozenSites:
+    """Frozen-matrix results of many sites (output of :func:`frozen_sites`).
+
+    Per site: ``sigma0`` (cavity stress at γ = 0), ``mu0`` (slope at 0),
+    ``sigma_y``/``gamma_y`` (forward), ``sigma_y_backward``/``gamma_y_backward``
+    (NaN where no drop), ``status`` (n, 2): 0 yielded, 1 no drop before max_strain,
+    2 relaxation failed; ``steps`` (n, 2) strain steps taken; ``n_free``.
+    """
+
+    sites: np.ndarray
+    sigma0: np.ndarray
+    mu0: np.ndarray
+    sigma_y: np.ndarray
+    gamma_y: np.ndarray
+    sigma_y_backward: np.ndarray
+    gamma_y_backward: np.ndarray
+    status: np.ndarray
+    steps: np.ndarray
+    n_free: np.ndarray
+
+
+def _setup(conf, radius, geometry, component, margin):
+    from glass2epm.yieldstress.yieldmap import component_matrix
+
+    if radius < 0:
+        raise ValueError(f"cavity radius must be non-negative, got {radius}")
+    d = conf.dim
+    A = deformation_generator(geometry, d)
+    B = component_matrix(component, d)
+    reach = radius + conf.model.max_cutoff + _SKIN + margin
+    if reach >= 0.5 * conf.box.perpendicular_widths().min():
+        raise ValueError(
+            f"cavity radius {radius:g} λ is too large for the frozen-matrix method in this cell: "
+            f"the local subsystem (R + r_max + skin + margin = {reach:g} λ) must stay below half "
+            f"the cell width ({0.5 * conf.box.perpendicular_widths().min():g} λ)"
+        )
+    return A, B, reach, cavity_volume(radius, d)
+
+
+def _check_numbers(step, max_strain, ftol):
+    if not step > 0:
+        raise ValueError(f"frozen-matrix step must be positive, got {step}")
+    if not max_strain >= step:
+        raise ValueError(f"max_strain ({max_strain}) must be at least one step ({step})")
+    if not ftol > 0:
+        raise ValueError(f"ftol must be positive, got {ftol}")
+    return int(np.ceil(max_strain / step - 1e-9))
+
+
+def frozen_sites(conf, sites, radius: float, geometry: str = "simple_shear", component="xy",
+                 step: float = 1e-3, max_strain: float = 0.3, drop_tol: float = 1e-6,
+                 ftol: float = 1e-10, margin: float = 0.5, threads: int | None = None,
+                 seed: int = 0) -> FrozenSites:
+    """Frozen-matrix yield stresses of the cavities around ``sites`` (forward and backward).
+
+    ``radius`` R (λ); ``step`` Δγ; ``max_strain``: give up (discard) beyond it;
+    ``drop_tol`` (ε/λ^d); ``ftol``: max|F| on the free particles (ε/λ); ``seed``
+    seeds the (rare) kicks that leave a saddle. Deterministic. Any subset of sites.
+    """
+    from glass2epm.mechanics.expansion import numba_threads
+
+    nmax = _check_numbers(step, max_strain, ftol)
+    A, B, reach, VR = _setup(conf, radius, geometry, component, margin)
+    sites = np.ascontiguousarray(sites, dtype=np.int64)
+    m = conf.model
+    with numba_threads(threads):
+        res, info, steps = _frozen_batch(conf.x, conf.sizes, conf.box.h, sites, float(radius),
+                                         float(reach), float(m.beta), m.coeffs, m.xc, m.na, A, B,
+                                         VR, float(np.trace(A)), float(step), nmax, float(drop_tol),
+                                         float(ftol), int(seed))
+    return FrozenSites(sites, res[:, 0], res[:, 1], res[:, 2], res[:, 3], res[:, 4], res[:, 5],
+                       info[:, 1:3].copy(), steps, info[:, 0].copy())
+
+
+def frozen_site_curve(conf, site: int, radius: float, geometry: str = "simple_shear",
+                      component="xy", direction: int = 1, step: float = 1e-3,
+                      max_strain: float = 0.3, drop_tol: float = 1e-6, ftol: float = 1e-10,
+                      margin: float = 0.5, seed: int = 0) -> FrozenCurve:
+    """The frozen-matrix σ(γ) of one cavity and direction (numba path), up to the drop
+    (the first point after the drop included)."""
+    if direction not in (1, -1):
+        raise ValueError("direction must be +1 (forward) or -1 (backward)")
+    nmax = _check_numbers(step, max_strain, ftol)
+    A, B, reach, VR = _setup(conf, radius, geometry, component, margin)
+    mdl = conf.model
+    ncell, cstart, members = cell_grid(conf.x, conf.box.h, reach)
+    cap = _query_capacity(ncell, cstart, conf.N)
+    X0, sz, nf, _ = _local_subsystem(conf.x, conf.sizes, conf.box.h, int(site), float(radius),
+                                     float(reach), np.linalg.inv(conf.box.h), ncell, cstart,
+                                     members, cap)
+    trA = float(np.trace(A))
+    mu = _modulus(X0, sz, nf, float(mdl.beta), mdl.coeffs, mdl.xc, mdl.na, A, B, VR, trA)
+    sgn = -1.0 if mu < 0 else 1.0
+    cg = np.full(nmax + 1, np.nan)
+    cs = np.full(nmax + 1, np.nan)
+    st, sy, gy, ns = _aqs(X0, sz, nf, float(mdl.beta), mdl.coeffs, mdl.xc, mdl.na, A, B, VR, trA,
+                          float(step), nmax, direction, sgn, float(drop_tol), float(ftol),
+                          int(seed) + 2 * int(site) + (0 if direction == 1 else 1), cg, cs)
+    keep = np.isfinite(cg)
+    return FrozenCurve(cg[keep], cs[keep], st == 0, float(sy), float(gy), int(ns),
+                       extra={"status": int(st), "mu0": float(mu), "n_free": int(nf)})
+
+
+def chunk_sites(sites, k: int, K: int) -> np.ndarray:
+    """Chunk k (0-based) of K of a site list: every K-th site from k (interleaved, so
+    chunks get sites from the whole cell and similar costs)."""
+    if not (isinstance(K, (int, np.integer)) and K >= 1):
+        raise ValueError(f"number of chunks must be a positive integer, got {K}")
+    if not 0 <= k < K:
+        raise ValueError(f"chunk index must be in 0..{K - 1} (0-based), got {k}")
+    return np.asarray(sites)[k::K]
