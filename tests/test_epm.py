@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from glass2epm.epm import lattice
+from glass2epm.core import schemas
 
 EPS = 0.065
 
@@ -406,7 +407,7 @@ def test_bad_inputs(tmp_path):
     from glass2epm.core.io import write_table
 
     p = tmp_path / "bad.parquet"
-    write_table(p, lattice.EPM_SERIES, {"strain": [0.1], "stress": [1.0], "avalanche_size": [1], "rounds": [1]})
+    write_table(p, schemas.EPM_SERIES, {"strain": [0.1], "stress": [1.0], "avalanche_size": [1], "rounds": [1]})
     with pytest.raises(ValueError, match="sigma_y"):
         lattice.read_thresholds(p)
     with pytest.raises(ValueError, match="non-finite"):
@@ -453,7 +454,7 @@ def test_cli_epm(tmp_path, capsys):
     bad = tmp_path / "bad.parquet"
     from glass2epm.core.io import write_table
 
-    write_table(bad, lattice.EPM_SERIES, {"strain": [0.1], "stress": [1.0], "avalanche_size": [1], "rounds": [1]})
+    write_table(bad, schemas.EPM_SERIES, {"strain": [0.1], "stress": [1.0], "avalanche_size": [1], "rounds": [1]})
     argv[argv.index(str(thr_path))] = str(bad)
     assert main(argv) == 2
     assert "sigma_y" in capsys.readouterr().err
@@ -469,7 +470,7 @@ def test_cli_one_to_one_and_renewal_table(tmp_path, capsys):
     x, y = np.meshgrid(np.arange(L) * 5.0, np.arange(L) * 5.0, indexing="ij")
     from glass2epm.core.io import write_table
 
-    write_table(tmp_path / "map.parquet", lattice.THRESHOLDS, {"sigma_y": vals, "x": x.ravel(), "y": y.ravel()})
+    write_table(tmp_path / "map.parquet", schemas.THRESHOLDS, {"sigma_y": vals, "x": x.ravel(), "y": y.ravel()})
     lattice.write_thresholds(tmp_path / "ren.parquet", rng.normal(1.2, 0.2, 500))
     out = tmp_path / "s.parquet"
     argv = ["epm", "--thresholds", str(tmp_path / "map.parquet"), "--renewal-table", str(tmp_path / "ren.parquet"),

@@ -10,14 +10,13 @@ import numpy as np
 import pytest
 
 from glass2epm.core import io
-from glass2epm.aqs.activity import D2MIN_ACTIVITY
-from glass2epm.aqs.engine import AQS_SERIES
-from glass2epm.bands.growth import ACTIVITY_SERIES, BAND_PROFILES, BAND_WIDTHS
+from glass2epm.core.schemas import D2MIN_ACTIVITY
+from glass2epm.core.schemas import AQS_SERIES
+from glass2epm.core.schemas import ACTIVITY_SERIES, BAND_PROFILES, BAND_WIDTHS
 from glass2epm.core.box import Box
-from glass2epm.epm.lattice import EPM_SERIES
-from glass2epm.epm.calibrate import EPM_CURVES
-from glass2epm.analysis.figdata import (BAND_SIZE, CAVITY_BONDS, CAVITY_CURVES, CAVITY_PARTICLES, EPM_COMPARE,
-                               EPM_STEADY, EXPANSION_CHECK, YIELD_COMPARE)
+from glass2epm.core.schemas import EPM_SERIES
+from glass2epm.core.schemas import EPM_CURVES
+from glass2epm.core.schemas import BAND_SIZE, CAVITY_BONDS, CAVITY_CURVES, CAVITY_PARTICLES, EPM_COMPARE, EPM_STEADY, EXPANSION_CHECK, YIELD_COMPARE
 from glass2epm.core.model import Model
 from glass2epm.plotting.fig3 import plot_fig3
 from glass2epm.plotting.fig4 import plot_fig4
@@ -26,7 +25,7 @@ from glass2epm.plotting.fig6 import plot_fig6
 from glass2epm.plotting.fig7 import plot_fig7
 from glass2epm.plotting.fig8 import plot_fig8
 from glass2epm.plotting.fig9 import plot_fig9
-from glass2epm.yieldstress.yieldmap import YIELD_BLOCKS, YIELD_MAP
+from glass2epm.core.schemas import YIELD_BLOCKS, YIELD_MAP
 
 MODEL = Model.from_preset("lerner-poly2d")
 TPS = (0.7, 0.4, 0.2)

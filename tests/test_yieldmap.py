@@ -42,6 +42,7 @@ from glass2epm.core.io import Configuration, read_table, write_configuration, wr
 from glass2epm.core.model import Model
 from glass2epm.core.neighbors import VerletList
 from glass2epm.core.potential import ForceField
+from glass2epm.core import schemas
 
 # ----------------------------------------------------------------------------
 # helpers independent of glass2epm.yieldstress.yieldmap / contractions / frozen
@@ -445,7 +446,7 @@ def test_residual_strength_map(small, tmp_path):
     b = np.asarray(tb["residual"])
     np.testing.assert_array_equal(pooled_block_thresholds([paths[2]], residual=True), b[np.isfinite(b) & (b > 0)])
     old = {k: v for k, v in m.blocks.items() if k != "residual"}
-    write_table(tmp_path / "old.blocks.parquet", Y.YIELD_BLOCKS, old, model=small.model, box=small.box)
+    write_table(tmp_path / "old.blocks.parquet", schemas.YIELD_BLOCKS, old, model=small.model, box=small.box)
     with pytest.raises(ValueError, match="no column 'residual'.*rebuild the yield maps"):
         pooled_block_thresholds([tmp_path / "old.blocks.parquet"], residual=True)
 

@@ -7,6 +7,7 @@ from glass2epm.core import io
 from glass2epm.aqs.engine import iter_snapshots
 from glass2epm.yieldstress.cavity import mean_spacing
 from glass2epm.core.runtime import rule_context
+from glass2epm.core import schemas
 
 with rule_context(snakemake) as log:
     p = snakemake.params.activity
@@ -20,6 +21,6 @@ with rule_context(snakemake) as log:
                             provenance={"rule": "activity"},
                             extra={"Tp": first.Tp, "map_strain": p["map_strain"]})
     cols = growth.from_d2min(res, snakemake.params.strains)
-    io.write_table(snakemake.output.series, growth.ACTIVITY_SERIES, cols, model=first.model, box=first.box,
+    io.write_table(snakemake.output.series, schemas.ACTIVITY_SERIES, cols, model=first.model, box=first.box,
                    seed=first.seed, extra={"Tp": first.Tp, "box_side": float(first.box.h[0, 0]),
                                            "length_unit": "lambda", "scale": d, "source": "particles"})

@@ -1,7 +1,8 @@
 """Rule `aqs_statistics`: per-T_p pooled AQS statistics (peak stress, σ_s, P(σ_s))."""
 
 from glass2epm.core import io
-from glass2epm.aqs.engine import AQS_STATISTICS, pooled_statistics, read_series
+from glass2epm.aqs.engine import pooled_statistics, read_series
+from glass2epm.core.schemas import AQS_STATISTICS
 from glass2epm.core.runtime import rule_context
 
 with rule_context(snakemake) as log:

@@ -3,7 +3,8 @@
 import numpy as np
 
 from glass2epm.core import io
-from glass2epm.bands.growth import BAND_WIDTHS, growth
+from glass2epm.bands.growth import growth
+from glass2epm.core.schemas import BAND_WIDTHS
 from glass2epm.core.runtime import rule_context
 
 

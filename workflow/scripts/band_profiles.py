@@ -4,7 +4,8 @@ for the particle samples and for each EPM lattice of one T_p (replicas averaged 
 import numpy as np
 
 from glass2epm.core import io
-from glass2epm.bands.growth import BAND_PROFILES, BAND_WIDTHS, analyse_series, read_series_table
+from glass2epm.bands.growth import analyse_series, read_series_table
+from glass2epm.core.schemas import BAND_PROFILES, BAND_WIDTHS
 from glass2epm.core.runtime import rule_context
 
 

@@ -3,8 +3,8 @@
 import numpy as np
 
 from glass2epm.core import io
-from glass2epm.bands.growth import BAND_WIDTHS
-from glass2epm.analysis.figdata import BAND_SIZE
+from glass2epm.core.schemas import BAND_WIDTHS
+from glass2epm.core.schemas import BAND_SIZE
 from glass2epm.core.runtime import rule_context
 
 with rule_context(snakemake) as log:

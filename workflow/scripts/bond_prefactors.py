@@ -3,7 +3,8 @@
 import numpy as np
 
 from glass2epm.core import io
-from glass2epm.analysis.bondstats import BOND_PREFACTORS, pooled, prefactors
+from glass2epm.analysis.bondstats import pooled, prefactors
+from glass2epm.core.schemas import BOND_PREFACTORS
 from glass2epm.mechanics.expansion import read_bonds
 from glass2epm.core.runtime import rule_context
 

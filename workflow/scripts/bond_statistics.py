@@ -1,7 +1,8 @@
 """Rule `bond_statistics`: P(|φ_nγ|) pooled over samples, tail exponents against Eq. (23)."""
 
 from glass2epm.core import io
-from glass2epm.analysis.bondstats import BOND_HISTOGRAMS, distributions
+from glass2epm.analysis.bondstats import distributions
+from glass2epm.core.schemas import BOND_HISTOGRAMS
 from glass2epm.mechanics.expansion import read_bonds
 from glass2epm.core.runtime import rule_context
 

@@ -5,7 +5,8 @@ import json
 
 from glass2epm.epm import lattice
 from glass2epm.core import io
-from glass2epm.bands.growth import ACTIVITY_SERIES, from_epm_snapshots
+from glass2epm.bands.growth import from_epm_snapshots
+from glass2epm.core.schemas import ACTIVITY_SERIES
 from glass2epm.core.runtime import rule_context
 
 with rule_context(snakemake) as log:

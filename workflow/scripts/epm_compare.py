@@ -8,9 +8,9 @@ both (``glass2epm.analysis.stats.curve_peak``, stored by the aqs_statistics and 
 import numpy as np
 
 from glass2epm.core import io
-from glass2epm.aqs.engine import AQS_STATISTICS
-from glass2epm.epm.calibrate import EPM_SUMMARY
-from glass2epm.analysis.figdata import EPM_COMPARE
+from glass2epm.core.schemas import AQS_STATISTICS
+from glass2epm.core.schemas import EPM_SUMMARY
+from glass2epm.core.schemas import EPM_COMPARE
 from glass2epm.core.runtime import rule_context
 
 

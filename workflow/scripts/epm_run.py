@@ -6,9 +6,11 @@ import numpy as np
 
 from glass2epm.epm import lattice
 from glass2epm.core import io
-from glass2epm.epm.calibrate import EPM_CURVES, EPM_SUMMARY, run_realisations
-from glass2epm.analysis.figdata import EPM_STEADY
+from glass2epm.epm.calibrate import run_realisations
+from glass2epm.core.schemas import EPM_CURVES, EPM_SUMMARY
+from glass2epm.core.schemas import EPM_STEADY
 from glass2epm.core.runtime import rule_context
+from glass2epm.core import schemas
 
 with rule_context(snakemake) as log:
     p, wc = snakemake.params.epm, snakemake.wildcards
@@ -34,4 +36,4 @@ with rule_context(snakemake) as log:
     io.write_table(snakemake.output.steady, EPM_STEADY,
                    {"source": np.array(["epm"] * n), "size": np.full(n, L), "stress": r["steady"]}, **meta)
     s0 = r["series0"]
-    io.write_table(snakemake.output.example, lattice.EPM_SERIES, {k: np.asarray(v) for k, v in s0.items()}, **meta)
+    io.write_table(snakemake.output.example, schemas.EPM_SERIES, {k: np.asarray(v) for k, v in s0.items()}, **meta)

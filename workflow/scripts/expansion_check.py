@@ -2,7 +2,7 @@
 
 from glass2epm.core import io
 from glass2epm.mechanics.expansion import aqs_check
-from glass2epm.analysis.figdata import EXPANSION_CHECK
+from glass2epm.core.schemas import EXPANSION_CHECK
 from glass2epm.core.runtime import rule_context
 
 with rule_context(snakemake) as log:

@@ -3,7 +3,8 @@
 import json
 
 from glass2epm.core import io
-from glass2epm.prepare.onset import ONSET, estimate_onset
+from glass2epm.prepare.onset import estimate_onset
+from glass2epm.core.schemas import ONSET
 from glass2epm.core.runtime import rule_context
 
 with rule_context(snakemake) as log:

@@ -5,7 +5,7 @@ import numpy as np
 
 from glass2epm.core import io
 from glass2epm.aqs.engine import read_series
-from glass2epm.analysis.figdata import EPM_STEADY
+from glass2epm.core.schemas import EPM_STEADY
 from glass2epm.core.runtime import rule_context
 
 with rule_context(snakemake) as log:

@@ -1,7 +1,7 @@
 """Rule `yield_compare`: P(σ_Y) mean and variance per T_p, bond micromechanics vs frozen matrix."""
 
 from glass2epm.core import io
-from glass2epm.analysis.figdata import YIELD_COMPARE
+from glass2epm.core.schemas import YIELD_COMPARE
 from glass2epm.core.runtime import rule_context
 from glass2epm.yieldstress.compare import compare
 

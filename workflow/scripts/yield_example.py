@@ -6,7 +6,7 @@ import numpy as np
 from glass2epm.core import io
 from glass2epm.yieldstress import yieldmap
 from glass2epm.yieldstress.cavity import mean_spacing, site_particles
-from glass2epm.analysis.figdata import CAVITY_BONDS, CAVITY_CURVES, CAVITY_PARTICLES
+from glass2epm.core.schemas import CAVITY_BONDS, CAVITY_CURVES, CAVITY_PARTICLES
 from glass2epm.core.runtime import rule_context
 
 with rule_context(snakemake) as log:

@@ -18,29 +18,11 @@ from __future__ import annotations
 import numpy as np
 
 from glass2epm.analysis import stats
-from glass2epm.core.io import Schema, register
+
+from glass2epm.core.schemas import BOND_HISTOGRAMS, BOND_PREFACTORS
 
 THEORY_ALPHA = {1: 7.0 / 2.0, 2: 11.0 / 6.0, 3: 3.0 / 2.0}  # P ~ x^-alpha (Eq. 23)
 COLUMNS = {1: "phi_g", 2: "phi_gg", 3: "phi_ggg"}
-
-BOND_HISTOGRAMS = register(
-    Schema(
-        "bond_histograms",
-        1,
-        {"order": "", "center": "epsilon", "density": "1/epsilon", "density_err": "1/epsilon",
-         "count": ""},
-        description="log-binned P(|phi_n gamma|) pooled over samples of one T_p",
-    )
-)
-BOND_PREFACTORS = register(
-    Schema(
-        "bond_prefactors",
-        1,
-        {"Tp": "epsilon/k_B", "A": "epsilon^(alpha-1)", "A_lo": "epsilon^(alpha-1)",
-         "A_hi": "epsilon^(alpha-1)", "ratio": "", "ratio_lo": "", "ratio_hi": "", "n_bonds": ""},
-        description="tail prefactor A_g of P(|phi_gamma|) with the exponent fixed at 7/2, and A_g/A_inf",
-    )
-)
 
 
 def pooled(tables, order: int) -> np.ndarray:

@@ -14,7 +14,7 @@ import numpy as np
 
 from glass2epm.core import io
 from glass2epm.analysis import stats
-from glass2epm.analysis.figdata import BAND_SIZE, EPM_COMPARE, EPM_STEADY, YIELD_COMPARE
+from glass2epm.core.schemas import BAND_SIZE, EPM_COMPARE, EPM_STEADY, YIELD_COMPARE
 
 
 def _fmt(v, ci=None, digits=3):

@@ -58,34 +58,13 @@ import numpy as np
 from numba import njit
 
 from glass2epm.core.box import Box, min_image_2d, min_image_3d
-from glass2epm.core.io import Schema, register, read_table, write_table
+from glass2epm.core.io import read_table, write_table
 from glass2epm.core.neighbors import _all_pairs, _build
+from glass2epm.core.schemas import D2MIN_ACTIVITY
 
 DEFAULT_THRESHOLD = 0.01  # λ², paper Sec. V B (per 1 % strain window)
 DEFAULT_RCUT_FACTOR = 2.5  # rcut = 2.5 (N/V)^{-1/d}
 NORMALIZATIONS = ("mean", "sum")
-
-D2MIN_ACTIVITY = register(
-    Schema(
-        "d2min_activity",
-        1,
-        {
-            "x": "lambda",
-            "y": "lambda",
-            "activity": "count",
-            "first_active_strain": "",
-            "d2min_last": "lambda^2",
-        },
-        optional={"z": "lambda", "d2min_max": "lambda^2", "n_neighbors": "count"},
-        needs_box=True,
-        description=(
-            "one row per particle: reference position (first snapshot), number of strain "
-            "windows in which D²min > threshold ('activity'), end strain of the first such "
-            "window (NaN if never active), D²min of the last window and the largest D²min "
-            "over windows (λ², normalisation in extra.normalize)"
-        ),
-    )
-)
 
 
 # ----------------------------------------------------------------------------

@@ -89,78 +89,15 @@ import numpy as np
 
 from glass2epm.core.box import Box, deformation, deformation_generator, reduce_tilt
 from glass2epm.mechanics.hessian import HessianSolver, NotPositiveDefinite, _prefactors, assemble, pair_data
-from glass2epm.core.io import (
-    Configuration,
-    Schema,
-    atomic_path,
-    read_configuration,
-    read_table,
-    register,
-    write_configuration,
-    write_table,
-)
+from glass2epm.core.io import Configuration, atomic_path, read_configuration, read_table, write_configuration, write_table
 from glass2epm.mechanics.minimize import MinimizationError, default_ftol, minimize
 from glass2epm.core.potential import ForceField, effective_threads
 from glass2epm.mechanics.properties import _K_dot, _pair_force_field
 from glass2epm.analysis.stats import curve_peak, uniform_grid
+from glass2epm.core.schemas import AQS_SERIES, AQS_EVENTS, AQS_STATISTICS
 
 log = logging.getLogger(__name__)
 
-STRESS = "epsilon/lambda^d"
-
-AQS_SERIES = register(
-    Schema(
-        "aqs_series",
-        1,
-        {
-            "strain": "",
-            "sxx": STRESS,
-            "syy": STRESS,
-            "sxy": STRESS,
-            "pressure": STRESS,
-            "energy_per_particle": "epsilon",
-            "force_evaluations": "count",
-            "event": "bool",
-        },
-        optional={
-            "step": "",
-            "szz": STRESS,
-            "sxz": STRESS,
-            "syz": STRESS,
-            "loaded_stress": STRESS,
-            "factorizations": "count",
-            "predictor": "",  # 1: linear-response start kept, 0: affine fallback
-            "max_force": "epsilon/lambda",
-            "stress_drop": "bool",  # raw criterion, before the irreversibility check
-        },
-        needs_model=True,
-        needs_box=True,
-        description="AQS stress-strain series, one row per strain step (row 0: the start); "
-        "σ is the virial stress (negative in compression), pressure = −Tr σ/d",
-    )
-)
-
-AQS_EVENTS = register(
-    Schema(
-        "aqs_events",
-        1,
-        {
-            "step": "",
-            "strain": "",
-            "dsigma": STRESS,
-            "denergy": "epsilon",
-            "n_displaced": "count",
-        },
-        optional={
-            "max_displacement": "lambda",
-            "stress_before": STRESS,
-            "reversal_distance": "lambda",
-        },
-        needs_model=True,
-        description="AQS plastic events: loaded-stress change Δσ_L over the step (signed), "
-        "total energy change ΔU, particles with non-affine displacement above the threshold",
-    )
-)
 
 GEOMETRIES = ("simple_shear", "pure_shear", "dilation")
 DIRECTIONS = {"forward": 1.0, "backward": -1.0}
@@ -1232,17 +1169,6 @@ def steady_state_distribution(
         "n_samples": int(v.size),
         "sample_means": means,
     }
-
-
-AQS_STATISTICS = register(
-    Schema(
-        "aqs_statistics",
-        1,
-        {"seed": "", "peak_stress": "epsilon/lambda^d", "peak_strain": "",
-         "steady_stress": "epsilon/lambda^d", "steady_std": "epsilon/lambda^d"},
-        description="per-sample AQS summaries of one T_p; pooled P(sigma_s) in the metadata",
-    )
-)
 
 
 def loading_curves(series_list, dx: float = 1e-3, component=None, direction=None):

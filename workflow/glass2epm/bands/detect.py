@@ -86,21 +86,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from glass2epm.core import io
-from glass2epm.core.io import Schema, register
-from glass2epm.analysis.stats import PowerLawFit, powerlaw_fit
 
-ACTIVITY = register(
-    Schema(
-        "activity",
-        1,
-        {"x": "lambda or block", "y": "lambda or block", "activity": "count"},
-        description=(
-            "one row per particle (x, y in λ) or EPM block (x, y in block units: see "
-            "extra.length_unit): accumulated plastic activity (number of events ≥ 0); "
-            "box side in the box metadata or extra.box_side"
-        ),
-    )
-)
+from glass2epm.analysis.stats import PowerLawFit, powerlaw_fit
+from glass2epm.core.schemas import ACTIVITY
+
 
 ORIENTATIONS = ("x", "y", "none")
 

@@ -19,33 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from glass2epm.bands import detect
-from glass2epm.core.io import Schema, read_table, register
-
-ACTIVITY_SERIES = register(
-    Schema(
-        "activity_series",
-        1,
-        {"strain": "", "x": "lambda or block", "y": "lambda or block", "activity": "count"},
-        description="accumulated plastic activity maps at several strains (long format)",
-    )
-)
-BAND_PROFILES = register(
-    Schema(
-        "band_profiles",
-        1,
-        {"strain": "", "d": "lambda or block", "profile": "count"},
-        description="activity profile across the band, centred on it, at several strains",
-    )
-)
-BAND_WIDTHS = register(
-    Schema(
-        "band_widths",
-        1,
-        {"strain": "", "orientation": "", "position": "lambda or block", "width": "lambda or block",
-         "width_scaled": "d or block", "n_bands": "", "contrast": ""},
-        description="band orientation, position and width against strain",
-    )
-)
+from glass2epm.core.io import read_table
+from glass2epm.core.schemas import ACTIVITY_SERIES, BAND_PROFILES, BAND_WIDTHS
 
 
 def from_d2min(result, strains) -> dict:

@@ -68,6 +68,7 @@ def _sibling(path: Path, tag: str) -> Path:
 def handler(args) -> int:
     import numpy as np
 
+    from glass2epm.core import schemas
     from glass2epm.epm import lattice
     from glass2epm.core.io import write_table
 
@@ -115,12 +116,12 @@ def handler(args) -> int:
     meta = dict(seed=args.seed, strain={"gamma": args.strain, "geometry": "simple_shear"},
                 provenance={"command": "epm"}, extra=extra)
     out = Path(args.output)
-    write_table(out, lattice.EPM_SERIES, series, **meta)
+    write_table(out, schemas.EPM_SERIES, series, **meta)
     act_path = _sibling(out, "activity")
     acols = lattice.activity_columns(model.act, model.epsp)
     acols["sigma"] = model.sigma.ravel()
     acols["threshold"] = model.thr.ravel()
-    write_table(act_path, lattice.EPM_ACTIVITY, acols, **meta)
+    write_table(act_path, schemas.EPM_ACTIVITY, acols, **meta)
     snap_path = None
     if res.snapshots:
         parts = []
@@ -130,7 +131,7 @@ def handler(args) -> int:
             parts.append(c)
         scols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         snap_path = _sibling(out, "snapshots")
-        write_table(snap_path, lattice.EPM_SNAPSHOTS, scols, **meta)
+        write_table(snap_path, schemas.EPM_SNAPSHOTS, scols, **meta)
 
     summary = {
         "failures": res.failures,

@@ -30,46 +30,11 @@ import pyarrow.parquet as pq
 from glass2epm import __version__
 from glass2epm.core.box import Box
 from glass2epm.core.model import Model
+from glass2epm.core.schemas import CONFIGURATION, SCHEMAS, Schema, SchemaError, register  # noqa: F401 (re-exported)
 
 META_KEY = b"glass2epm"
 UNITS = {"energy": "epsilon", "length": "lambda", "mass": "m", "temperature": "epsilon/k_B",
          "stress": "epsilon/lambda^d"}
-
-
-class SchemaError(ValueError):
-    """A file does not have the expected glass2epm schema."""
-
-
-@dataclass(frozen=True)
-class Schema:
-    name: str
-    version: int
-    columns: dict  # column name -> unit string ("" for dimensionless / index)
-    optional: dict = field(default_factory=dict)
-    needs_model: bool = False
-    needs_box: bool = False
-    description: str = ""
-
-
-SCHEMAS: dict[str, Schema] = {}
-
-
-def register(schema: Schema) -> Schema:
-    SCHEMAS[schema.name] = schema
-    return schema
-
-
-CONFIGURATION = register(
-    Schema(
-        "configuration",
-        1,
-        {"x": "lambda", "y": "lambda", "size": "lambda"},
-        optional={"z": "lambda"},
-        needs_model=True,
-        needs_box=True,
-        description="one row per particle: Cartesian position and size λ_i",
-    )
-)
 
 
 def _meta_for(schema: Schema, table_columns, *, model=None, box=None, strain=None, seed=None,

@@ -31,27 +31,9 @@ from __future__ import annotations
 import numpy as np
 
 from glass2epm.epm import lattice as E
-from glass2epm.core.io import Schema, read_table, register
+from glass2epm.core.io import read_table
 from glass2epm.analysis.stats import curve_peak, uniform_grid
-
-EPM_CURVES = register(
-    Schema(
-        "epm_curves",
-        1,
-        {"strain": "", "stress_mean": "epsilon/lambda^d", "stress_std": "epsilon/lambda^d",
-         "n": ""},
-        description="EPM stress-strain curve averaged over realisations on a strain grid",
-    )
-)
-EPM_SUMMARY = register(
-    Schema(
-        "epm_summary",
-        1,
-        {"realisation": "", "peak_stress": "epsilon/lambda^d", "peak_strain": "",
-         "steady_stress": "epsilon/lambda^d", "steady_std": "epsilon/lambda^d", "failures": ""},
-        description="per-realisation EPM summaries (one T_p, method, L)",
-    )
-)
+from glass2epm.core.schemas import EPM_SUMMARY
 
 
 def pooled_block_thresholds(paths, column: str = "sigma_y", residual: bool = False) -> np.ndarray:

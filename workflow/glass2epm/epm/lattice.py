@@ -99,47 +99,9 @@ import numpy as np
 import scipy.fft as sfft
 from numba import njit
 
-from glass2epm.core.io import Schema, register
 
-STRESS_UNIT = "epsilon/lambda^2"
+from glass2epm.core.schemas import THRESHOLDS
 
-THRESHOLDS = register(
-    Schema(
-        "thresholds",
-        1,
-        {"sigma_y": STRESS_UNIT},
-        optional={"sigma_y_renewal": STRESS_UNIT, "x": "block", "y": "block"},
-        description="local yield thresholds: P_init samples (sigma_y) and optional P_renewal samples",
-    )
-)
-EPM_SERIES = register(
-    Schema(
-        "epm_series",
-        1,
-        {"strain": "", "stress": STRESS_UNIT, "avalanche_size": "", "rounds": ""},
-        optional={"stress_before": STRESS_UNIT},
-        description="one row per EPM loading step: strain at the trigger, mean stress after the "
-        "avalanche (and before it), number of failures, number of synchronous rounds",
-    )
-)
-EPM_ACTIVITY = register(
-    Schema(
-        "epm_activity",
-        1,
-        {"x": "block", "y": "block", "activity": ""},
-        optional={"plastic_strain": "", "sigma": STRESS_UNIT, "threshold": STRESS_UNIT},
-        description="per-block activity (number of failures) and accumulated plastic strain at the end of a run",
-    )
-)
-EPM_SNAPSHOTS = register(
-    Schema(
-        "epm_snapshots",
-        1,
-        {"strain": "", "x": "block", "y": "block", "activity": ""},
-        optional={"plastic_strain": ""},
-        description="per-block activity at requested strains (long format, one row per block and strain)",
-    )
-)
 
 BIG = 1e300
 

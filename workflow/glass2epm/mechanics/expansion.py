@@ -49,33 +49,9 @@ from glass2epm.core import contractions as C
 from glass2epm.core.box import deformation_generator
 from glass2epm.core.contractions import PairSet
 from glass2epm.mechanics.hessian import HessianSolver, assemble
-from glass2epm.core.io import Configuration, Schema, register, read_table, write_table
+from glass2epm.core.io import Configuration, read_table, write_table
+from glass2epm.core.schemas import BONDS, BOND_FIELD
 
-BONDS = register(
-    Schema(
-        "bonds",
-        1,
-        {"i": "", "j": "", "r": "lambda", "phi_g": "epsilon", "phi_gg": "epsilon",
-         "phi_ggg": "epsilon"},
-        needs_model=True,
-        needs_box=True,
-        description="one row per interacting pair (x_ι = x_j − x_i): distance and the strain "
-        "derivatives φ_γ, φ_γγ, φ_γγγ of its energy along the AQS path (Eq. 14 and higher orders); "
-        "extra holds the deformation and its generator A",
-    )
-)
-
-BOND_FIELD = register(
-    Schema(
-        "bond_field",
-        1,
-        {"x": "lambda", "y": "lambda", "phi_g_phi_gg": "epsilon^2"},
-        optional={"z": "lambda"},
-        needs_model=True,
-        needs_box=True,
-        description="one row per particle: position and Σ over its bonds of φ_γ·φ_γγ (Fig. 2)",
-    )
-)
 
 OBSERVABLES = ("energy", "pressure", "sxx", "syy", "szz", "sxy", "sxz", "syz")
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from glass2epm.core import io
-from glass2epm.analysis.bondstats import BOND_HISTOGRAMS, BOND_PREFACTORS, THEORY_ALPHA
+from glass2epm.analysis.bondstats import THEORY_ALPHA
+from glass2epm.core.schemas import BOND_HISTOGRAMS, BOND_PREFACTORS
 from glass2epm.plotting.style import DOUBLE, LABELS, figure, require_columns, save, tp_color
 
 ORDER_COLORS = {1: "#1b7837", 2: "#762a83", 3: "#e08214"}

@@ -8,7 +8,7 @@ particles under simple shear (Eq. 11 on the free block). (c) The cavity stress
 frozen-matrix AQS (symbols), forward and backward; an inset zooms on the
 linear response σ₀ + μ₀γ; σ_Y^F and σ_Y^B are marked.
 
-Inputs (schemas of :mod:`glass2epm.analysis.figdata`): ``cavity_particles`` (x, y, size,
+Inputs (schemas of :mod:`glass2epm.core.schemas`): ``cavity_particles`` (x, y, size,
 free, ux, uy; positions relative to the site, λ), ``cavity_bonds`` (i, j,
 weight), ``cavity_curves`` (strain, stress, kind, direction; extra: sigma0, mu0,
 sigma_y_forward, sigma_y_backward — scalars, or {"bond": …, "frozen": …}, and
@@ -25,7 +25,7 @@ import numpy as np
 from matplotlib.collections import EllipseCollection, LineCollection
 
 from glass2epm.core import io
-from glass2epm.analysis.figdata import CAVITY_BONDS, CAVITY_CURVES, CAVITY_PARTICLES
+from glass2epm.core.schemas import CAVITY_BONDS, CAVITY_CURVES, CAVITY_PARTICLES
 from glass2epm.plotting.style import DOUBLE, LABELS, figure, require_columns, save
 
 # ----------------------------------------------------------------------------

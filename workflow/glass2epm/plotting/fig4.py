@@ -17,8 +17,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import Normalize
 
-from glass2epm.analysis.figdata import YIELD_COMPARE
-from glass2epm.yieldstress.yieldmap import YIELD_BLOCKS, YIELD_MAP
+from glass2epm.core.schemas import YIELD_COMPARE
+from glass2epm.core.schemas import YIELD_BLOCKS, YIELD_MAP
 from glass2epm.plotting.fig3 import discs, map_axes, not_computed, panel, read_checked, wrapped_positions
 from glass2epm.plotting.style import DOUBLE, LABELS, save, tp_color
 

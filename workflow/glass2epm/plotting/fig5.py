@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from glass2epm.aqs.engine import AQS_SERIES
-from glass2epm.epm.lattice import EPM_SERIES
-from glass2epm.epm.calibrate import EPM_CURVES
-from glass2epm.analysis.figdata import EPM_COMPARE, EPM_STEADY
+from glass2epm.core.schemas import AQS_SERIES
+from glass2epm.core.schemas import EPM_SERIES
+from glass2epm.core.schemas import EPM_CURVES
+from glass2epm.core.schemas import EPM_COMPARE, EPM_STEADY
 from glass2epm.plotting.fig3 import extra, not_computed, panel, read_checked
 from glass2epm.plotting.style import DOUBLE, LABELS, figure, save, tp_color
 

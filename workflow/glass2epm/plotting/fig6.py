@@ -15,8 +15,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import ListedColormap
 
-from glass2epm.aqs.activity import D2MIN_ACTIVITY
-from glass2epm.bands.growth import ACTIVITY_SERIES
+from glass2epm.core.schemas import D2MIN_ACTIVITY
+from glass2epm.core.schemas import ACTIVITY_SERIES
 from glass2epm.plotting.fig3 import discs, extra, map_axes, not_computed, panel, read_checked, wrapped_positions
 from glass2epm.plotting.style import DOUBLE, save
 

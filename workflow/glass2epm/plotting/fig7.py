@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 
 from glass2epm.bands import growth
-from glass2epm.bands.growth import BAND_PROFILES, BAND_WIDTHS
+from glass2epm.core.schemas import BAND_PROFILES, BAND_WIDTHS
 from glass2epm.plotting.fig3 import not_computed, panel, plain_log_ticks, read_checked
 from glass2epm.plotting.style import DOUBLE, LABELS, figure, save, tp_color
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.lines import Line2D
 
-from glass2epm.analysis.figdata import EXPANSION_CHECK
+from glass2epm.core.schemas import EXPANSION_CHECK
 from glass2epm.plotting.fig3 import extra, panel, read_checked
 from glass2epm.plotting.style import DOUBLE, LABELS, figure, save
 

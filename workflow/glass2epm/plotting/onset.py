@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from glass2epm.core import io
-from glass2epm.prepare.onset import ONSET, estimate_onset
+from glass2epm.prepare.onset import estimate_onset
+from glass2epm.core.schemas import ONSET
 from glass2epm.plotting.style import LABELS, PRESET_COLORS, figure, require_columns, save
 
 

@@ -11,18 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from glass2epm.core.io import Schema, register
-
-ONSET = register(
-    Schema(
-        "onset",
-        1,
-        {"preset": "", "Tp": "epsilon/k_B", "seed": "", "N": "", "e_IS": "epsilon",
-         "pressure": "epsilon/lambda^d", "shear_modulus": "epsilon/lambda^d"},
-        description="inherent-state energy per particle against parent temperature",
-    )
-)
-
 
 def estimate_onset(Tp, e) -> dict:
     """Hockey-stick fit of e_IS(T_p); returns T_on, plateau e_∞, slope and rms residual."""

@@ -54,33 +54,9 @@ import numpy as np
 from numba import njit
 
 from glass2epm.core.box import Box
-from glass2epm.core.io import Configuration, Schema, register, write_table
+from glass2epm.core.io import Configuration, write_table
 from glass2epm.core.model import Model, pair_size
-
-SWAPMC_SERIES = register(
-    Schema(
-        "swapmc_series",
-        1,
-        {
-            "sweep": "sweeps",
-            "phase": "",  # 0 = step-size tuning, 1 = production
-            "energy_per_particle": "epsilon",
-            "acc_disp": "",
-            "acc_swap": "",
-            "msd": "lambda^2",
-            "fs": "",
-            "msd_mid": "lambda^2",
-            "fs_mid": "",
-            "step": "lambda",
-        },
-        needs_model=True,
-        needs_box=True,
-        description="SWAP MC time series: one row per record; acceptance rates over the "
-        "interval since the previous record; msd and F_s(k=2π/<λ>) relative to the "
-        "start of production (msd_mid, fs_mid: to the middle of production), with the "
-        "centre-of-mass drift removed (NaN where undefined)",
-    )
-)
+from glass2epm.core.schemas import SWAPMC_SERIES
 
 
 class EquilibrationError(RuntimeError):

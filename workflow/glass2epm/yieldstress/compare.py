@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from glass2epm.analysis import stats
-from glass2epm.analysis.figdata import YIELD_COMPARE
+from glass2epm.core.schemas import YIELD_COMPARE
 from glass2epm.core.io import read_table
 
 

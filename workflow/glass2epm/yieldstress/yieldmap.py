@@ -94,56 +94,9 @@ from glass2epm.yieldstress.cavity import (
 from glass2epm.core.contractions import PairSet, _d3, _h2, _m4, _mv, _t3
 from glass2epm.mechanics.expansion import Expansion, generator, numba_threads
 from glass2epm.mechanics.hessian import SPDSolver, HessianSolver, assemble
-from glass2epm.core.io import Configuration, Schema, read_table, register, write_table
+from glass2epm.core.io import Configuration, read_table, write_table
+from glass2epm.core.schemas import YIELD_MAP, YIELD_SITES, YIELD_BLOCKS
 
-STRESS = "epsilon/lambda^d"
-
-YIELD_MAP = register(
-    Schema(
-        "yield_map",
-        1,
-        {"x": "lambda", "y": "lambda", "sigma_y": STRESS, "sigma_y_backward": STRESS},
-        optional={"z": "lambda", "residual": STRESS},
-        needs_model=True,
-        needs_box=True,
-        description="one row per particle: position, lowest forward yield stress σ_Y and lowest "
-        "backward |σ_Y^B| over the cavities whose free region contains it (NaN: none), lowest residual "
-        "strength σ_Y − σ₀ (same rule); extra holds "
-        "method (bond|frozen), R, spacing, geometry, component, d and the fractions without value",
-    )
-)
-
-YIELD_SITES = register(
-    Schema(
-        "yield_sites",
-        1,
-        {"site": "", "x": "lambda", "y": "lambda", "sigma0": STRESS, "mu0": STRESS, "c2": STRESS,
-         "c3": STRESS, "sigma_y": STRESS, "gamma_y": "", "sigma_y_backward": STRESS,
-         "gamma_y_backward": "", "discarded": ""},
-        optional={"z": "lambda", "n_free": "", "steps": "", "steps_backward": "", "order": ""},
-        needs_model=True,
-        needs_box=True,
-        description="one row per cavity: site particle and position, cavity stress σ₀, local "
-        "modulus μ₀ = dσ/dγ, c2 = d²σ/dγ², c3 = d³σ/dγ³ (bond method; NaN for frozen), forward and "
-        "backward yield stress and strain; discarded bit mask (1 forward, 2 backward, 4 not "
-        "positive definite / minimisation failure)",
-    )
-)
-
-YIELD_BLOCKS = register(
-    Schema(
-        "yield_blocks",
-        1,
-        {"bx": "", "by": "", "x": "lambda", "y": "lambda", "sigma_y": STRESS,
-         "sigma_y_backward": STRESS, "n_particles": ""},
-        optional={"bz": "", "z": "lambda", "n_particles_backward": "", "residual": STRESS},
-        needs_model=True,
-        needs_box=True,
-        description="one row per block of the coarse-grained map (ξ = 5d): block indices, centre, "
-        "mean of the per-particle σ_Y, |σ_Y^B| (and residual strength σ_Y − σ₀) of its particles that "
-        "have a value, and their number",
-    )
-)
 
 DISCARD_FORWARD = 1
 DISCARD_BACKWARD = 2

@@ -1,0 +1,471 @@
+"""Every table schema of the project, in one place.
+
+Each Parquet table that a stage writes carries the ``glass2epm`` metadata key
+(see :mod:`glass2epm.core.io`); its schema, registered here, names the required
+and optional columns with their units. The config schema is
+``workflow/schemas/config.schema.yaml``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class SchemaError(ValueError):
+    """A file does not have the expected glass2epm schema."""
+
+
+@dataclass(frozen=True)
+class Schema:
+    name: str
+    version: int
+    columns: dict  # column name -> unit string ("" for dimensionless / index)
+    optional: dict = field(default_factory=dict)
+    needs_model: bool = False
+    needs_box: bool = False
+    description: str = ""
+
+
+SCHEMAS: dict[str, Schema] = {}
+
+
+def register(schema: Schema) -> Schema:
+    SCHEMAS[schema.name] = schema
+    return schema
+
+
+CONFIGURATION = register(
+    Schema(
+        "configuration",
+        1,
+        {"x": "lambda", "y": "lambda", "size": "lambda"},
+        optional={"z": "lambda"},
+        needs_model=True,
+        needs_box=True,
+        description="one row per particle: Cartesian position and size λ_i",
+    )
+)
+
+
+STRESS = "epsilon/lambda^d"  # stress in ε/λ^d (d the dimension)
+STRESS_UNIT = "epsilon/lambda^2"  # the EPM is two-dimensional: ε/λ²
+
+
+# --- analysis.bondstats ---
+
+BOND_HISTOGRAMS = register(
+    Schema(
+        "bond_histograms",
+        1,
+        {"order": "", "center": "epsilon", "density": "1/epsilon", "density_err": "1/epsilon",
+         "count": ""},
+        description="log-binned P(|phi_n gamma|) pooled over samples of one T_p",
+    )
+)
+
+BOND_PREFACTORS = register(
+    Schema(
+        "bond_prefactors",
+        1,
+        {"Tp": "epsilon/k_B", "A": "epsilon^(alpha-1)", "A_lo": "epsilon^(alpha-1)",
+         "A_hi": "epsilon^(alpha-1)", "ratio": "", "ratio_lo": "", "ratio_hi": "", "n_bonds": ""},
+        description="tail prefactor A_g of P(|phi_gamma|) with the exponent fixed at 7/2, and A_g/A_inf",
+    )
+)
+
+
+# --- tables that feed figures (Figs. 3, 4, 5, 7, 8, 9) ---
+
+# Fig. 3: one cavity.
+CAVITY_PARTICLES = register(Schema(
+    "cavity_particles", 1,
+    {"x": "lambda", "y": "lambda", "size": "lambda", "free": "", "ux": "lambda", "uy": "lambda"},
+    description="one cavity: positions relative to the site (minimum image), free flag, "
+                "non-affine velocity xdot of free particles (zero for frozen ones)",
+))
+
+CAVITY_BONDS = register(Schema(
+    "cavity_bonds", 1,
+    {"i": "", "j": "", "weight": ""},
+    description="bonds of one cavity (indices into cavity_particles) with their cavity-stress weights",
+))
+
+CAVITY_CURVES = register(Schema(
+    "cavity_curves", 1,
+    {"strain": "", "stress": "epsilon/lambda^d", "kind": "", "direction": ""},
+    description="cavity stress against strain: kind 'expansion' (cubic of Eqs. 16-18) or 'frozen' "
+                "(explicit frozen-matrix AQS), direction 'forward' or 'backward'; the extra metadata "
+                "holds sigma0, mu0, sigma_y_forward, sigma_y_backward",
+))
+
+# Fig. 4: yield-stress statistics against T_p.
+YIELD_COMPARE = register(Schema(
+    "yield_compare", 1,
+    {"Tp": "epsilon/k_B", "method": "", "mean": "epsilon/lambda^d", "mean_lo": "epsilon/lambda^d",
+     "mean_hi": "epsilon/lambda^d", "variance": "(epsilon/lambda^d)^2", "variance_lo": "(epsilon/lambda^d)^2",
+     "variance_hi": "(epsilon/lambda^d)^2", "n_blocks": "", "discarded_fraction": "",
+     "unassigned_fraction": ""},
+    description="block-coarse-grained sigma_Y statistics per T_p and method (bond|frozen)",
+))
+
+# Fig. 5: EPM against particles.
+EPM_STEADY = register(Schema(
+    "epm_steady", 1,
+    {"source": "", "size": "", "stress": "epsilon/lambda^d"},
+    description="steady-state stress samples: source 'epm' (size = L blocks) or 'particles' (size = N)",
+))
+
+EPM_COMPARE = register(Schema(
+    "epm_compare", 2,
+    {"Tp": "epsilon/k_B", "source": "", "size": "", "peak_stress": "epsilon/lambda^d",
+     "peak_err": "epsilon/lambda^d", "peak_strain": "", "sample_peak_stress": "epsilon/lambda^d",
+     "steady_stress": "epsilon/lambda^d", "steady_err": "epsilon/lambda^d"},
+    description="peak (yield) and steady-state stress per T_p for source particles | epm_bond | "
+                "epm_frozen; size = N (particles) or L (EPM lattice); peak_stress = maximum of the "
+                "sample-averaged curve smoothed over extra.peak_window (bootstrap error over samples), "
+                "sample_peak_stress = mean of the per-sample maxima (biased upwards by noise)",
+))
+
+# Fig. 8: expansions against explicit AQS (Appendix C).
+EXPANSION_CHECK = register(Schema(
+    "expansion_check", 1,
+    {"geometry": "", "strain": "", "sxy": "epsilon/lambda^d", "pressure": "epsilon/lambda^d"},
+    description="explicit AQS sxy and pressure against strain for simple shear and dilation; the "
+                "metadata (extra.coefficients[geometry][observable]) holds c0..c3 of the expansion",
+))
+
+# Fig. 9: band width against system size.
+BAND_SIZE = register(Schema(
+    "band_size", 1,
+    {"source": "", "size": "", "box": "lambda or block", "strain": "", "width": "d or block",
+     "width_err": "d or block"},
+    description="band width at fixed strain against box size: source 'epm' (box in blocks) or "
+                "'particles' (box in units of d)",
+))
+
+
+# --- aqs.activity ---
+
+D2MIN_ACTIVITY = register(
+    Schema(
+        "d2min_activity",
+        1,
+        {
+            "x": "lambda",
+            "y": "lambda",
+            "activity": "count",
+            "first_active_strain": "",
+            "d2min_last": "lambda^2",
+        },
+        optional={"z": "lambda", "d2min_max": "lambda^2", "n_neighbors": "count"},
+        needs_box=True,
+        description=(
+            "one row per particle: reference position (first snapshot), number of strain "
+            "windows in which D²min > threshold ('activity'), end strain of the first such "
+            "window (NaN if never active), D²min of the last window and the largest D²min "
+            "over windows (λ², normalisation in extra.normalize)"
+        ),
+    )
+)
+
+
+# --- aqs.engine ---
+
+AQS_SERIES = register(
+    Schema(
+        "aqs_series",
+        1,
+        {
+            "strain": "",
+            "sxx": STRESS,
+            "syy": STRESS,
+            "sxy": STRESS,
+            "pressure": STRESS,
+            "energy_per_particle": "epsilon",
+            "force_evaluations": "count",
+            "event": "bool",
+        },
+        optional={
+            "step": "",
+            "szz": STRESS,
+            "sxz": STRESS,
+            "syz": STRESS,
+            "loaded_stress": STRESS,
+            "factorizations": "count",
+            "predictor": "",  # 1: linear-response start kept, 0: affine fallback
+            "max_force": "epsilon/lambda",
+            "stress_drop": "bool",  # raw criterion, before the irreversibility check
+        },
+        needs_model=True,
+        needs_box=True,
+        description="AQS stress-strain series, one row per strain step (row 0: the start); "
+        "σ is the virial stress (negative in compression), pressure = −Tr σ/d",
+    )
+)
+
+AQS_EVENTS = register(
+    Schema(
+        "aqs_events",
+        1,
+        {
+            "step": "",
+            "strain": "",
+            "dsigma": STRESS,
+            "denergy": "epsilon",
+            "n_displaced": "count",
+        },
+        optional={
+            "max_displacement": "lambda",
+            "stress_before": STRESS,
+            "reversal_distance": "lambda",
+        },
+        needs_model=True,
+        description="AQS plastic events: loaded-stress change Δσ_L over the step (signed), "
+        "total energy change ΔU, particles with non-affine displacement above the threshold",
+    )
+)
+
+AQS_STATISTICS = register(
+    Schema(
+        "aqs_statistics",
+        1,
+        {"seed": "", "peak_stress": "epsilon/lambda^d", "peak_strain": "",
+         "steady_stress": "epsilon/lambda^d", "steady_std": "epsilon/lambda^d"},
+        description="per-sample AQS summaries of one T_p; pooled P(sigma_s) in the metadata",
+    )
+)
+
+
+# --- bands.detect ---
+
+ACTIVITY = register(
+    Schema(
+        "activity",
+        1,
+        {"x": "lambda or block", "y": "lambda or block", "activity": "count"},
+        description=(
+            "one row per particle (x, y in λ) or EPM block (x, y in block units: see "
+            "extra.length_unit): accumulated plastic activity (number of events ≥ 0); "
+            "box side in the box metadata or extra.box_side"
+        ),
+    )
+)
+
+
+# --- bands.growth ---
+
+ACTIVITY_SERIES = register(
+    Schema(
+        "activity_series",
+        1,
+        {"strain": "", "x": "lambda or block", "y": "lambda or block", "activity": "count"},
+        description="accumulated plastic activity maps at several strains (long format)",
+    )
+)
+
+BAND_PROFILES = register(
+    Schema(
+        "band_profiles",
+        1,
+        {"strain": "", "d": "lambda or block", "profile": "count"},
+        description="activity profile across the band, centred on it, at several strains",
+    )
+)
+
+BAND_WIDTHS = register(
+    Schema(
+        "band_widths",
+        1,
+        {"strain": "", "orientation": "", "position": "lambda or block", "width": "lambda or block",
+         "width_scaled": "d or block", "n_bands": "", "contrast": ""},
+        description="band orientation, position and width against strain",
+    )
+)
+
+
+# --- epm.calibrate ---
+
+EPM_CURVES = register(
+    Schema(
+        "epm_curves",
+        1,
+        {"strain": "", "stress_mean": "epsilon/lambda^d", "stress_std": "epsilon/lambda^d",
+         "n": ""},
+        description="EPM stress-strain curve averaged over realisations on a strain grid",
+    )
+)
+
+EPM_SUMMARY = register(
+    Schema(
+        "epm_summary",
+        1,
+        {"realisation": "", "peak_stress": "epsilon/lambda^d", "peak_strain": "",
+         "steady_stress": "epsilon/lambda^d", "steady_std": "epsilon/lambda^d", "failures": ""},
+        description="per-realisation EPM summaries (one T_p, method, L)",
+    )
+)
+
+
+# --- epm.lattice ---
+
+THRESHOLDS = register(
+    Schema(
+        "thresholds",
+        1,
+        {"sigma_y": STRESS_UNIT},
+        optional={"sigma_y_renewal": STRESS_UNIT, "x": "block", "y": "block"},
+        description="local yield thresholds: P_init samples (sigma_y) and optional P_renewal samples",
+    )
+)
+
+EPM_SERIES = register(
+    Schema(
+        "epm_series",
+        1,
+        {"strain": "", "stress": STRESS_UNIT, "avalanche_size": "", "rounds": ""},
+        optional={"stress_before": STRESS_UNIT},
+        description="one row per EPM loading step: strain at the trigger, mean stress after the "
+        "avalanche (and before it), number of failures, number of synchronous rounds",
+    )
+)
+
+EPM_ACTIVITY = register(
+    Schema(
+        "epm_activity",
+        1,
+        {"x": "block", "y": "block", "activity": ""},
+        optional={"plastic_strain": "", "sigma": STRESS_UNIT, "threshold": STRESS_UNIT},
+        description="per-block activity (number of failures) and accumulated plastic strain at the end of a run",
+    )
+)
+
+EPM_SNAPSHOTS = register(
+    Schema(
+        "epm_snapshots",
+        1,
+        {"strain": "", "x": "block", "y": "block", "activity": ""},
+        optional={"plastic_strain": ""},
+        description="per-block activity at requested strains (long format, one row per block and strain)",
+    )
+)
+
+
+# --- mechanics.expansion ---
+
+BONDS = register(
+    Schema(
+        "bonds",
+        1,
+        {"i": "", "j": "", "r": "lambda", "phi_g": "epsilon", "phi_gg": "epsilon",
+         "phi_ggg": "epsilon"},
+        needs_model=True,
+        needs_box=True,
+        description="one row per interacting pair (x_ι = x_j − x_i): distance and the strain "
+        "derivatives φ_γ, φ_γγ, φ_γγγ of its energy along the AQS path (Eq. 14 and higher orders); "
+        "extra holds the deformation and its generator A",
+    )
+)
+
+BOND_FIELD = register(
+    Schema(
+        "bond_field",
+        1,
+        {"x": "lambda", "y": "lambda", "phi_g_phi_gg": "epsilon^2"},
+        optional={"z": "lambda"},
+        needs_model=True,
+        needs_box=True,
+        description="one row per particle: position and Σ over its bonds of φ_γ·φ_γγ (Fig. 2)",
+    )
+)
+
+
+# --- prepare.onset ---
+
+ONSET = register(
+    Schema(
+        "onset",
+        1,
+        {"preset": "", "Tp": "epsilon/k_B", "seed": "", "N": "", "e_IS": "epsilon",
+         "pressure": "epsilon/lambda^d", "shear_modulus": "epsilon/lambda^d"},
+        description="inherent-state energy per particle against parent temperature",
+    )
+)
+
+
+# --- prepare.swapmc ---
+
+SWAPMC_SERIES = register(
+    Schema(
+        "swapmc_series",
+        1,
+        {
+            "sweep": "sweeps",
+            "phase": "",  # 0 = step-size tuning, 1 = production
+            "energy_per_particle": "epsilon",
+            "acc_disp": "",
+            "acc_swap": "",
+            "msd": "lambda^2",
+            "fs": "",
+            "msd_mid": "lambda^2",
+            "fs_mid": "",
+            "step": "lambda",
+        },
+        needs_model=True,
+        needs_box=True,
+        description="SWAP MC time series: one row per record; acceptance rates over the "
+        "interval since the previous record; msd and F_s(k=2π/<λ>) relative to the "
+        "start of production (msd_mid, fs_mid: to the middle of production), with the "
+        "centre-of-mass drift removed (NaN where undefined)",
+    )
+)
+
+
+# --- yieldstress.yieldmap ---
+
+YIELD_MAP = register(
+    Schema(
+        "yield_map",
+        1,
+        {"x": "lambda", "y": "lambda", "sigma_y": STRESS, "sigma_y_backward": STRESS},
+        optional={"z": "lambda", "residual": STRESS},
+        needs_model=True,
+        needs_box=True,
+        description="one row per particle: position, lowest forward yield stress σ_Y and lowest "
+        "backward |σ_Y^B| over the cavities whose free region contains it (NaN: none), lowest residual "
+        "strength σ_Y − σ₀ (same rule); extra holds "
+        "method (bond|frozen), R, spacing, geometry, component, d and the fractions without value",
+    )
+)
+
+YIELD_SITES = register(
+    Schema(
+        "yield_sites",
+        1,
+        {"site": "", "x": "lambda", "y": "lambda", "sigma0": STRESS, "mu0": STRESS, "c2": STRESS,
+         "c3": STRESS, "sigma_y": STRESS, "gamma_y": "", "sigma_y_backward": STRESS,
+         "gamma_y_backward": "", "discarded": ""},
+        optional={"z": "lambda", "n_free": "", "steps": "", "steps_backward": "", "order": ""},
+        needs_model=True,
+        needs_box=True,
+        description="one row per cavity: site particle and position, cavity stress σ₀, local "
+        "modulus μ₀ = dσ/dγ, c2 = d²σ/dγ², c3 = d³σ/dγ³ (bond method; NaN for frozen), forward and "
+        "backward yield stress and strain; discarded bit mask (1 forward, 2 backward, 4 not "
+        "positive definite / minimisation failure)",
+    )
+)
+
+YIELD_BLOCKS = register(
+    Schema(
+        "yield_blocks",
+        1,
+        {"bx": "", "by": "", "x": "lambda", "y": "lambda", "sigma_y": STRESS,
+         "sigma_y_backward": STRESS, "n_particles": ""},
+        optional={"bz": "", "z": "lambda", "n_particles_backward": "", "residual": STRESS},
+        needs_model=True,
+        needs_box=True,
+        description="one row per block of the coarse-grained map (ξ = 5d): block indices, centre, "
+        "mean of the per-particle σ_Y, |σ_Y^B| (and residual strength σ_Y − σ₀) of its particles that "
+        "have a value, and their number",
+    )
+)
+
