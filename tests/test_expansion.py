@@ -37,7 +37,8 @@ from glass2epm.mechanics.minimize import minimize
 from glass2epm.core.model import Model
 from glass2epm.core.neighbors import VerletList
 from glass2epm.core.potential import ForceField
-from glass2epm.mechanics.properties import compute_properties, nonaffine_velocity
+from glass2epm.mechanics.linear_response import nonaffine_velocity
+from glass2epm.mechanics.properties import compute_properties
 
 SXY = np.array([[0.0, 1.0], [0.0, 0.0]])
 

@@ -88,11 +88,11 @@ import numba
 import numpy as np
 
 from glass2epm.core.box import Box, deformation, deformation_generator, reduce_tilt
-from glass2epm.mechanics.hessian import HessianSolver, NotPositiveDefinite, _prefactors, assemble, pair_data
+from glass2epm.mechanics.hessian import NotPositiveDefinite
 from glass2epm.core.io import Configuration, atomic_path, read_configuration, read_table, write_configuration, write_table
 from glass2epm.mechanics.minimize import MinimizationError, default_ftol, minimize
 from glass2epm.core.potential import ForceField, effective_threads
-from glass2epm.mechanics.properties import _K_dot, _pair_force_field
+from glass2epm.mechanics.linear_response import nonaffine_velocity
 from glass2epm.analysis.stats import curve_peak, uniform_grid
 from glass2epm.core.schemas import AQS_SERIES, AQS_EVENTS, AQS_STATISTICS
 
@@ -297,18 +297,12 @@ class _StepOut:
 
 
 def _linear_response(x, sizes, box, model, A, ff):
-    """(solver, ẋ) at (x, box), or (None, None) when the Hessian is not positive definite."""
-    conf = Configuration(x, sizes, box, model)
-    ii, jj, rv, lam, r, der = pair_data(conf, ff, order=2)
-    n, d = x.shape
-    H = assemble(ii, jj, rv, r, der[1], der[2], n)
+    """(solver, ẋ) at (x, box) by Eq. (5), or (None, None) when the Hessian is not positive definite."""
     try:
-        solver = HessianSolver(H, n, d)
+        xdot, solver = nonaffine_velocity(Configuration(x, sizes, box, model), A, ff)
     except NotPositiveDefinite:
         return None, None
-    first, second = _prefactors(r, der[1], der[2])
-    Xi = _pair_force_field(ii, jj, _K_dot(rv, first, second, rv @ A.T), n)  # H·(A x)
-    return solver, -solver.solve(Xi)  # Eq. (5)
+    return solver, xdot
 
 
 class _CellForces:

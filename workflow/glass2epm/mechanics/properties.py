@@ -18,29 +18,12 @@ with A = B = I (dilation by the true strain η).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from glass2epm.core.box import deformation_generator
 from glass2epm.mechanics.hessian import HessianSolver, _prefactors, assemble, pair_data
 from glass2epm.core.io import Configuration
 from glass2epm.core.potential import ForceField
-
-
-@njit(cache=True)
-def _pair_force_field(ii, jj, K_a, n):
-    """Σ over pairs of +K a on j and −K a on i: the per-particle field H·v for v a pair field."""
-    d = K_a.shape[1]
-    out = np.zeros((n, d))
-    for p in range(ii.shape[0]):
-        for a in range(d):
-            out[jj[p], a] += K_a[p, a]
-            out[ii[p], a] -= K_a[p, a]
-    return out
-
-
-def _K_dot(rv, first, second, v):
-    """K_ι · v_ι for every pair (M, d)."""
-    return second[:, None] * rv * np.einsum("ij,ij->i", rv, v)[:, None] + first[:, None] * v
+from glass2epm.mechanics.linear_response import pair_block_dot, pair_force_field
 
 
 def compute_properties(conf: Configuration, threads: int = 1) -> dict:
@@ -57,10 +40,10 @@ def compute_properties(conf: Configuration, threads: int = 1) -> dict:
     def modulus(A, B):
         a = rv @ A.T  # A·x_ι
         b = rv @ B.T  # B·x_ι
-        Ka = _K_dot(rv, first, second, a)
+        Ka = pair_block_dot(rv, first, second, a)
         born = np.einsum("ij,ij->", b, Ka) + np.einsum("i,ij,ij->", first, rv, rv @ (B @ A).T)
-        Xi_a = _pair_force_field(ii, jj, Ka, n)  # H·(A x)
-        Xi_b = _pair_force_field(ii, jj, _K_dot(rv, first, second, b), n)  # H·(B x)
+        Xi_a = pair_force_field(ii, jj, Ka, n)  # H·(A x)
+        Xi_b = pair_force_field(ii, jj, pair_block_dot(rv, first, second, b), n)  # H·(B x)
         xdot = -solver.solve(Xi_a)  # Eq. (5)
         nonaffine = np.einsum("ij,ij->", Xi_b, xdot)
         return born / V, (born + nonaffine) / V
@@ -91,20 +74,3 @@ def compute_properties(conf: Configuration, threads: int = 1) -> dict:
         "Tp": conf.Tp,
         "seed": conf.seed,
     }
-
-
-def nonaffine_velocity(conf: Configuration, A: np.ndarray, ff: ForceField | None = None,
-                       solver: HessianSolver | None = None) -> tuple[np.ndarray, HessianSolver]:
-    """ẋ = −H⁻¹·H·(A x) (Eq. 5) for the deformation generator A, and the solver used.
-
-    H·(A x) is evaluated on pair separation vectors (Lees–Edwards aware). The total
-    displacement derivative is d₁ = A·x + ẋ (Eq. 2); ẋ has zero mean. ε, λ units.
-    """
-    ff = ff or ForceField(conf.model)
-    n, d = conf.N, conf.dim
-    ii, jj, rv, lam, r, der = pair_data(conf, ff, order=2)
-    first, second = _prefactors(r, der[1], der[2])
-    if solver is None:
-        solver = HessianSolver(assemble(ii, jj, rv, r, der[1], der[2], n), n, d)
-    Xi = _pair_force_field(ii, jj, _K_dot(rv, first, second, rv @ np.asarray(A).T), n)
-    return -solver.solve(Xi), solver

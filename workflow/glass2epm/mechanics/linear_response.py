@@ -1,0 +1,64 @@
+"""The one linear-response solver: the non-affine velocity of Eq. (5).
+
+For an affine deformation with generator A (positions x → D(γ)·x, box h → D(γ)·h,
+D = exp(γA)), force balance along the athermal path gives (paper Eq. 5)
+
+    H·ẋ = −Ξ,   Ξ = H·(A x),
+
+where Ξ is evaluated on pair separation vectors x_ι = x_j − x_i (minimum image,
+Lees–Edwards aware), never on absolute positions: Ξ_j = Σ_ι K_ι·(A x_ι) on j and
+−K_ι·(A x_ι) on i, with K_ι the pair Hessian block of :mod:`glass2epm.mechanics.hessian`.
+The total displacement derivative is d₁ = A·x + ẋ (Eq. 2); ẋ has zero mean.
+Units: ẋ in λ (per unit strain), Ξ in ε/λ.
+
+One factorisation (:class:`~glass2epm.mechanics.hessian.HessianSolver`) serves
+every solve: pass ``solver`` to reuse it (moduli, expansions, AQS predictor).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from glass2epm.core.io import Configuration
+from glass2epm.core.potential import ForceField
+from glass2epm.mechanics.hessian import HessianSolver, _prefactors, assemble, pair_data
+
+
+@njit(cache=True)
+def pair_force_field(ii, jj, K_a, n):
+    """Σ over pairs of +K a on j and −K a on i: the per-particle field H·v for v a pair field."""
+    d = K_a.shape[1]
+    out = np.zeros((n, d))
+    for p in range(ii.shape[0]):
+        for a in range(d):
+            out[jj[p], a] += K_a[p, a]
+            out[ii[p], a] -= K_a[p, a]
+    return out
+
+
+def pair_block_dot(rv, first, second, v):
+    """K_ι · v_ι for every pair (M, d), K_ι = (second) x_ι x_ιᵀ + (first) I (Eq. B7–B8)."""
+    return second[:, None] * rv * np.einsum("ij,ij->i", rv, v)[:, None] + first[:, None] * v
+
+
+def affine_force(ii, jj, rv, first, second, A, n: int) -> np.ndarray:
+    """Ξ = H·(A x) of Eq. (5), evaluated on the pair separations (N, d), ε/λ."""
+    return pair_force_field(ii, jj, pair_block_dot(rv, first, second, rv @ np.asarray(A).T), n)
+
+
+def nonaffine_velocity(conf: Configuration, A: np.ndarray, ff: ForceField | None = None,
+                       solver: HessianSolver | None = None) -> tuple[np.ndarray, HessianSolver]:
+    """ẋ = −H⁻¹·H·(A x) (Eq. 5) for the deformation generator A, and the solver used.
+
+    Raises :class:`~glass2epm.mechanics.hessian.NotPositiveDefinite` when the
+    reduced Hessian is not positive definite (not a stable minimum).
+    """
+    ff = ff or ForceField(conf.model)
+    n, d = conf.N, conf.dim
+    ii, jj, rv, lam, r, der = pair_data(conf, ff, order=2)
+    first, second = _prefactors(r, der[1], der[2])
+    if solver is None:
+        solver = HessianSolver(assemble(ii, jj, rv, r, der[1], der[2], n), n, d)
+    Xi = affine_force(ii, jj, rv, first, second, A, n)
+    return -solver.solve(Xi), solver
