@@ -57,7 +57,7 @@ import numpy as np
 from glass2epm.core.box import Box
 from glass2epm.core.io import Configuration, read_lerner
 from glass2epm.core.neighbors import VerletList, spatial_order
-from glass2epm.core.potential import energy_forces_full, energy_forces_half, pair_table
+from glass2epm.core.potential import energy_forces_full, energy_forces_half, pair_model, pair_table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import lammps_peer  # noqa: E402
@@ -132,13 +132,14 @@ def _bench_one(conf: Configuration, tag: str, repeats: int, min_time: float,
     S = np.empty((2, 2))
     F2 = np.empty_like(x)
     S2 = np.empty((2, 2))
-    args = (m.xc, m.half_beta, m.coeffs)
+    pm = pair_model(m)
+    hl, fl = half.record(), full.record()
 
     def ours_serial():
-        return energy_forces_half(x, h, half.start, half.nbr, half.il2, half.img, *args, F, S)
+        return energy_forces_half(x, h, hl, pm, F, S)
 
     def ours_threads():
-        return energy_forces_full(x, h, full.start, full.nbr, full.il2, full.img, *args, F2, S2)
+        return energy_forces_full(x, h, fl, pm, F2, S2)
 
     # warm-up (compile) and consistency of the three kernels
     prev_threads = numba.get_num_threads()

@@ -19,6 +19,8 @@ particle displacement since the build and the change of the cell matrix.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
@@ -86,9 +88,34 @@ def _neighbour_cells(ncell):
     return out
 
 
+@njit(cache=True, inline="always")
+def _listed(x, sizes, h, i, j, rcut_max, skin, xc, na, per_pair):
+    """Whether pair (i, j) belongs in the list: minimum-image r < r_c + skin, with r_c the
+    pair's own cutoff x_c λ_ij (Eq. A4) or, if not ``per_pair``, the largest one."""
+    if x.shape[1] == 2:
+        dx, dy = min_image_2d(x[j, 0] - x[i, 0], x[j, 1] - x[i, 1], h)
+        r2 = dx * dx + dy * dy
+    else:
+        dx, dy, dz = min_image_3d(x[j, 0] - x[i, 0], x[j, 1] - x[i, 1], x[j, 2] - x[i, 2], h)
+        r2 = dx * dx + dy * dy + dz * dz
+    rc = (xc * pair_size(sizes[i], sizes[j], na) if per_pair else rcut_max) + skin
+    return r2 < rc * rc
+
+
+@njit(cache=True, inline="always")
+def _csr_offsets(counts, start):
+    """Fill the CSR offsets ``start`` from per-row ``counts``; the (nbr, fill) to write into."""
+    n = counts.shape[0]
+    for i in range(n):
+        start[i + 1] = start[i] + counts[i]
+    return np.empty(start[n], dtype=np.int64), start[:-1].copy()
+
+
 @njit(cache=True)
 def _build(x, sizes, h, s, ncell, rcut_max, skin, xc, na, per_pair, full):
-    n, d = x.shape
+    """Verlet list (CSR start, nbr) from a cell list of ``ncell`` cells per axis (≥ 3 each):
+    pairs listed in :func:`_neighbour_cells` order, particles by index within a cell."""
+    n = x.shape[0]
     cid, order, cstart = _cell_sort(s, ncell)
     ncells = _neighbour_cells(ncell)
     counts = np.zeros(n, dtype=np.int64)
@@ -98,10 +125,7 @@ def _build(x, sizes, h, s, ncell, rcut_max, skin, xc, na, per_pair, full):
     # two passes: count, then fill
     for pas in range(2):
         if pas == 1:
-            for i in range(n):
-                start[i + 1] = start[i] + counts[i]
-            nbr = np.empty(start[n], dtype=np.int64)
-            fill = start[:-1].copy()
+            nbr, fill = _csr_offsets(counts, start)
         for i in range(n):
             ci = cid[i]
             for u in range(ncells.shape[1]):
@@ -112,19 +136,7 @@ def _build(x, sizes, h, s, ncell, rcut_max, skin, xc, na, per_pair, full):
                     j = order[q]
                     if j == i or (not full and j < i):
                         continue
-                    if d == 2:
-                        dx, dy = min_image_2d(x[j, 0] - x[i, 0], x[j, 1] - x[i, 1], h)
-                        r2 = dx * dx + dy * dy
-                    else:
-                        dx, dy, dz = min_image_3d(
-                            x[j, 0] - x[i, 0], x[j, 1] - x[i, 1], x[j, 2] - x[i, 2], h
-                        )
-                        r2 = dx * dx + dy * dy + dz * dz
-                    if per_pair:
-                        rc = xc * pair_size(sizes[i], sizes[j], na) + skin
-                    else:
-                        rc = rcut_max + skin
-                    if r2 < rc * rc:
+                    if _listed(x, sizes, h, i, j, rcut_max, skin, xc, na, per_pair):
                         if pas == 0:
                             counts[i] += 1
                         else:
@@ -136,38 +148,33 @@ def _build(x, sizes, h, s, ncell, rcut_max, skin, xc, na, per_pair, full):
 @njit(cache=True)
 def _all_pairs(x, sizes, h, rcut_max, skin, xc, na, per_pair, full):
     """O(N²) list for cells too small for three cells per direction."""
-    n, d = x.shape
+    n = x.shape[0]
     counts = np.zeros(n, dtype=np.int64)
     start = np.zeros(n + 1, dtype=np.int64)
     nbr = np.empty(0, dtype=np.int64)
     fill = np.zeros(n, dtype=np.int64)
     for pas in range(2):
         if pas == 1:
-            for i in range(n):
-                start[i + 1] = start[i] + counts[i]
-            nbr = np.empty(start[n], dtype=np.int64)
-            fill = start[:-1].copy()
+            nbr, fill = _csr_offsets(counts, start)
         for i in range(n):
-            j0 = 0 if full else i + 1
-            for j in range(j0, n):
-                if j == i:
-                    continue
-                if d == 2:
-                    dx, dy = min_image_2d(x[j, 0] - x[i, 0], x[j, 1] - x[i, 1], h)
-                    r2 = dx * dx + dy * dy
-                else:
-                    dx, dy, dz = min_image_3d(
-                        x[j, 0] - x[i, 0], x[j, 1] - x[i, 1], x[j, 2] - x[i, 2], h
-                    )
-                    r2 = dx * dx + dy * dy + dz * dz
-                rc = (xc * pair_size(sizes[i], sizes[j], na) if per_pair else rcut_max) + skin
-                if r2 < rc * rc:
+            for j in range(0 if full else i + 1, n):
+                if j != i and _listed(x, sizes, h, i, j, rcut_max, skin, xc, na, per_pair):
                     if pas == 0:
                         counts[i] += 1
                     else:
                         nbr[fill[i]] = j
                         fill[i] += 1
     return start, nbr
+
+
+class NeighbourList(NamedTuple):
+    """A built list as the kernels read it: CSR offsets ``start`` (N+1), neighbour
+    indices ``nbr``, per-pair 1/λ_ij² ``il2`` and lattice images ``img`` (int8, (M, d))."""
+
+    start: np.ndarray
+    nbr: np.ndarray
+    il2: np.ndarray
+    img: np.ndarray
 
 
 class VerletList:
@@ -259,6 +266,10 @@ class VerletList:
             self.build(x, sizes, box)
             return True
         return False
+
+    def record(self) -> NeighbourList:
+        """The current list as a :class:`NeighbourList` (the force kernels' argument)."""
+        return NeighbourList(self.start, self.nbr, self.il2, self.img)
 
     def pairs(self) -> tuple[np.ndarray, np.ndarray]:
         """(i, j) arrays of all listed pairs."""

@@ -10,18 +10,35 @@ system: the pressure is p = −tr σ / d).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba
 import numpy as np
 from numba import njit, prange
 
 from glass2epm.core.box import Box, min_image_2d, min_image_3d
 from glass2epm.core.model import Model, pair_size, phi_and_dphi_u  # noqa: F401
-from glass2epm.core.neighbors import VerletList
+from glass2epm.core.neighbors import NeighbourList, VerletList
+
+
+class PairModel(NamedTuple):
+    """The pair-potential parameters a force kernel reads (Eqs. A2, A3): β/2, the
+    smoothing coefficients c_0..c_2q and the cutoff x_c (in units of λ_ij)."""
+
+    half_beta: int
+    coeffs: np.ndarray
+    xc: float
+
+
+def pair_model(model: Model) -> PairModel:
+    """The :class:`PairModel` record of a :class:`Model` (typed as the kernels expect)."""
+    return PairModel(int(model.half_beta), model.coeffs, float(model.xc))
 
 
 @njit(cache=True, inline="always")
 def _term_b10q3(u, il2, half_beta, coeffs, xc2):
-    """w·φ and w·φ'(r)/r for β = 10, q = 3 (both presets), u = (r/λ_ij)², w = [u < x_c²]."""
+    """Eq. (A2) fast path of :func:`_term_generic` for β = 10, q = 3 (both presets):
+    w·φ and w·φ'(r)/r, u = (r/λ_ij)², w = [u < x_c²] (tested against the generic term)."""
     w = 1.0 if u < xc2 else 0.0  # branch-free cutoff: a mispredicted branch costs more
     u = min(u, xc2)
     inv = 1.0 / u
@@ -34,18 +51,32 @@ def _term_b10q3(u, il2, half_beta, coeffs, xc2):
 
 @njit(cache=True, inline="always")
 def _term_generic(u, il2, half_beta, coeffs, xc2):
-    """As :func:`_term_b10q3` for any even β and any q."""
+    """w·φ and w·φ'(r)/r of Eq. (A2) for any even β and any q, through
+    :func:`glass2epm.core.model.phi_and_dphi_u`; u = (r/λ_ij)², w = [u < x_c²]."""
     w = 1.0 if u < xc2 else 0.0
     phi, dphi = phi_and_dphi_u(min(u, xc2), half_beta, coeffs)
     return w * phi, w * 2.0 * il2 * dphi
+
+
+@njit(cache=True, inline="always")
+def _image_separation(x, h, i, j, n0, n1, n2, d):
+    """x_j − x_i + h·n for the listed lattice vector n (upper-triangular h)."""
+    if d == 2:
+        return (x[j, 0] - x[i, 0] + n0 * h[0, 0] + n1 * h[0, 1],
+                x[j, 1] - x[i, 1] + n1 * h[1, 1], 0.0)
+    return (x[j, 0] - x[i, 0] + n0 * h[0, 0] + n1 * h[0, 1] + n2 * h[0, 2],
+            x[j, 1] - x[i, 1] + n1 * h[1, 1] + n2 * h[1, 2],
+            x[j, 2] - x[i, 2] + n2 * h[2, 2])
 
 
 def _make_half2(term):
     """Serial 2D kernel over a half list, specialised on the pair term at compile time."""
 
     @njit(cache=True, fastmath=True)
-    def kernel(x, h, start, nbr, il2, img, xc, half_beta, coeffs, forces, stress):
-        xc2 = xc * xc
+    def kernel(x, h, nl, pm, forces, stress):
+        start, nbr, il2, img = nl.start, nl.nbr, nl.il2, nl.img
+        half_beta, coeffs = pm.half_beta, pm.coeffs
+        xc2 = pm.xc * pm.xc
         hxx = h[0, 0]
         hxy = h[0, 1]
         hyy = h[1, 1]
@@ -91,9 +122,11 @@ def _make_full(term):
     """Threaded kernel (2D and 3D) over a full list, specialised on the pair term."""
 
     @njit(cache=True, parallel=True, fastmath=True)
-    def kernel(x, h, start, nbr, il2, img, xc, half_beta, coeffs, forces, stress):
+    def kernel(x, h, nl, pm, forces, stress):
+        start, nbr, il2, img = nl.start, nl.nbr, nl.il2, nl.img
+        half_beta, coeffs = pm.half_beta, pm.coeffs
         n, d = x.shape
-        xc2 = xc * xc
+        xc2 = pm.xc * pm.xc
         epart = np.zeros(n)
         spart = np.zeros((n, 6))
         for i in prange(n):
@@ -167,20 +200,18 @@ _full_generic = _make_full(_term_generic)
 
 
 @njit(cache=True)
-def _half3(x, h, start, nbr, il2, img, xc, half_beta, coeffs, forces, stress):
-    xc2 = xc * xc
+def _half3(x, h, nl, pm, forces, stress):
+    start, nbr, il2, img = nl.start, nl.nbr, nl.il2, nl.img
+    xc2 = pm.xc * pm.xc
     forces[:] = 0.0
     stress[:] = 0.0
     e = 0.0
     for i in range(x.shape[0]):
         for p in range(start[i], start[i + 1]):
             j = nbr[p]
-            ny = img[p, 1]
-            nz = img[p, 2]
-            r0 = x[j, 0] - x[i, 0] + img[p, 0] * h[0, 0] + ny * h[0, 1] + nz * h[0, 2]
-            r1 = x[j, 1] - x[i, 1] + ny * h[1, 1] + nz * h[1, 2]
-            r2 = x[j, 2] - x[i, 2] + nz * h[2, 2]
-            ph, g = _term_generic((r0 * r0 + r1 * r1 + r2 * r2) * il2[p], il2[p], half_beta, coeffs, xc2)
+            r0, r1, r2 = _image_separation(x, h, i, j, img[p, 0], img[p, 1], img[p, 2], 3)
+            ph, g = _term_generic((r0 * r0 + r1 * r1 + r2 * r2) * il2[p], il2[p], pm.half_beta,
+                                  pm.coeffs, xc2)
             e += ph
             r = (r0, r1, r2)
             for a in range(3):
@@ -192,26 +223,28 @@ def _half3(x, h, start, nbr, il2, img, xc, half_beta, coeffs, forces, stress):
 
 
 @njit(cache=True)
-def energy_forces_half(x, h, start, nbr, il2, img, xc, half_beta, coeffs, forces, stress):
-    """Total energy (ε); fills forces (N, d) (ε/λ) and the stress sum Σ φ'/r r_a r_b (d, d).
+def energy_forces_half(x, h, nl, pm, forces, stress):
+    """Total energy Σ φ (Eq. A2, ε); fills forces (N, d) (ε/λ) and the stress sum
+    Σ φ'/r r_a r_b (d, d). The one force/virial kernel (the stress of Eq. 2 is this sum / V).
 
-    Serial kernel over a half list with per-pair 1/λ_ij² and images
-    (:func:`glass2epm.core.neighbors.pair_images`); the stress sum is not divided by V.
-    β = 10, q = 3 (the presets) runs a written-out kernel, other models a generic one.
+    Serial kernel over a half :class:`~glass2epm.core.neighbors.NeighbourList` with
+    per-pair 1/λ_ij² and images (:func:`glass2epm.core.neighbors.pair_images`) and a
+    :class:`PairModel`; the stress sum is not divided by V. β = 10, q = 3 in 2D (the
+    presets) dispatches to a written-out pair term, other models to the generic one.
     """
     if x.shape[1] == 3:
-        return _half3(x, h, start, nbr, il2, img, xc, half_beta, coeffs, forces, stress)
-    if half_beta == 5 and coeffs.shape[0] == 4:
-        return _half2_b10q3(x, h, start, nbr, il2, img, xc, half_beta, coeffs, forces, stress)
-    return _half2_generic(x, h, start, nbr, il2, img, xc, half_beta, coeffs, forces, stress)
+        return _half3(x, h, nl, pm, forces, stress)
+    if pm.half_beta == 5 and pm.coeffs.shape[0] == 4:
+        return _half2_b10q3(x, h, nl, pm, forces, stress)
+    return _half2_generic(x, h, nl, pm, forces, stress)
 
 
 @njit(cache=True)
-def energy_forces_full(x, h, start, nbr, il2, img, xc, half_beta, coeffs, forces, stress):
+def energy_forces_full(x, h, nl, pm, forces, stress):
     """As :func:`energy_forces_half` over a full list, threaded over particles."""
-    if half_beta == 5 and coeffs.shape[0] == 4:
-        return _full_b10q3(x, h, start, nbr, il2, img, xc, half_beta, coeffs, forces, stress)
-    return _full_generic(x, h, start, nbr, il2, img, xc, half_beta, coeffs, forces, stress)
+    if pm.half_beta == 5 and pm.coeffs.shape[0] == 4:
+        return _full_b10q3(x, h, nl, pm, forces, stress)
+    return _full_generic(x, h, nl, pm, forces, stress)
 
 
 @njit(cache=True)
@@ -286,22 +319,18 @@ class ForceField:
         """(energy, forces (N, d), stress tensor σ (d, d) in ε/λ^d)."""
         self.ensure_list(x, sizes, box)
         vl = self.vlist
-        m = self.model
+        pm = pair_model(self.model)
         forces = np.empty_like(x)
         s = np.empty((x.shape[1], x.shape[1]))
         if self.threads > 1:
             prev = numba.get_num_threads()
             numba.set_num_threads(min(self.threads, numba.config.NUMBA_NUM_THREADS))
             try:
-                e = energy_forces_full(
-                    x, box.h, vl.start, vl.nbr, vl.il2, vl.img, m.xc, m.half_beta, m.coeffs, forces, s,
-                )
+                e = energy_forces_full(x, box.h, vl.record(), pm, forces, s)
             finally:
                 numba.set_num_threads(prev)
         else:
-            e = energy_forces_half(
-                x, box.h, vl.start, vl.nbr, vl.il2, vl.img, m.xc, m.half_beta, m.coeffs, forces, s,
-            )
+            e = energy_forces_half(x, box.h, vl.record(), pm, forces, s)
         self.evaluations += 1
         return e, forces, s / box.volume
 

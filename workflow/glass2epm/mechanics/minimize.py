@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -26,7 +27,8 @@ from glass2epm.core.box import Box
 from glass2epm.mechanics.hessian import HessianSolver, NotPositiveDefinite, SPDSolver, assemble
 from glass2epm.core.io import Configuration
 from glass2epm.core.model import Model
-from glass2epm.core.potential import ForceField, effective_threads, energy_forces_full, energy_forces_half, pair_table
+from glass2epm.core.potential import (ForceField, effective_threads, energy_forces_full,
+                                      energy_forces_half, pair_model)
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +52,31 @@ class MinimizeResult:
     converged: bool
 
 
+class FireRun(NamedTuple):
+    """What one FIRE chunk may do: stop at max|F| < ``ftarget`` or after ``max_steps``;
+    the list (built at ``x_ref``) is stale once a particle moved ``max_disp``; ``mobile``
+    (N,) is 1 for particles that move, 0 for frozen ones; ``parallel`` picks the threaded
+    force kernel; ``maxmove`` caps the largest move per step."""
+
+    x_ref: np.ndarray
+    max_disp: float
+    ftarget: float
+    max_steps: int
+    parallel: bool
+    mobile: np.ndarray
+    maxmove: float
+
+
 @njit(cache=True, error_model="numpy")
-def _fire_chunk(x, v, h, start, nbr, il2, img, xc, hb, coeffs, x_ref, max_disp, ftarget,
-                max_steps, state, parallel, forces, stress, mobile, maxmove=0.1):
+def _fire_chunk(x, v, h, nl, pm, run, state, forces, stress):
     """Run FIRE until max|F| < ftarget (0), the list may be stale (1) or max_steps (2).
 
-    state = [dt, alpha, npos, dtmax, steps_done]; updated in place. ``mobile`` (N,) is 1
-    for particles that move and 0 for frozen ones (their forces are ignored).
+    ``nl`` a :class:`~glass2epm.core.neighbors.NeighbourList`, ``pm`` a
+    :class:`~glass2epm.core.potential.PairModel`, ``run`` a :class:`FireRun`;
+    state = [dt, alpha, npos, dtmax, steps_done], updated in place.
     """
+    x_ref, max_disp, ftarget, max_steps = run.x_ref, run.max_disp, run.ftarget, run.max_steps
+    parallel, mobile, maxmove = run.parallel, run.mobile, run.maxmove
     n, d = x.shape
     dt = state[0]
     alpha = state[1]
@@ -70,9 +89,9 @@ def _fire_chunk(x, v, h, start, nbr, il2, img, xc, hb, coeffs, x_ref, max_disp, 
     status = 2
     while steps < max_steps:
         if parallel:
-            energy_forces_full(x, h, start, nbr, il2, img, xc, hb, coeffs, forces, stress)
+            energy_forces_full(x, h, nl, pm, forces, stress)
         else:
-            energy_forces_half(x, h, start, nbr, il2, img, xc, hb, coeffs, forces, stress)
+            energy_forces_half(x, h, nl, pm, forces, stress)
         steps += 1
         for i in range(n):
             if mobile[i] == 0.0:
@@ -177,6 +196,7 @@ def minimize(
     x = np.array(conf.x if x0 is None else x0, dtype=float, copy=True)
     sizes = conf.sizes
     ff = ForceField(model, skin=skin, threads=effective_threads(threads, n))
+    pm = pair_model(model)
     parallel = ff.threads > 1
     if frozen is not None:
         frozen = np.asarray(frozen, dtype=bool)
@@ -202,11 +222,9 @@ def minimize(
             while True:
                 ff.vlist.build(x, sizes, box)
                 steps_before = state[4]
-                status = _fire_chunk(
-                    x, v, box.h, ff.vlist.start, ff.vlist.nbr, ff.vlist.il2, ff.vlist.img, model.xc,
-                    model.half_beta, model.coeffs, ff.vlist.x_ref, 0.5 * skin, fire_target,
-                    max_steps - int(state[4]), state, parallel, forces, stress, mobile,
-                )
+                run = FireRun(ff.vlist.x_ref, 0.5 * skin, float(fire_target),
+                              max_steps - int(state[4]), parallel, mobile, 0.1)
+                status = _fire_chunk(x, v, box.h, ff.vlist.record(), pm, run, state, forces, stress)
                 evals += int(state[4] - steps_before)
                 if progress is not None:
                     progress("fire", int(state[4]), float(np.abs(forces).max()))
