@@ -1,0 +1,80 @@
+"""The dispatched fast paths of the pair kernels against the generic kernel (Eq. A2).
+
+The β = 10, q = 3 pair term and the written-out 2D half-list loop are fast variants of the
+generic term (:func:`glass2epm.core.model.phi_and_dphi_u`, itself checked against the
+radial form and finite differences in ``test_model.py``); they must agree with it to
+round-off on a real configuration, in 2D and (generic) 3D, serial and threaded.
+"""
+
+import numpy as np
+import pytest
+
+from glass2epm.core import potential as P
+from glass2epm.core.box import Box
+from glass2epm.core.model import Model
+from glass2epm.core.neighbors import VerletList
+
+
+@pytest.mark.parametrize("xc", [1.4, 1.5])
+def test_b10q3_term_matches_generic(xc):
+    m = Model.from_preset("lerner-poly2d", xc=xc)
+    xc2 = xc * xc
+    for u in np.linspace(0.5, 1.1 * xc2, 97):
+        for il2 in (1.0, 0.37):
+            fast = P._term_b10q3(u, il2, m.half_beta, m.coeffs, xc2)
+            gen = P._term_generic(u, il2, m.half_beta, m.coeffs, xc2)
+            assert fast[0] == pytest.approx(gen[0], rel=1e-12, abs=1e-14)
+            assert fast[1] == pytest.approx(gen[1], rel=1e-12, abs=1e-14)
+            if u >= xc2:
+                assert fast == (0.0, 0.0) and gen == (0.0, 0.0)
+
+
+def _config(model, n, dim, seed=0):
+    rng = np.random.default_rng(seed)
+    L = model.box_side(n)
+    h = np.eye(dim) * L
+    h[0, 1] = 0.1 * L
+    box = Box(h)
+    # a jittered lattice: no overlaps, many pairs inside the cutoff
+    k = int(np.ceil(n ** (1 / dim)))
+    grid = np.stack(np.meshgrid(*[np.arange(k)] * dim, indexing="ij"), -1).reshape(-1, dim)[:n]
+    s = (grid + 0.5 + 0.15 * rng.standard_normal(grid.shape)) / k
+    return s @ box.h.T, model.sizes(n), box
+
+
+def _run(kernel, x, sizes, box, model, full):
+    vl = VerletList(model, skin=0.3, per_pair=True, full=full)
+    vl.build(x, sizes, box)
+    f = np.empty_like(x)
+    s = np.empty((x.shape[1], x.shape[1]))
+    e = kernel(x, box.h, vl.record(), P.pair_model(model), f, s)
+    return e, f, s
+
+
+@pytest.mark.parametrize("full", [False, True])
+def test_fast_2d_kernels_match_generic(full):
+    m = Model.from_preset("lerner-poly2d")
+    x, sizes, box = _config(m, 900, 2)
+    fast = P._full_b10q3 if full else P._half2_b10q3
+    gen = P._full_generic if full else P._half2_generic
+    e1, f1, s1 = _run(fast, x, sizes, box, m, full)
+    e2, f2, s2 = _run(gen, x, sizes, box, m, full)
+    assert e1 > 0 and np.abs(f1).max() > 1e-3
+    assert e1 == pytest.approx(e2, rel=1e-12)
+    np.testing.assert_allclose(f1, f2, rtol=0, atol=1e-11 * np.abs(f2).max())
+    np.testing.assert_allclose(s1, s2, rtol=0, atol=1e-12 * np.abs(s2).max())
+    # the dispatcher picks the fast path for the presets
+    e3, f3, _ = _run(P.energy_forces_full if full else P.energy_forces_half, x, sizes, box, m, full)
+    assert e3 == pytest.approx(e1, rel=1e-14)
+    np.testing.assert_allclose(f3, f1, rtol=0, atol=1e-13 * np.abs(f1).max())
+
+
+def test_3d_half_and_full_agree():
+    m = Model.from_preset("richard2023", dim=3)
+    x, sizes, box = _config(m, 1000, 3)
+    e1, f1, s1 = _run(P.energy_forces_half, x, sizes, box, m, False)
+    e2, f2, s2 = _run(P.energy_forces_full, x, sizes, box, m, True)
+    assert e1 > 0
+    assert e1 == pytest.approx(e2, rel=1e-12)
+    np.testing.assert_allclose(f1, f2, rtol=0, atol=1e-11 * np.abs(f1).max())
+    np.testing.assert_allclose(s1, s2, rtol=0, atol=1e-12 * np.abs(s1).max())
