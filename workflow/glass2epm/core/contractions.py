@@ -56,7 +56,8 @@ from numba import njit, prange
 
 from glass2epm.core.box import guarded_separation, image_guard
 from glass2epm.core.model import pair_size, radial_derivatives_into
-from glass2epm.core.neighbors import _cell_sort, _neighbour_cells
+from glass2epm.core.neighbors import (CellList, PairRows, _cell_sort, _csr_offsets,
+                                      _neighbour_cells, cell_span, store_pair)
 
 # ----------------------------------------------------------------------------
 # numba kernels (pure functions over the pair table)
@@ -455,40 +456,33 @@ def path_rhs(rv, pre, A, d1, d2, order):
 
 
 @njit(cache=True)
-def _scan_cell_pairs(x, sizes, h, i, ci, ncells, cstart, order, xc2, na, out, m, limit, rv, lam):
-    """Pairs (i, j > i) with r² < x_c² λ_ij² among the particles of the cells next to
-    cell ``ci``, in the order of :func:`glass2epm.core.neighbors._build` (neighbour cells in
-    ``_neighbour_cells`` order, particles by index within a cell). Writes j, x_j − x_i
-    and λ_ij to rows m, m+1, … below ``limit``; returns m + the number of pairs (all
-    counted, also those beyond ``limit``).
+def _scan_cell_pairs(x, sizes, h, i, cells, xc2, na, rows, m, limit):
+    """Pairs (i, j > i) with r² < x_c² λ_ij² (Eqs. A2, A4) among the particles of the cells
+    next to particle i's (a :class:`~glass2epm.core.neighbors.CellList`), in the order of
+    :func:`glass2epm.core.neighbors._build` (neighbour cells in ``_neighbour_cells`` order,
+    particles by index within a cell). Writes rows m, m+1, … below ``limit`` of the
+    :class:`~glass2epm.core.neighbors.PairRows` ``rows``; returns m + the number of pairs
+    (all counted, also those beyond ``limit``).
 
     A separation with every |component| < 0.49 of the cell's diagonal element is its own
     minimum image (:func:`glass2epm.core.box.guarded_separation`): the two floors
     and divisions are skipped for it, with the same numbers."""
     d = x.shape[1]
     gx, gy, gz = image_guard(h, d)
-    for u in range(ncells.shape[1]):
-        cj = ncells[ci, u]
-        if cj < 0:
-            break
-        for q in range(cstart[cj], cstart[cj + 1]):
-            j = order[q]
+    for u in range(cells.ncells.shape[1]):
+        lo, hi = cell_span(cells, cells.cid[i], u)
+        for q in range(lo, hi):
+            j = cells.order[q]
             if j <= i:
                 continue
-            dx = x[j, 0] - x[i, 0]
-            dy = x[j, 1] - x[i, 1]
             dz = x[j, 2] - x[i, 2] if d == 3 else 0.0
-            dx, dy, dz, r2 = guarded_separation(dx, dy, dz, h, d, gx, gy, gz)
+            dx, dy, dz, r2 = guarded_separation(x[j, 0] - x[i, 0], x[j, 1] - x[i, 1], dz, h, d,
+                                                gx, gy, gz)
             lij = pair_size(sizes[i], sizes[j], na)
             if r2 >= xc2 * lij * lij:
                 continue
             if m < limit:
-                out[m] = j
-                rv[m, 0] = dx
-                rv[m, 1] = dy
-                if d == 3:
-                    rv[m, 2] = dz
-                lam[m] = lij
+                store_pair(rows, m, j, dx, dy, dz, lij)
             m += 1
     return m
 
@@ -503,6 +497,8 @@ def _pair_table(x, sizes, h, s, ncell, xc, na, nchunks, room):
     per particle on average), then a threaded copy; a chunk that overflows its buffer
     (an unusually dense configuration) makes a second, exact fill pass."""
     n, d = x.shape
+    # records are rebuilt inside the threaded loops: numba's parfor lowering cannot take
+    # a named tuple in from outside (NameError in the generated gufunc)
     cid, order, cstart = _cell_sort(s, ncell)
     ncells = _neighbour_cells(ncell)
     xc2 = xc * xc
@@ -514,29 +510,29 @@ def _pair_table(x, sizes, h, s, ncell, xc, na, nchunks, room):
     blam = np.empty(nchunks * capc)
     full = np.zeros(nchunks, dtype=np.bool_)
     for c in prange(nchunks):
+        cells = CellList(cid, order, cstart, ncells)
+        buf = PairRows(bj, brv, blam)
         m = c * capc
         limit = m + capc
         for i in range(c * per, min(n, (c + 1) * per)):
-            m1 = _scan_cell_pairs(x, sizes, h, i, cid[i], ncells, cstart, order, xc2, na, bj, m,
-                                  limit, brv, blam)
+            m1 = _scan_cell_pairs(x, sizes, h, i, cells, xc2, na, buf, m, limit)
             counts[i] = m1 - m
             m = m1
         full[c] = m > limit
     start = np.zeros(n + 1, dtype=np.int64)
-    for i in range(n):
-        start[i + 1] = start[i] + counts[i]
+    jj, _ = _csr_offsets(counts, start)
     m = start[n]
     ii = np.empty(m, dtype=np.int64)
-    jj = np.empty(m, dtype=np.int64)
     rv = np.empty((m, d))
     lam = np.empty(m)
     for c in prange(nchunks):
         i0 = min(n, c * per)
         i1 = min(n, (c + 1) * per)
         if full[c]:
+            cells = CellList(cid, order, cstart, ncells)
+            rows = PairRows(jj, rv, lam)
             for i in range(i0, i1):
-                _scan_cell_pairs(x, sizes, h, i, cid[i], ncells, cstart, order, xc2, na, jj,
-                                 start[i], start[i + 1], rv, lam)
+                _scan_cell_pairs(x, sizes, h, i, cells, xc2, na, rows, start[i], start[i + 1])
         else:
             b = c * capc - start[i0]
             for p in range(start[i0], start[i1]):

@@ -41,15 +41,48 @@ def _cell_sort(s, ncell):
             c = c * ncell[a] + k
         cid[i] = c
     order = np.argsort(cid, kind="mergesort")
+    return cid, order, _cell_starts(cid, ncell)
+
+
+@njit(cache=True)
+def _cell_starts(cid, ncell):
+    """CSR offsets of the cells (``ncell`` per axis) over particles with cell indices cid."""
     ntot = 1
-    for a in range(d):
+    for a in range(ncell.shape[0]):
         ntot *= ncell[a]
     cstart = np.zeros(ntot + 1, dtype=np.int64)
-    for i in range(n):
+    for i in range(cid.shape[0]):
         cstart[cid[i] + 1] += 1
     for c in range(ntot):
         cstart[c + 1] += cstart[c]
-    return cid, order, cstart
+    return cstart
+
+
+class CellList(NamedTuple):
+    """A cell list: cell of each particle ``cid``, particles sorted by cell ``order``, CSR
+    offsets ``cstart`` into ``order``, and the distinct neighbour cells of each cell
+    ``ncells`` (rows padded with −1), from :func:`cell_list`."""
+
+    cid: np.ndarray
+    order: np.ndarray
+    cstart: np.ndarray
+    ncells: np.ndarray
+
+
+@njit(cache=True)
+def cell_list(s, ncell):
+    """The :class:`CellList` of fractional coordinates s over ``ncell`` cells per axis."""
+    cid, order, cstart = _cell_sort(s, ncell)
+    return CellList(cid, order, cstart, _neighbour_cells(ncell))
+
+
+@njit(cache=True, inline="always")
+def cell_span(cells, ci, u):
+    """Range into ``cells.order`` of the u-th neighbour cell of cell ci (empty past the last)."""
+    cj = cells.ncells[ci, u]
+    if cj < 0:
+        return 0, 0
+    return cells.cstart[cj], cells.cstart[cj + 1]
 
 
 @njit(cache=True)
@@ -111,37 +144,37 @@ def _csr_offsets(counts, start):
     return np.empty(start[n], dtype=np.int64), start[:-1].copy()
 
 
+@njit(cache=True, inline="always")
+def _record(pas, i, j, counts, nbr, fill):
+    """Pass 0 counts pair (i, j), pass 1 writes j into row i of the CSR list."""
+    if pas == 0:
+        counts[i] += 1
+    else:
+        nbr[fill[i]] = j
+        fill[i] += 1
+
+
 @njit(cache=True)
 def _build(x, sizes, h, s, ncell, rcut_max, skin, xc, na, per_pair, full):
     """Verlet list (CSR start, nbr) from a cell list of ``ncell`` cells per axis (≥ 3 each):
     pairs listed in :func:`_neighbour_cells` order, particles by index within a cell."""
     n = x.shape[0]
-    cid, order, cstart = _cell_sort(s, ncell)
-    ncells = _neighbour_cells(ncell)
+    cells = cell_list(s, ncell)
     counts = np.zeros(n, dtype=np.int64)
     start = np.zeros(n + 1, dtype=np.int64)
-    nbr = np.empty(0, dtype=np.int64)
-    fill = np.zeros(n, dtype=np.int64)
-    # two passes: count, then fill
-    for pas in range(2):
+    nbr, fill = _csr_offsets(counts, start)
+    for pas in range(2):  # count, then fill
         if pas == 1:
             nbr, fill = _csr_offsets(counts, start)
         for i in range(n):
-            ci = cid[i]
-            for u in range(ncells.shape[1]):
-                cj = ncells[ci, u]
-                if cj < 0:
-                    break
-                for q in range(cstart[cj], cstart[cj + 1]):
-                    j = order[q]
+            for u in range(cells.ncells.shape[1]):
+                lo, hi = cell_span(cells, cells.cid[i], u)
+                for q in range(lo, hi):
+                    j = cells.order[q]
                     if j == i or (not full and j < i):
                         continue
                     if _listed(x, sizes, h, i, j, rcut_max, skin, xc, na, per_pair):
-                        if pas == 0:
-                            counts[i] += 1
-                        else:
-                            nbr[fill[i]] = j
-                            fill[i] += 1
+                        _record(pas, i, j, counts, nbr, fill)
     return start, nbr
 
 
@@ -151,20 +184,34 @@ def _all_pairs(x, sizes, h, rcut_max, skin, xc, na, per_pair, full):
     n = x.shape[0]
     counts = np.zeros(n, dtype=np.int64)
     start = np.zeros(n + 1, dtype=np.int64)
-    nbr = np.empty(0, dtype=np.int64)
-    fill = np.zeros(n, dtype=np.int64)
+    nbr, fill = _csr_offsets(counts, start)
     for pas in range(2):
         if pas == 1:
             nbr, fill = _csr_offsets(counts, start)
         for i in range(n):
             for j in range(0 if full else i + 1, n):
                 if j != i and _listed(x, sizes, h, i, j, rcut_max, skin, xc, na, per_pair):
-                    if pas == 0:
-                        counts[i] += 1
-                    else:
-                        nbr[fill[i]] = j
-                        fill[i] += 1
+                    _record(pas, i, j, counts, nbr, fill)
     return start, nbr
+
+
+class PairRows(NamedTuple):
+    """Rows of a pair table: partner j, separation x_j − x_i (M, d) and λ_ij (Eq. A4)."""
+
+    jj: np.ndarray
+    rv: np.ndarray
+    lam: np.ndarray
+
+
+@njit(cache=True, inline="always")
+def store_pair(rows, m, j, dx, dy, dz, lij):
+    """Write pair row m of a :class:`PairRows` (dz ignored in 2D)."""
+    rows.jj[m] = j
+    rows.rv[m, 0] = dx
+    rows.rv[m, 1] = dy
+    if rows.rv.shape[1] == 3:
+        rows.rv[m, 2] = dz
+    rows.lam[m] = lij
 
 
 class NeighbourList(NamedTuple):

@@ -18,7 +18,7 @@ from numba import njit, prange
 
 from glass2epm.core.box import Box, min_image_2d, min_image_3d
 from glass2epm.core.model import Model, pair_size, phi_and_dphi_u  # noqa: F401
-from glass2epm.core.neighbors import NeighbourList, VerletList
+from glass2epm.core.neighbors import NeighbourList, PairRows, VerletList, store_pair
 
 
 class PairModel(NamedTuple):
@@ -249,7 +249,9 @@ def energy_forces_full(x, h, nl, pm, forces, stress):
 
 @njit(cache=True)
 def pair_table(x, sizes, h, start, nbr, xc, na):
-    """Interacting pairs (r < x_c λ_ij): i, j, separation vectors x_j − x_i, λ_ij."""
+    """Interacting pairs (r < x_c λ_ij, Eqs. A2, A4) of a half list: i, j, separation
+    vectors x_j − x_i (minimum image), λ_ij. The threaded equivalent without the list is
+    :func:`glass2epm.core.contractions._pair_table` (same pairs, order and numbers)."""
     n, d = x.shape
     m = 0
     xc2 = xc * xc
@@ -280,12 +282,7 @@ def pair_table(x, sizes, h, start, nbr, xc, na):
                     continue
                 if pas == 1:
                     ii[m] = i
-                    jj[m] = j
-                    rv[m, 0] = dx
-                    rv[m, 1] = dy
-                    if d == 3:
-                        rv[m, 2] = dz
-                    lam[m] = lij
+                    store_pair(PairRows(jj, rv, lam), m, j, dx, dy, dz, lij)
                 m += 1
     return ii, jj, rv, lam
 
