@@ -355,6 +355,14 @@ def _d3(a, b):
     return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 
 
+@njit(cache=True, inline="always")
+def _path_field(v, p, d, B, x):
+    """Row p of a pair field v, its image B·v and the dots x·v, x·(B v)."""
+    u = _row(v, p, d)
+    bu = _mv(B, u, d)
+    return u, bu, _d3(x, u), _d3(x, bu)
+
+
 @njit(cache=True, parallel=True)
 def bond_obs_series(rv, pre, B, d1, d2, d3, order):
     """O_B = J·(B x) and its strain derivatives per pair, shape (order+1, M).
@@ -372,21 +380,15 @@ def bond_obs_series(rv, pre, B, d1, d2, d3, order):
         f3 = pre[2, p]
         f4 = pre[3, p]
         x = _row(rv, p, d)
-        u1 = _row(d1, p, d)
         b = _mv(B, x, d)
-        b1 = _mv(B, u1, d)
         xb = _d3(x, b)
+        u1, b1, x1, xb1 = _path_field(d1, p, d, B, x)
         out[0, p] = f1 * xb
         if order >= 1:
-            x1 = _d3(x, u1)
-            xb1 = _d3(x, b1)
             bd1 = _d3(b, u1)
             out[1, p] = _h2(f1, f2, xb, x1, bd1) + f1 * xb1
             if order >= 2:
-                u2 = _row(d2, p, d)
-                b2 = _mv(B, u2, d)
-                x2 = _d3(x, u2)
-                xb2 = _d3(x, b2)
+                u2, b2, x2, xb2 = _path_field(d2, p, d, B, x)
                 s11 = _d3(u1, u1)
                 b1d1 = _d3(b1, u1)
                 bd2 = _d3(b, u2)
@@ -394,10 +396,7 @@ def bond_obs_series(rv, pre, B, d1, d2, d3, order):
                              + 2.0 * _h2(f1, f2, xb1, x1, b1d1)
                              + _h2(f1, f2, xb, x2, bd2) + f1 * xb2)
                 if order >= 3:
-                    u3 = _row(d3, p, d)
-                    b3 = _mv(B, u3, d)
-                    x3 = _d3(x, u3)
-                    xb3 = _d3(x, b3)
+                    u3, b3, x3, xb3 = _path_field(d3, p, d, B, x)
                     s12 = _d3(u1, u2)
                     b1d2 = _d3(b1, u2)
                     b2d1 = _d3(b2, u1)
