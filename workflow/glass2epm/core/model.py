@@ -23,7 +23,6 @@ Two presets (see ``../shared/papers/ERRATA.md``):
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np

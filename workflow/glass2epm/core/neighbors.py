@@ -24,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from glass2epm.core.box import Box, min_image_2d, min_image_3d
+from glass2epm.core.box import Box, guarded_separation, image_guard, min_image_2d, min_image_3d
 from glass2epm.core.model import Model, pair_size
 
 
@@ -119,6 +119,192 @@ def _neighbour_cells(ncell):
                 out[c, cnt] = cc
                 cnt += 1
     return out
+
+
+# ----------------------------------------------------------------------------------
+# point-radius queries over a cell grid (cavities, D²min, local yield maps)
+
+
+@njit(cache=True)
+def _min_image(dx, h):
+    """Minimum image of one separation vector (1-D array, modified copy returned)."""
+    out = dx.copy()
+    if out.shape[0] == 2:
+        out[0], out[1] = min_image_2d(out[0], out[1], h)
+    else:
+        out[0], out[1], out[2] = min_image_3d(out[0], out[1], out[2], h)
+    return out
+
+
+@njit(cache=True)
+def cell_grid(x, h, rc):
+    """Cells of perpendicular width ≥ rc in fractional coordinates.
+
+    Returns (ncell (d,), cstart (ncells+1,), members (N,)): the particles of cell c
+    are ``members[cstart[c]:cstart[c+1]]``. Two points closer than rc (minimum image)
+    lie in the same or adjacent cells (periodically) whatever the tilt; an axis with
+    fewer than 3 cells gets a single cell, so no cell is visited twice by :func:`query`.
+    """
+    n, d = x.shape
+    hinv = np.linalg.inv(h)
+    ncell = np.empty(d, dtype=np.int64)
+    for a in range(d):
+        nrm = 0.0
+        for b in range(d):
+            nrm += hinv[a, b] * hinv[a, b]
+        width = 1.0 / np.sqrt(nrm)
+        k = int(np.floor(width / rc)) if rc > 0 else 1
+        ncell[a] = k if k >= 3 else 1
+    cid = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        c = 0
+        for a in range(d - 1, -1, -1):
+            s = 0.0
+            for b in range(d):
+                s += hinv[a, b] * x[i, b]
+            s -= np.floor(s)
+            k = int(np.floor(s * ncell[a])) % ncell[a]
+            c = c * ncell[a] + k
+        cid[i] = c
+    cstart = _cell_starts(cid, ncell)
+    fill = cstart[:-1].copy()
+    members = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        members[fill[cid[i]]] = i
+        fill[cid[i]] += 1
+    return ncell, cstart, members
+
+
+@njit(cache=True)
+def _cell_of(p, hinv, ncell):
+    d = p.shape[0]
+    k = np.empty(d, dtype=np.int64)
+    for a in range(d):
+        s = 0.0
+        for b in range(d):
+            s += hinv[a, b] * p[b]
+        s -= np.floor(s)
+        k[a] = int(np.floor(s * ncell[a])) % ncell[a]
+    return k
+
+
+@njit(cache=True)
+def query(p, x, h, hinv, ncell, cstart, members, rc, out_idx, out_r2):
+    """Particles within rc of the point p (minimum image); writes indices and squared
+    distances into out_idx / out_r2 (large enough) and returns their number (unsorted)."""
+    d = x.shape[1]
+    k = _cell_of(p, hinv, ncell)
+    rc2 = rc * rc
+    cnt = 0
+    lo = np.empty(d, dtype=np.int64)
+    hi = np.empty(d, dtype=np.int64)
+    for a in range(d):
+        lo[a] = -1 if ncell[a] >= 3 else 0
+        hi[a] = 1 if ncell[a] >= 3 else 0
+    ntot = 1
+    span = np.empty(d, dtype=np.int64)
+    for a in range(d):
+        span[a] = hi[a] - lo[a] + 1
+        ntot *= span[a]
+    dx = np.empty(d)
+    for t in range(ntot):
+        rem = t
+        c = 0
+        for a in range(d - 1, -1, -1):
+            # decode the offset of axis a (axis 0 fastest)
+            stride = 1
+            for b in range(a):
+                stride *= span[b]
+            off = (rem // stride) % span[a] + lo[a]
+            kk = (k[a] + off) % ncell[a]
+            c = c * ncell[a] + kk
+        for q in range(cstart[c], cstart[c + 1]):
+            j = members[q]
+            for a in range(d):
+                dx[a] = x[j, a] - p[a]
+            if d == 2:
+                dx[0], dx[1] = min_image_2d(dx[0], dx[1], h)
+                r2 = dx[0] * dx[0] + dx[1] * dx[1]
+            else:
+                dx[0], dx[1], dx[2] = min_image_3d(dx[0], dx[1], dx[2], h)
+                r2 = dx[0] * dx[0] + dx[1] * dx[1] + dx[2] * dx[2]
+            if r2 <= rc2:
+                out_idx[cnt] = j
+                out_r2[cnt] = r2
+                cnt += 1
+    return cnt
+
+
+@njit(cache=True)
+def _query_capacity(ncell, cstart, n):
+    """Upper bound on the number of particles one :func:`query` can return."""
+    mx = 0
+    for c in range(cstart.shape[0] - 1):
+        mx = max(mx, cstart[c + 1] - cstart[c])
+    cap = mx
+    for a in range(ncell.shape[0]):
+        cap *= 3 if ncell[a] >= 3 else 1
+    return min(n, cap)
+
+
+@njit(cache=True)
+def _query_runs(p, x, h, hinv, ncell, cstart, members, rc, out, runs, out_r2):
+    """:func:`query` with the run boundaries: the particles of each visited cell come in
+    index order (``members`` is), so ``out[runs[r]:runs[r+1]]`` are sorted runs; squared
+    distances into ``out_r2`` unless it is empty; returns (count, number of runs). A
+    separation with every |component| < 0.49 of the cell's diagonal element is its own
+    minimum image (every shift of ``min_image_2d/3d`` is 0 there): the floors and
+    divisions are skipped, with the same numbers."""
+    want_r2 = out_r2.shape[0] > 0
+    d = x.shape[1]
+    rc2 = rc * rc
+    gx, gy, gz = image_guard(h, d)
+    k0 = 0
+    k1 = 0
+    k2 = 0
+    for a in range(d):
+        s = 0.0
+        for b in range(d):
+            s += hinv[a, b] * p[b]
+        s -= np.floor(s)
+        k = int(np.floor(s * ncell[a])) % ncell[a]
+        if a == 0:
+            k0 = k
+        elif a == 1:
+            k1 = k
+        else:
+            k2 = k
+    s0 = 1 if ncell[0] >= 3 else 0
+    s1 = 1 if ncell[1] >= 3 else 0
+    s2 = 1 if d == 3 and ncell[d - 1] >= 3 else 0
+    cnt = 0
+    nr = 0
+    runs[0] = 0
+    for o2 in range(-s2, s2 + 1):
+        for o1 in range(-s1, s1 + 1):
+            for o0 in range(-s0, s0 + 1):
+                c = (k0 + o0) % ncell[0] + ncell[0] * ((k1 + o1) % ncell[1])
+                if d == 3:
+                    c += ncell[0] * ncell[1] * ((k2 + o2) % ncell[2])
+                for q in range(cstart[c], cstart[c + 1]):
+                    j = members[q]
+                    dx = x[j, 0] - p[0]
+                    dy = x[j, 1] - p[1]
+                    dz = x[j, 2] - p[2] if d == 3 else 0.0
+                    dx, dy, dz, r2 = guarded_separation(dx, dy, dz, h, d, gx, gy, gz)
+                    if r2 <= rc2:
+                        out[cnt] = j
+                        if want_r2:
+                            out_r2[cnt] = r2
+                        cnt += 1
+                if cnt > runs[nr]:
+                    nr += 1
+                    runs[nr] = cnt
+    return cnt, nr
+
+
+# ----------------------------------------------------------------------------------
+# Verlet lists
 
 
 @njit(cache=True, inline="always")

@@ -18,7 +18,7 @@ from numba import njit, prange
 
 from glass2epm.core.box import Box, min_image_2d, min_image_3d
 from glass2epm.core.model import Model, pair_size, phi_and_dphi_u  # noqa: F401
-from glass2epm.core.neighbors import NeighbourList, PairRows, VerletList, store_pair
+from glass2epm.core.neighbors import PairRows, VerletList, store_pair
 
 
 class PairModel(NamedTuple):
