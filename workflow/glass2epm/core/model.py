@@ -195,11 +195,12 @@ class Model:
 
     # ------------------------------------------------------------------
     def radial_derivatives(self, r, lam, order: int = 4) -> np.ndarray:
-        """φ and its radial derivatives φ^(k)(r), k = 0..order, zero beyond the cutoff.
+        """φ of Eq. (A2) and its radial derivatives φ^(k)(r), k = 0..order, zero beyond
+        the cutoff (:func:`radial_derivatives_into`).
 
-        Returns an array of shape (order + 1, len(r)). Used by the strain
-        expansions (Appendix B scalars) and by tests; the hot loops use the
-        r²-form kernels below.
+        Returns an array of shape (order + 1, len(r)). Used by the Hessian, the strain
+        expansions (Appendix B scalars) and by tests; the force loops use the u-form
+        :func:`phi_and_dphi_u`.
         """
         r = np.asarray(r, dtype=float)
         lam = np.broadcast_to(np.asarray(lam, dtype=float), r.shape)
@@ -217,8 +218,9 @@ def _radial_derivatives(r, lam, beta, coeffs, xc, order):
 
 @njit(cache=True)
 def radial_derivatives_into(r, lam, beta, coeffs, xc, order, out, lo, hi):
-    """out[k, p] = φ^(k)(r[p]) for p in [lo, hi), k = 0..order, 0 beyond the cutoff
-    (Eqs. A1–A3): d^k/dr^k (λ/r)^β = (−1)^k β(β+1)…(β+k−1) (λ/r)^β r^{−k} and
+    """Eq. (A2) and its radial derivatives (the generic r-form, any order; the one
+    evaluation behind every App. B scalar): out[k, p] = φ^(k)(r[p]) for p in [lo, hi),
+    k = 0..order, 0 beyond the cutoff (Eqs. A1–A3): d^k/dr^k (λ/r)^β = (−1)^k β(β+1)…(β+k−1) (λ/r)^β r^{−k} and
     d^k/dr^k c_2l (r/λ)^{2l} = c_2l (2l)!/(2l−k)! (r/λ)^{2l−k} λ^{−k}. One ``pow`` per
     pair (the IPL base); every other power by multiplication."""
     q = coeffs.shape[0] - 1
@@ -262,7 +264,9 @@ def pair_size(li, lj, na):
 
 @njit(cache=True, inline="always")
 def phi_and_dphi_u(u, half_beta, coeffs):
-    """φ and dφ/du as functions of u = (r/λ_ij)², inside the cutoff.
+    """Eq. (A2) in u-form: φ and dφ/du as functions of u = (r/λ_ij)², inside the cutoff
+    (the generic pair term of the force kernels; the β = 10, q = 3 fast path
+    ``glass2epm.core.potential._term_b10q3`` is tested against it).
 
     Written in u so that forces need no square root: φ'(r)/r = (2/λ_ij²) dφ/du.
     """
