@@ -223,18 +223,20 @@ def bond_tvuw(rv, f2, f3, v, u, w):
     return out
 
 
+@njit(cache=True, inline="always")
+def _dots3(rv, v, u, w, p):
+    """Pair p's x·v, x·u, x·w, u·v, u·w, v·w (x the pair vector)."""
+    return (_dot(rv, v, p), _dot(rv, u, p), _dot(rv, w, p),
+            _dot(u, v, p), _dot(u, w, p), _dot(v, w, p))
+
+
 @njit(cache=True, parallel=True)
 def bond_mvuw(rv, f2, f3, f4, v, u, w):
     """M⋮vuw per pair (Eq. B11), shape (M, d)."""
     m, d = rv.shape
     out = np.empty((m, d))
     for p in prange(m):
-        xv = _dot(rv, v, p)
-        xu = _dot(rv, u, p)
-        xw = _dot(rv, w, p)
-        uv = _dot(u, v, p)
-        uw = _dot(u, w, p)
-        vw = _dot(v, w, p)
+        xv, xu, xw, uv, uw, vw = _dots3(rv, v, u, w, p)
         cx = f4[p] * xv * xu * xw + f3[p] * (xv * uw + xu * vw + xw * uv)
         cv = f3[p] * xu * xw + f2[p] * uw
         cu = f3[p] * xv * xw + f2[p] * vw
@@ -250,13 +252,8 @@ def bond_mvuwz(rv, f2, f3, f4, v, u, w, z):
     m = rv.shape[0]
     out = np.empty(m)
     for p in prange(m):
-        xv = _dot(rv, v, p)
-        xu = _dot(rv, u, p)
-        xw = _dot(rv, w, p)
+        xv, xu, xw, uv, uw, vw = _dots3(rv, v, u, w, p)
         xz = _dot(rv, z, p)
-        uv = _dot(u, v, p)
-        uw = _dot(u, w, p)
-        vw = _dot(v, w, p)
         vz = _dot(v, z, p)
         uz = _dot(u, z, p)
         wz = _dot(w, z, p)
@@ -375,10 +372,7 @@ def bond_obs_series(rv, pre, B, d1, d2, d3, order):
     m, d = rv.shape
     out = np.zeros((order + 1, m))
     for p in prange(m):
-        f1 = pre[0, p]
-        f2 = pre[1, p]
-        f3 = pre[2, p]
-        f4 = pre[3, p]
+        f1, f2, f3, f4 = pre[0, p], pre[1, p], pre[2, p], pre[3, p]
         x = _row(rv, p, d)
         b = _mv(B, x, d)
         xb = _d3(x, b)
@@ -418,10 +412,7 @@ def path_rhs(rv, pre, A, d1, d2, order):
     m, d = rv.shape
     out = np.empty((m, d))
     for p in prange(m):
-        f1 = pre[0, p]
-        f2 = pre[1, p]
-        f3 = pre[2, p]
-        f4 = pre[3, p]
+        f1, f2, f3, f4 = pre[0, p], pre[1, p], pre[2, p], pre[3, p]
         x = _row(rv, p, d)
         u1 = _row(d1, p, d)
         x1 = _d3(x, u1)
