@@ -291,33 +291,31 @@ def _dsize_fast(i, lo, ln, skip, x, sizes, ent, shifts, pstart, pend, xc2, na, c
 
 
 @njit(cache=True, inline="always")
-def _ddisp_any(i, dd, x, sizes, nl, pend, pm):
+def _ddisp_any(i, dd, x, sizes, nl, ent, shifts, pstart, pend, pm, cf):
     if pm.hb == 5 and pm.coeffs.shape[0] == 4:
-        cf = pm.coeffs
-        return _ddisp_fast(i, dd[0], dd[1], dd[2], x, sizes, nl.ent, nl.shifts, nl.start[i], pend,
+        return _ddisp_fast(i, dd[0], dd[1], dd[2], x, sizes, ent, shifts, pstart, pend,
                            pm.xc2, pm.na, cf[0], cf[1], cf[2], cf[3])
     return _ddisp(i, dd, x, sizes, nl, pend, pm)
 
 
 @njit(cache=True, inline="always")
-def _dsize_any(i, lo, ln, skip, x, sizes, nl, pend, pm):
+def _dsize_any(i, lo, ln, skip, x, sizes, nl, ent, shifts, pstart, pend, pm, cf):
     if pm.hb == 5 and pm.coeffs.shape[0] == 4:
-        cf = pm.coeffs
-        return _dsize_fast(i, lo, ln, skip, x, sizes, nl.ent, nl.shifts, nl.start[i], pend, pm.xc2,
+        return _dsize_fast(i, lo, ln, skip, x, sizes, ent, shifts, pstart, pend, pm.xc2,
                            pm.na, cf[0], cf[1], cf[2], cf[3])
     return _dsize(i, lo, ln, skip, x, sizes, nl, pend, pm)
 
 
 @njit(cache=True, inline="always")
-def _dswap(i, j, x, sizes, nl, pm):
+def _dswap(i, j, x, sizes, nl, ent, shifts, start, ends, pm, cf):
     """ΔU of exchanging λ_i and λ_j: i's pairs (except (i, j)) with λ_i → λ_j, then j's."""
-    nlev = nl.ends.shape[1]
+    nlev = ends.shape[1]
     m = max(_level(sizes[i], nl.lam_lo, nl.inv_dl, nlev), _level(sizes[j], nl.lam_lo, nl.inv_dl, nlev))
     de = 0.0
     for t in range(2):  # one copy of the loop body (compile time)
         a = i if t == 0 else j
         b = j if t == 0 else i
-        de += _dsize_any(a, sizes[a], sizes[b], b, x, sizes, nl, nl.ends[a, m], pm)
+        de += _dsize_any(a, sizes[a], sizes[b], b, x, sizes, nl, ent, shifts, start[a], ends[a, m], pm, cf)
     return de
 
 
@@ -326,13 +324,13 @@ def delta_energy_displacement(i, disp, x, sizes, nl, pm):
     """ΔU (ε) of moving particle i by ``disp`` (local: i's listed pairs only)."""
     dd = (disp[0], disp[1], disp[2] if x.shape[1] == 3 else 0.0)
     m = _level(sizes[i], nl.lam_lo, nl.inv_dl, nl.ends.shape[1])
-    return _ddisp_any(i, dd, x, sizes, nl, nl.ends[i, m], pm)
+    return _ddisp_any(i, dd, x, sizes, nl, nl.ent, nl.shifts, nl.start[i], nl.ends[i, m], pm, pm.coeffs)
 
 
 @njit(cache=True, **_HOT)
 def delta_energy_swap(i, j, x, sizes, nl, pm):
     """ΔU (ε) of exchanging λ_i and λ_j; the (i, j) pair keeps its energy (λ_ij symmetric)."""
-    return _dswap(i, j, x, sizes, nl, pm)
+    return _dswap(i, j, x, sizes, nl, nl.ent, nl.shifts, nl.start, nl.ends, pm, pm.coeffs)
 
 
 @njit(cache=True, **_HOT)
@@ -386,6 +384,10 @@ def _mc_trials(s, nl, pm, mp, n_trials):
     st = s.st
     n, d = x.shape
     ends = nl.ends
+    ent = nl.ent
+    shifts = nl.shifts
+    start = nl.start
+    cf = pm.coeffs
     nlev = ends.shape[1]
     beta = 1.0 / mp.T
     p_swap = mp.p_swap
@@ -410,7 +412,7 @@ def _mc_trials(s, nl, pm, mp, n_trials):
             j = int(_uniform(rng) * nm1)
             if j >= i:
                 j += 1
-            de = _dswap(i, j, x, sizes, nl, pm)
+            de = _dswap(i, j, x, sizes, nl, ent, shifts, start, ends, pm, cf)
             ns += 1.0
             if de <= 0.0 or _uniform(rng) < math.exp(-de * beta):
                 li = sizes[i]
@@ -442,7 +444,7 @@ def _mc_trials(s, nl, pm, mp, n_trials):
                 done = t
                 break
             m = _level(sizes[i], nl.lam_lo, nl.inv_dl, nlev)
-            de = _ddisp_any(i, (ddx, ddy, ddz), x, sizes, nl, ends[i, m], pm)
+            de = _ddisp_any(i, (ddx, ddy, ddz), x, sizes, nl, ent, shifts, start[i], ends[i, m], pm, cf)
             nd += 1.0
             if de <= 0.0 or _uniform(rng) < math.exp(-de * beta):
                 x[i, 0] += ddx
