@@ -1,7 +1,8 @@
 """SWAP MC kernels: local energy changes and the trial-move loop (paper App. A, ref. [60]).
 
-The pair energy is Eq. (A2) with the non-additive pair size λ_ij of Eq. (A3)
-(:func:`glass2epm.core.model.pair_size`, inlined), cut at x_c λ_ij; sizes are drawn
+The pair energy is Eq. (A2) (smoothing coefficients c_2l of Eq. (A3)) with the
+non-additive pair size λ_ij of Eq. (A4) (:func:`glass2epm.core.model.pair_size`, inlined),
+cut at x_c λ_ij; sizes are drawn
 from p(λ) ∝ λ⁻³ on [λ_min, λ_max] (App. A, :meth:`glass2epm.core.model.Model.sizes`).
 The moves and the Metropolis rule follow Ninarello, Berthier & Coslovich, PRX 7,
 021039 (2017): see :mod:`glass2epm.prepare.swapmc`.
@@ -9,7 +10,7 @@ The moves and the Metropolis rule follow Ninarello, Berthier & Coslovich, PRX 7,
 Kernels take named records (``NamedTuple``\\ s of arrays and scalars, compiled by numba
 with ``cache=True``):
 
-- :class:`PairModel`: x_c², n_a, β/2 and the polynomial coefficients of Eq. (A2);
+- :class:`PairModel`: x_c², n_a, β/2 and the coefficients c_2l of Eq. (A3);
 - :class:`PackedLists`: the packed neighbour lists of :mod:`glass2epm.prepare.mclists`
   with their image shifts and size classes;
 - :class:`MCState`: the per-particle arrays and counters a run updates in place;
@@ -40,12 +41,12 @@ _HOT = {"fastmath": {"contract"}, "error_model": "numpy"}
 
 
 class PairModel(NamedTuple):
-    """The pair potential of Eq. (A2)/(A3) as the kernels need it."""
+    """The pair potential (App. A) as the kernels need it."""
 
     xc2: float  # (cutoff x_c)²
-    na: float  # non-additivity n_a of Eq. (A3)
+    na: float  # non-additivity n_a of λ_ij
     hb: int  # β/2
-    coeffs: np.ndarray  # c_0, c_2, ..., c_2q of Eq. (A2)
+    coeffs: np.ndarray  # smoothing coefficients c_0, c_2, ..., c_2q
 
 
 class PackedLists(NamedTuple):
@@ -93,7 +94,7 @@ class ListSpec(NamedTuple):
 
 @njit(cache=True, inline="always")
 def _phi_ui(u, inv, hb, coeffs):
-    """φ/ε = inv^{β/2} + Σ_l c_2l u^l with u = (r/λ_ij)² and inv = 1/u (Eq. A2)."""
+    """φ/ε = inv^{β/2} + Σ_l c_2l u^l with u = (r/λ_ij)², inv = 1/u (the φ of core.model in u)."""
     if hb == 5:
         i2 = inv * inv
         ipl = i2 * i2 * inv
@@ -114,6 +115,12 @@ def _phi_ui(u, inv, hb, coeffs):
         for l in range(nq - 2, -1, -1):
             poly = poly * u + coeffs[l]
     return ipl + poly
+
+
+@njit(cache=True, inline="always")
+def _origin(x, i):
+    """(x_i, y_i, z_i) of particle i (z = 0 in 2D)."""
+    return x[i, 0], x[i, 1], (x[i, 2] if x.shape[1] == 3 else 0.0)
 
 
 @njit(cache=True, inline="always")
@@ -160,16 +167,10 @@ def _size_pair(e, xi, yi, zi, lo, ln, x, sizes, shifts, na):
 @njit(cache=True, **_HOT)
 def _ddisp(i, dd, x, sizes, nl, pend, pm):
     """ΔU of displacing i by dd = (dx, dy, dz) over entries start[i]:pend of its list."""
-    xi = x[i, 0]
-    yi = x[i, 1]
-    zi = x[i, 2] if x.shape[1] == 3 else 0.0
+    xi, yi, zi = _origin(x, i)
     li = sizes[i]
-    ent = nl.ent
-    shifts = nl.shifts
-    na = pm.na
-    xc2 = pm.xc2
-    hb = pm.hb
-    coeffs = pm.coeffs
+    ent, shifts = nl.ent, nl.shifts
+    na, xc2, hb, coeffs = pm.na, pm.xc2, pm.hb, pm.coeffs
     de = 0.0
     for p in range(nl.start[i], pend):
         r2o, r2n, l2 = _disp_pair(ent[p], xi, yi, zi, li, dd, x, sizes, shifts, na)
@@ -186,15 +187,9 @@ def _ddisp(i, dd, x, sizes, nl, pend, pm):
 @njit(cache=True, **_HOT)
 def _dsize(i, lo, ln, skip, x, sizes, nl, pend, pm):
     """ΔU of i's pairs (except with ``skip``) when λ_i goes lo → ln (entries start[i]:pend)."""
-    xi = x[i, 0]
-    yi = x[i, 1]
-    zi = x[i, 2] if x.shape[1] == 3 else 0.0
-    ent = nl.ent
-    shifts = nl.shifts
-    na = pm.na
-    xc2 = pm.xc2
-    hb = pm.hb
-    coeffs = pm.coeffs
+    xi, yi, zi = _origin(x, i)
+    ent, shifts = nl.ent, nl.shifts
+    na, xc2, hb, coeffs = pm.na, pm.xc2, pm.hb, pm.coeffs
     de = 0.0
     for p in range(nl.start[i], pend):
         k, r2, lo2, ln2 = _size_pair(ent[p], xi, yi, zi, lo, ln, x, sizes, shifts, na)
@@ -246,7 +241,7 @@ def _ddisp_fast(i, ddx, ddy, ddz, x, sizes, ent, shifts, pstart, pend, xc2, na, 
         inn = l2 * l2 * r2o * q  # 1/un
         a2 = io * io
         b2 = inn * inn
-        po = a2 * a2 * io + c0 + uo * (c1 + uo * (c2 + uo * c3))  # Eq. (A2) in u
+        po = a2 * a2 * io + c0 + uo * (c1 + uo * (c2 + uo * c3))  # φ in u
         pn = b2 * b2 * inn + c0 + un * (c1 + un * (c2 + un * c3))
         de += (pn if r2n < rc2 else 0.0) - (po if r2o < rc2 else 0.0)
     return de

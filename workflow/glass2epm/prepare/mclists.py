@@ -1,7 +1,7 @@
 """Packed Verlet lists of SWAP MC, built inside numba (paper App. A, ref. [60]).
 
 See :mod:`glass2epm.prepare.swapmc` for when lists are rebuilt; the size classes use the
-pair size λ_ij of Eq. (A3) (:func:`glass2epm.core.model.pair_size`).
+pair size λ_ij (:func:`glass2epm.core.model.pair_size`).
 """
 
 from __future__ import annotations
@@ -316,7 +316,7 @@ def _rebuild(x, xoff, sizes, x0, order, h, rlist, radii2, resort):
 def _level_radii(model: Model, skin: float, n_levels: int = N_LEVELS):
     """(λ_lo, 1/Δλ, (R_m + skin)²): size classes of width Δλ on [λ_min, λ_max].
 
-    R_m = x_c · max λ_ij (Eq. A4) over partners λ_j ∈ [λ_min, λ_max] and λ_i in class m.
+    R_m = x_c · max λ_ij (``Model.pair_size``) over partners λ_j ∈ [λ_min, λ_max] and λ_i in class m.
     For λ_j ≥ λ_i, λ_ij is maximal at λ_j = 1/(2 n_a) (clipped to the range); below λ_i it
     increases with λ_j. The maximum over λ_i in a class is taken on a fine grid plus a
     margin of the grid spacing times a bound on |∂λ_ij/∂λ_i| (≤ ½ + n_a λ_max).
