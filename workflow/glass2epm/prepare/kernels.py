@@ -287,7 +287,7 @@ def _dsize_fast(i, lo, ln, skip, x, sizes, ent, shifts, pstart, pend, xc2, na, c
 
 @njit(cache=True, inline="always")
 def _ddisp_any(i, dd, x, sizes, nl, ent, shifts, pstart, pend, pm, cf):
-    if pm.hb == 5 and pm.coeffs.shape[0] == 4:
+    if pm.hb == 5 and cf.shape[0] == 4:
         return _ddisp_fast(i, dd[0], dd[1], dd[2], x, sizes, ent, shifts, pstart, pend,
                            pm.xc2, pm.na, cf[0], cf[1], cf[2], cf[3])
     return _ddisp(i, dd, x, sizes, nl, pend, pm)
@@ -295,7 +295,7 @@ def _ddisp_any(i, dd, x, sizes, nl, ent, shifts, pstart, pend, pm, cf):
 
 @njit(cache=True, inline="always")
 def _dsize_any(i, lo, ln, skip, x, sizes, nl, ent, shifts, pstart, pend, pm, cf):
-    if pm.hb == 5 and pm.coeffs.shape[0] == 4:
+    if pm.hb == 5 and cf.shape[0] == 4:
         return _dsize_fast(i, lo, ln, skip, x, sizes, ent, shifts, pstart, pend, pm.xc2,
                            pm.na, cf[0], cf[1], cf[2], cf[3])
     return _dsize(i, lo, ln, skip, x, sizes, nl, pend, pm)
