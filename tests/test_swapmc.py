@@ -1,4 +1,4 @@
-"""SWAP Monte Carlo (swapmc.py): sampling, local energy changes, determinism, equilibration."""
+"""SWAP Monte Carlo (prepare/): sampling, local energy changes, determinism, equilibration, tasks."""
 
 import itertools
 import math
@@ -336,3 +336,23 @@ def test_random_liquid_and_errors():
         swapmc.SwapMC(bad, 1.0, 0)
     with pytest.raises(ValueError, match="temperature"):
         swapmc.SwapMC(conf, 0.0, 0)
+
+
+def test_prepare_tasks_match_direct_calls(tmp_path):
+    """The stage's task functions (CLI and rule scripts) give what the library calls give."""
+    from glass2epm.mechanics.minimize import minimize
+    from glass2epm.prepare.tasks import equilibrate_liquid, minimise_liquid
+
+    kw = dict(preset="lerner-poly2d", dim=2, N=64, Tp=2.0, seed=3, sizes="quantile")
+    conf, res = equilibrate_liquid(**kw, sweeps=40, tune_sweeps=10, p_swap=0.2, check=False,
+                                   liquid_path=tmp_path / "liquid.parquet",
+                                   series_path=tmp_path / "series.parquet")
+    liquid = swapmc.random_liquid(LERNER, 64, seed=3)
+    ref, rres = swapmc.run_swap_mc(liquid, 2.0, 50, seed=3, tune_sweeps=10, check_equilibration=False)
+    np.testing.assert_array_equal(conf.x, ref.x)
+    np.testing.assert_array_equal(res.series["energy_per_particle"], rres.series["energy_per_particle"])
+    np.testing.assert_array_equal(io.read_configuration(tmp_path / "liquid.parquet").x, ref.x)
+    glass, _ = minimise_liquid(tmp_path / "liquid.parquet", glass_path=tmp_path / "glass.parquet",
+                               summary_path=tmp_path / "min.json")
+    np.testing.assert_array_equal(glass.x, minimize(ref)[0].x)
+    assert (tmp_path / "min.json").exists() and (tmp_path / "series.parquet").exists()

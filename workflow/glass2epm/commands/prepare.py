@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
-from pathlib import Path
 
 from glass2epm.core.model import PRESETS
 
@@ -29,11 +27,8 @@ def register(sub):
 
 
 def _prepare(args):
-    from glass2epm.core import io
-    from glass2epm.prepare import swapmc
-    from glass2epm.mechanics.minimize import minimize
-    from glass2epm.core.model import Model
     from glass2epm.core.runtime import set_threads, setup_logging
+    from glass2epm.prepare.tasks import equilibrate_liquid, minimise_liquid
 
     log = setup_logging(None)
     set_threads(args.threads)
@@ -41,19 +36,16 @@ def _prepare(args):
         raise ValueError(f"--N must be at least 16, got {args.N}")
     if args.Tp <= 0:
         raise ValueError(f"--Tp must be positive, got {args.Tp}")
-    model = Model.from_preset(args.preset, dim=args.dim)
-    liquid = swapmc.random_liquid(model, args.N, seed=args.seed, sizes=args.sizes)
-    conf, res = swapmc.run_swap_mc(
-        liquid, T=args.Tp, sweeps=args.sweeps + args.tune_sweeps, tune_sweeps=args.tune_sweeps,
-        seed=args.seed, p_swap=args.p_swap, check_equilibration=not args.no_check,
+    prov = {"command": "prepare"}
+    conf, res = equilibrate_liquid(
+        preset=args.preset, dim=args.dim, N=args.N, Tp=args.Tp, seed=args.seed, sizes=args.sizes,
+        sweeps=args.sweeps, tune_sweeps=args.tune_sweeps, p_swap=args.p_swap, check=not args.no_check,
+        liquid_path=args.liquid, provenance=prov,
         progress=lambda s, info: log.info("sweep %d: e=%.6f msd=%.3g fs=%.3g", s,
                                           info["energy_per_particle"], info["msd"], info["fs"]),
     )
     log.info("%s", res.message)
-    if args.liquid:
-        io.write_configuration(args.liquid, conf, provenance={"command": "prepare"})
-    glass, mres = minimize(conf, threads=args.threads)
-    io.write_configuration(args.output, glass, provenance={"command": "prepare"})
+    glass, mres = minimise_liquid(conf, glass_path=args.output, threads=args.threads, provenance=prov)
     json.dump({"swap_mc": res.summary(), "minimize": mres.__dict__}, sys.stdout)
     sys.stdout.write("\n")
     return 0

@@ -1,0 +1,63 @@
+"""Task functions of the preparation stage (paper Sec. II A, App. A).
+
+One function per step, called by both the Snakemake rule scripts
+(``workflow/scripts/swap_mc.py``, ``minimize.py``) and ``glass2epm prepare``, so the
+two entry points cannot drift apart. Inputs are paths plus exactly the parameters
+each step reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable
+
+from glass2epm.core import io
+from glass2epm.core.io import Configuration
+from glass2epm.core.model import Model
+from glass2epm.mechanics.minimize import minimize
+from glass2epm.prepare import swapmc
+
+
+def equilibrate_liquid(*, preset: str, dim: int, N: int, Tp: float, seed: int, sizes: str,
+                       sweeps: int, tune_sweeps: int, p_swap: float, check: bool,
+                       tau_fraction: float = 0.1, liquid_path: str | Path | None = None,
+                       series_path: str | Path | None = None, provenance: dict | None = None,
+                       progress: Callable | None = None):
+    """A random liquid (sizes from p(λ) ∝ λ⁻³, App. A) equilibrated at T_p by SWAP MC.
+
+    ``sweeps`` production sweeps follow ``tune_sweeps`` tuning sweeps (see
+    :func:`swapmc.run_swap_mc`; ``check`` raises :class:`swapmc.EquilibrationError` when
+    τ > ``tau_fraction`` of production). Writes the liquid to ``liquid_path`` and the
+    ``swapmc_series`` table to ``series_path`` when given. Returns (liquid, result).
+    """
+    model = Model.from_preset(preset, dim=int(dim))
+    liquid = swapmc.random_liquid(model, int(N), seed=int(seed), sizes=sizes)
+    conf, res = swapmc.run_swap_mc(
+        liquid, T=float(Tp), sweeps=int(sweeps) + int(tune_sweeps), tune_sweeps=int(tune_sweeps),
+        seed=int(seed), p_swap=float(p_swap), check_equilibration=bool(check),
+        tau_fraction=float(tau_fraction), progress=progress,
+    )
+    if series_path is not None:
+        swapmc.write_series(series_path, res, conf)
+    if liquid_path is not None:
+        io.write_configuration(liquid_path, conf, provenance=provenance)
+    return conf, res
+
+
+def minimise_liquid(liquid: Configuration | str | Path, *, glass_path: str | Path,
+                    ftol: float | None = None, threads: int = 1,
+                    summary_path: str | Path | None = None, provenance: dict | None = None,
+                    progress: Callable | None = None):
+    """The inherent state of ``liquid`` (a Configuration or its path): FIRE + Newton.
+
+    Writes the glass to ``glass_path`` and the minimiser summary (JSON) to
+    ``summary_path`` when given; ``ftol`` None takes the minimiser's default.
+    Returns (glass, minimiser result).
+    """
+    conf = liquid if isinstance(liquid, Configuration) else io.read_configuration(liquid)
+    glass, res = minimize(conf, ftol=ftol, threads=int(threads), progress=progress)
+    io.write_configuration(glass_path, glass, provenance=provenance)
+    if summary_path is not None:
+        io.write_json(summary_path, asdict(res))
+    return glass, res
