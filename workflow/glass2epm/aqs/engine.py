@@ -268,20 +268,8 @@ class _Run:
         self.mem_snaps: list = []
         self.ckpt = Path(control.checkpoint) if control.checkpoint is not None else None
         self.fp = fingerprint(conf)
-        self.stepper = Stepper(
-            conf.model,
-            conf.sizes,
-            self.A,
-            self.D_step,
-            self.dg,
-            ftol=self.ftol,
-            predictor=params.predictor,
-            polish=params.polish,
-            max_chord=params.max_chord,
-            hessian_reuse=params.hessian_reuse,
-            refresh_iterations=params.refresh_iterations,
-            threads=self.threads,
-        )
+        self.stepper = Stepper(conf.model, conf.sizes, self.A, self.D_step, self.dg, params,
+                               ftol=self.ftol, threads=self.threads)
 
     def _start_strain(self) -> float:
         """γ₀ from the configuration's strain record (0 for another geometry)."""

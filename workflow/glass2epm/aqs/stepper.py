@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from glass2epm.aqs.protocol import AQSParams
 from glass2epm.core.box import Box
 from glass2epm.core.io import Configuration
 from glass2epm.core.potential import ForceField, effective_threads
@@ -78,27 +79,14 @@ class Stepper:
     checkpoints: a step is a deterministic function of it and of (x_n, h_n).
     """
 
-    def __init__(
-        self,
-        model,
-        sizes,
-        A,
-        D,
-        dgamma,
-        *,
-        ftol,
-        predictor="linear",
-        polish="chord",
-        max_chord=25,
-        hessian_reuse=50,
-        refresh_iterations=6,
-        threads=1,
-    ):
+    def __init__(self, model, sizes, A, D, dgamma, params: AQSParams, *, ftol: float, threads: int = 1):
+        """Steps of Δγ = ``dgamma`` with generator A and D = D(Δγ) (Eqs. 1, 2) for
+        ``params`` (predictor, polish, max_chord, hessian_reuse, refresh_iterations)."""
         # the step: cell generator A (Eq. 2), D(Δγ) and Δγ
         self.model, self.sizes, self.A, self.D, self.dgamma = model, sizes, A, D, dgamma
-        self.ftol, self.predictor, self.polish = ftol, predictor, polish
-        self.max_chord, self.refresh_iterations = max_chord, refresh_iterations
-        self.hessian_reuse = max(1, int(hessian_reuse))
+        self.ftol, self.predictor, self.polish = ftol, params.predictor, params.polish
+        self.max_chord, self.refresh_iterations = params.max_chord, params.refresh_iterations
+        self.hessian_reuse = max(1, int(params.hessian_reuse))
         self.threads = effective_threads(threads, len(sizes))
         # the reused factorisation: reference state (x_k, h_k), its age, solver and ẋ_k
         self.ref, self.age, self.solver, self.xdot = None, 0, None, None
