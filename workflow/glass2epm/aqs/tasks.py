@@ -2,6 +2,7 @@
 
 :func:`shear_task` runs the AQS protocol (Sec. II A, App. C; :mod:`glass2epm.aqs.engine`)
 on one configuration file and writes the series, events, snapshots and a summary.
+:func:`statistics_task` pools the series of one T_p (Sec. V, Fig. 5);
 :func:`activity_task` turns the snapshots of a run into the D²min activity (Sec. V B,
 :mod:`glass2epm.aqs.activity`) and its band-growth series. Inputs are paths plus
 exactly the parameters each job reads. Units: strain dimensionless, stress ε/λ^d,
@@ -22,6 +23,8 @@ from glass2epm.aqs.engine import (
     DEFAULT_EVENT_THRESHOLD,
     AQSResult,
     iter_snapshots,
+    pooled_statistics,
+    read_series,
     run_aqs,
     summarize,
 )
@@ -123,3 +126,27 @@ def activity_task(
                    seed=first.seed, extra={"Tp": first.Tp, "box_side": float(first.box.h[0, 0]),
                                            "length_unit": "lambda", "scale": d, "source": "particles"})
     return res
+
+
+def statistics_task(
+    series: Sequence[str | Path],
+    out: str | Path,
+    *,
+    Tp: float | str,
+    steady_from: float,
+    peak_window: float,
+    log=None,
+) -> tuple[dict, dict]:
+    """Pooled AQS statistics of the T_p = ``Tp`` samples in ``series`` (peak stress, σ_s,
+    P(σ_s), Fig. 5; steady state from loading strain ``steady_from``, mean-curve peak
+    smoothed over ``peak_window``), written to ``out`` (``aqs_statistics``)."""
+    window = (steady_from, None)
+    cols, pooled = pooled_statistics([read_series(p) for p in series], window=window,
+                                     peak_window=peak_window)
+    if log is not None:
+        log.info("T_p %s: per-sample peaks %s, peak of the mean curve %.4f +- %.4f, sigma_s = %.4f +- %.4f",
+                 Tp, cols["peak_stress"], pooled["mean_curve_peak"]["value"],
+                 pooled["mean_curve_peak"]["stderr"], pooled["mean"], pooled["std"])
+    io.write_table(out, schemas.AQS_STATISTICS, cols,
+                   extra={"Tp": float(Tp), "steady_window": list(window), "pooled": pooled})
+    return cols, pooled
