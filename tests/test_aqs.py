@@ -522,8 +522,8 @@ def test_protocol_record_and_task_function(small_glass, tmp_path):
 
     conf_path = tmp_path / "in.parquet"
     io.write_configuration(conf_path, small_glass)
-    res, summ = shear_task(conf_path, tmp_path / "s.parquet", step=1e-3, strain=0.02,
-                           summary=tmp_path / "s.json", steady_from=0.01, **kw)
+    res, summ = shear_task(conf_path, tmp_path / "s.parquet", AQSParams.build(1e-3, 0.02, **kw),
+                           summary=tmp_path / "s.json", steady_from=0.01)
     for k in a.series:
         assert np.array_equal(read_series(tmp_path / "s.parquet").columns[k], a.series[k]), k
     saved = json.loads((tmp_path / "s.json").read_text())

@@ -1,20 +1,23 @@
 """Rule `aqs`: quasistatic shear of one glass (resumes from its checkpoint if one exists)."""
 
-from glass2epm.aqs.tasks import shear_task
+from glass2epm.aqs.tasks import AQSParams, shear_task
 from glass2epm.core.runtime import rule_context
 
 with rule_context(snakemake) as log:
     wc, p = snakemake.wildcards, snakemake.params.aqs
-    res, summary = shear_task(
-        snakemake.input[0],
-        snakemake.output.series,
-        step=p["step"],
-        strain=snakemake.params.strain,
+    protocol = AQSParams.build(
+        p["step"],
+        snakemake.params.strain,
         direction=wc.direction,
         geometry=wc.geometry,
         snapshot_every=p["snapshot_every"],
         event_threshold=p["event_threshold"],
         displacement_threshold=p["displacement_threshold"],
+    )
+    res, summary = shear_task(
+        snakemake.input[0],
+        snakemake.output.series,
+        protocol,
         steady_from=p["steady_from"],
         summary=snakemake.output.summary,
         checkpoint=snakemake.params.checkpoint,

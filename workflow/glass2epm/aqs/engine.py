@@ -133,58 +133,21 @@ from glass2epm.aqs.stepper import Stepper, reversal_distance
 log = logging.getLogger(__name__)
 
 
-def run_aqs(
-    conf: Configuration,
-    step: float,
-    strain_max: float,
-    *,
-    direction: str = "forward",
-    geometry: str = "simple_shear",
-    generator=None,
-    ftol: float | None = None,
-    predictor: str = "linear",
-    polish: str = "chord",
-    event_threshold: float = DEFAULT_EVENT_THRESHOLD,
-    displacement_threshold: float = DEFAULT_DISPLACEMENT_THRESHOLD,
-    confirm_events: bool = True,
-    reversal_tolerance: float = 1e-3,
-    snapshot_every: float = 0.01,
-    hessian_reuse: int = 50,
-    **control,
-) -> AQSResult:
+def run_aqs(conf: Configuration, step: float, strain_max: float, **options) -> AQSResult:
     """Athermal quasistatic deformation of ``conf`` from its strain γ₀ to sign·``strain_max``.
 
-    Keyword form of :func:`run_protocol`: the protocol keywords build an
-    :class:`AQSParams` (step |Δγ| > 0, strain target along the loading direction,
-    ``direction`` forward/backward, ``geometry`` or ``generator`` A of Eq. 2, ``ftol``
-    (default :func:`default_ftol`), predictor/polish, event and displacement thresholds,
-    event confirmation by reversal, ``snapshot_every`` strain, ``hessian_reuse``); the
-    remaining keywords (``output``, ``checkpoint``, ``checkpoint_every``,
-    ``checkpoint_seconds``, ``keep_checkpoint``, ``threads``, ``max_steps``,
-    ``progress``, ``progress_every``, ``on_step``) build a :class:`RunControl`.
+    Keyword form of :func:`run_protocol`. ``options`` named as :class:`AQSParams` fields
+    build the protocol (:meth:`AQSParams.build`): ``direction`` forward/backward,
+    ``geometry`` or ``generator`` A (Eq. 2), ``ftol`` (default :func:`default_ftol`),
+    ``predictor``/``polish``, ``event_threshold`` (ε/λ^d), ``displacement_threshold`` (λ),
+    ``confirm_events``/``reversal_tolerance``, ``snapshot_every`` (strain),
+    ``hessian_reuse``; the others (``output``, ``checkpoint``, ``checkpoint_every``,
+    ``checkpoint_seconds``, ``keep_checkpoint``, ``threads``, ``max_steps``, ``progress``,
+    ``progress_every``, ``on_step``) build the :class:`RunControl`.
     Units: strain dimensionless, stress ε/λ^d, length λ, force ε/λ.
     """
-    try:
-        step = float(step)
-    except (TypeError, ValueError):
-        raise ValueError(f"--step must be a number, got {step!r}") from None
-    params = AQSParams(
-        step=step,
-        strain_max=float(strain_max),
-        direction=direction,
-        geometry=geometry,
-        generator=None if generator is None else np.asarray(generator, float).tolist(),
-        ftol=ftol,
-        predictor=predictor,
-        polish=polish,
-        event_threshold=float(event_threshold),
-        displacement_threshold=float(displacement_threshold),
-        confirm_events=bool(confirm_events),
-        reversal_tolerance=float(reversal_tolerance),
-        snapshot_every=float(snapshot_every),
-        hessian_reuse=int(hessian_reuse),
-    )
-    return run_protocol(conf, params, RunControl(**control))
+    protocol = {k: options.pop(k) for k in list(options) if k in AQSParams.__dataclass_fields__}
+    return run_protocol(conf, AQSParams.build(step, strain_max, **protocol), RunControl(**options))
 
 
 def run_protocol(conf: Configuration, params: AQSParams, control: RunControl | None = None) -> AQSResult:

@@ -94,6 +94,26 @@ class AQSParams:
                 f"--snapshot-every must be >= 0 (0: no snapshots), got {self.snapshot_every}"
             )
 
+    @classmethod
+    def build(cls, step, strain_max, **options) -> "AQSParams":
+        """The protocol from loosely typed values (CLI, config YAML): numbers made float/int,
+        the generator a nested list, so that checkpoints and output metadata do not
+        depend on how a value was spelled. ``options``: the other fields."""
+        try:
+            step = float(step)
+        except (TypeError, ValueError):
+            raise ValueError(f"--step must be a number, got {step!r}") from None
+        casts = {"event_threshold": float, "displacement_threshold": float, "confirm_events": bool,
+                 "reversal_tolerance": float, "snapshot_every": float, "hessian_reuse": int,
+                 "max_chord": int, "refresh_iterations": int}
+        unknown = set(options) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise TypeError(f"unknown AQS protocol option(s): {sorted(unknown)}")
+        opts = {k: casts[k](v) if k in casts else v for k, v in options.items()}
+        if opts.get("generator") is not None:
+            opts["generator"] = np.asarray(opts["generator"], float).tolist()
+        return cls(step=step, strain_max=float(strain_max), **opts)
+
     @property
     def sign(self) -> float:
         return DIRECTIONS[self.direction]

@@ -19,13 +19,13 @@ from glass2epm.bands import growth
 from glass2epm.core import io, schemas
 from glass2epm.yieldstress.cavity import mean_spacing
 from glass2epm.aqs.engine import (
-    DEFAULT_DISPLACEMENT_THRESHOLD,
-    DEFAULT_EVENT_THRESHOLD,
+    AQSParams,
     AQSResult,
+    RunControl,
     iter_snapshots,
     pooled_statistics,
     read_series,
-    run_aqs,
+    run_protocol,
     summarize,
 )
 
@@ -45,17 +45,8 @@ def read_input_configuration(path) -> io.Configuration:
 def shear_task(
     config: str | Path,
     series: str | Path,
+    protocol: AQSParams,
     *,
-    step: float,
-    strain: float,
-    direction: str = "forward",
-    geometry: str = "simple_shear",
-    snapshot_every: float = 0.01,
-    event_threshold: float = DEFAULT_EVENT_THRESHOLD,
-    displacement_threshold: float = DEFAULT_DISPLACEMENT_THRESHOLD,
-    confirm_events: bool = True,
-    ftol: float | None = None,
-    predictor: str = "linear",
     steady_from: float = 0.2,
     summary: str | Path | None = None,
     checkpoint: str | Path | None = None,
@@ -65,32 +56,17 @@ def shear_task(
     progress: Callable | None = None,
     progress_every: float = 30.0,
 ) -> tuple[AQSResult, dict]:
-    """AQS of the configuration at ``config`` to ``strain`` along ``direction``; writes
-    ``series`` (events and snapshots beside it) and, if given, the ``summary`` JSON
-    (overshoot and steady state from loading strain ``steady_from``, plus run stats).
+    """AQS ``protocol`` (:class:`AQSParams`: step, strain, direction, geometry,
+    thresholds, snapshots) of the configuration at ``config``; writes ``series``
+    (events and snapshots beside it) and, if given, the ``summary`` JSON (overshoot
+    and steady state from loading strain ``steady_from``, plus run stats).
 
     Returns (result, summary). Resumes from ``checkpoint`` when it exists.
     """
-    res = run_aqs(
-        read_input_configuration(config),
-        step,
-        strain,
-        direction=direction,
-        geometry=geometry,
-        ftol=ftol,
-        predictor=predictor,
-        event_threshold=event_threshold,
-        displacement_threshold=displacement_threshold,
-        confirm_events=confirm_events,
-        snapshot_every=snapshot_every,
-        output=series,
-        checkpoint=checkpoint,
-        checkpoint_every=checkpoint_every,
-        checkpoint_seconds=checkpoint_seconds,
-        threads=threads,
-        progress=progress,
-        progress_every=progress_every,
-    )
+    control = RunControl(output=series, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+                         checkpoint_seconds=checkpoint_seconds, threads=threads, progress=progress,
+                         progress_every=progress_every)
+    res = run_protocol(read_input_configuration(config), protocol, control)
     summ = summarize(res, window=(steady_from, None))
     if summary is not None:
         io.write_json(summary, {**summ, "stats": res.stats})

@@ -138,7 +138,7 @@ def register(subparsers) -> None:
 
 
 def handler(args) -> int:
-    from glass2epm.aqs.tasks import shear_task
+    from glass2epm.aqs.tasks import AQSParams, shear_task
 
     if args.step is not None and not args.step > 0:
         raise ValueError(
@@ -147,14 +147,17 @@ def handler(args) -> int:
         )
     if not args.quiet:
         logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    # CLI options named as the task's parameters; unset (None) ones keep the task defaults
-    same = ("direction", "geometry", "ftol", "predictor", "snapshot_every", "steady_from", "summary",
-            "checkpoint", "checkpoint_every", "checkpoint_seconds", "threads",
-            "event_threshold", "displacement_threshold")
-    opts = {k: getattr(args, k) for k in same if getattr(args, k) is not None}
+    # CLI options named as the protocol's fields; unset (None) ones keep its defaults
+    fields = ("direction", "geometry", "ftol", "predictor", "snapshot_every", "event_threshold",
+              "displacement_threshold")
+    protocol = AQSParams.build(
+        args.step, args.strain, confirm_events=not args.no_confirm_events,
+        **{k: getattr(args, k) for k in fields if getattr(args, k) is not None},
+    )
     res, summary = shear_task(
-        args.config, args.output, step=args.step, strain=args.strain,
-        confirm_events=not args.no_confirm_events, progress_every=10.0, **opts,
+        args.config, args.output, protocol, steady_from=args.steady_from, summary=args.summary,
+        checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every,
+        checkpoint_seconds=args.checkpoint_seconds, threads=args.threads, progress_every=10.0,
     )
     if not args.quiet:
         report = {
