@@ -504,3 +504,28 @@ def test_3d_smoke():
     tr = s["sxx"] + s["syy"] + s["szz"]
     np.testing.assert_allclose(s["pressure"], -tr / 3, rtol=1e-12)
     assert r.final.box.h[0, 1] == pytest.approx(3e-3 * L, rel=1e-9)
+
+
+def test_protocol_record_and_task_function(small_glass, tmp_path):
+    """run_protocol(conf, AQSParams, RunControl) is run_aqs; the task function (CLI and rule
+    script) writes the same series and a summary JSON."""
+    from glass2epm.aqs.engine import AQSParams, RunControl, run_protocol
+    from glass2epm.aqs.tasks import shear_task
+
+    kw = dict(direction="backward", snapshot_every=0.01)
+    a = run_aqs(small_glass, 1e-3, 0.02, **kw)
+    b = run_protocol(small_glass, AQSParams(step=1e-3, strain_max=0.02, **kw), RunControl())
+    for k in a.series:
+        assert np.array_equal(a.series[k], b.series[k]), k
+    assert np.array_equal(a.final.x, b.final.x)
+    assert len(a.snapshots) == len(b.snapshots) == 3
+
+    conf_path = tmp_path / "in.parquet"
+    io.write_configuration(conf_path, small_glass)
+    res, summ = shear_task(conf_path, tmp_path / "s.parquet", AQSParams.build(1e-3, 0.02, **kw),
+                           summary=tmp_path / "s.json", steady_from=0.01)
+    for k in a.series:
+        assert np.array_equal(read_series(tmp_path / "s.parquet").columns[k], a.series[k]), k
+    saved = json.loads((tmp_path / "s.json").read_text())
+    assert saved["peak_stress"] == summ["peak_stress"] == summarize(a, window=(0.01, None))["peak_stress"]
+    assert len(list_snapshots(snapshots_path(tmp_path / "s.parquet"))) == 3

@@ -79,7 +79,8 @@ def default_rcut(n: int, box: Box, factor: float = DEFAULT_RCUT_FACTOR) -> float
 def neighbour_list(x: np.ndarray, box: Box, rcut: float) -> tuple[np.ndarray, np.ndarray]:
     """Full CSR list (start, nbr) of all pairs with minimum-image distance < rcut.
 
-    Uses the cell-list kernels of :mod:`glass2epm.core.neighbors` with a plain distance
+    Uses the core's neighbour query (the cell-list kernels of :mod:`glass2epm.core.neighbors`,
+    no private copy) with a plain distance
     cutoff (no per-pair sizes, no skin). Raises ValueError when rcut is not below
     half the smallest perpendicular width of the cell (minimum image not unique).
     """
@@ -130,7 +131,7 @@ def matched_cell(h1: np.ndarray, h0: np.ndarray) -> np.ndarray:
 
 @njit(cache=True)
 def _d2min_kernel(x0, h0, x1, h1, F, start, nbr, mean):
-    """Per particle: D²min, best-fit J (Falk–Langer) and neighbour count.
+    """Per particle: D²min (the definition of Sec. V B), best-fit J (Falk–Langer) and neighbour count.
 
     D²min is NaN (and J NaN) when the neighbourhood does not span d dimensions.
     """
@@ -254,7 +255,7 @@ def d2min(
     neighbors: tuple[np.ndarray, np.ndarray] | None = None,
     return_counts: bool = False,
 ):
-    """Falk–Langer D²min of every particle between (x0, box0) and (x1, box1).
+    """Falk–Langer D²min (paper Sec. V B) of every particle between (x0, box0) and (x1, box1).
 
     Parameters
     ----------

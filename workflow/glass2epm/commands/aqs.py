@@ -21,7 +21,6 @@ import logging
 import re
 import sys
 
-from glass2epm.core.io import SchemaError, read_configuration, write_json
 
 
 def register(subparsers) -> None:
@@ -139,66 +138,35 @@ def register(subparsers) -> None:
 
 
 def handler(args) -> int:
-    from glass2epm.aqs.engine import DEFAULT_DISPLACEMENT_THRESHOLD, DEFAULT_EVENT_THRESHOLD, run_aqs, summarize
+    from glass2epm.aqs.tasks import AQSParams, shear_task
 
     if args.step is not None and not args.step > 0:
         raise ValueError(
             f"--step must be a positive strain increment, got {args.step}; "
             "use --direction backward for negative loading"
         )
-    try:
-        conf = read_configuration(args.config)
-    except SchemaError as exc:
-        raise ValueError(
-            f"{args.config}: not a usable input configuration for aqs: {exc}"
-        ) from None
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(
-            f"{args.config}: configuration from an unsupported model or with broken "
-            f"metadata: {exc}"
-        ) from None
     if not args.quiet:
         logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    res = run_aqs(
-        conf,
-        args.step,
-        args.strain,
-        direction=args.direction,
-        geometry=args.geometry,
-        ftol=args.ftol,
-        predictor=args.predictor,
-        event_threshold=(
-            DEFAULT_EVENT_THRESHOLD if args.event_threshold is None else args.event_threshold
-        ),
-        displacement_threshold=(
-            DEFAULT_DISPLACEMENT_THRESHOLD
-            if args.displacement_threshold is None
-            else args.displacement_threshold
-        ),
-        confirm_events=not args.no_confirm_events,
-        snapshot_every=args.snapshot_every,
-        output=args.output,
-        checkpoint=args.checkpoint,
-        checkpoint_every=args.checkpoint_every,
-        checkpoint_seconds=args.checkpoint_seconds,
-        threads=args.threads,
-        progress_every=10.0,
+    # CLI options named as the protocol's fields; unset (None) ones keep its defaults
+    fields = ("direction", "geometry", "ftol", "predictor", "snapshot_every", "event_threshold",
+              "displacement_threshold")
+    protocol = AQSParams.build(
+        args.step, args.strain, confirm_events=not args.no_confirm_events,
+        **{k: getattr(args, k) for k in fields if getattr(args, k) is not None},
     )
-    summary = summarize(res, window=(args.steady_from, None))
-    if args.summary:
-        write_json(args.summary, {**summary, "stats": res.stats})
+    res, summary = shear_task(
+        args.config, args.output, protocol, steady_from=args.steady_from, summary=args.summary,
+        checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every,
+        checkpoint_seconds=args.checkpoint_seconds, threads=args.threads, progress_every=10.0,
+    )
     if not args.quiet:
-        print(
-            json.dumps(
-                {
-                    "output": str(args.output),
-                    "steps": int(len(res.series["strain"]) - 1),
-                    "events": int(res.series["event"].sum()),
-                    "peak_stress": summary["peak_stress"],
-                    "peak_strain": summary["peak_strain"],
-                    "wall_s": round(res.stats["wall_s"], 3),
-                }
-            ),
-            file=sys.stderr,
-        )
+        report = {
+            "output": str(args.output),
+            "steps": int(len(res.series["strain"]) - 1),
+            "events": int(res.series["event"].sum()),
+            "peak_stress": summary["peak_stress"],
+            "peak_strain": summary["peak_strain"],
+            "wall_s": round(res.stats["wall_s"], 3),
+        }
+        print(json.dumps(report), file=sys.stderr)
     return 0
