@@ -27,8 +27,9 @@ def test_stress_on_grid_is_the_sawtooth():
 
 def test_realisations_and_summary():
     init, ren = _tables(1)
-    r = calibrate.run_realisations(init, ren, L=8, eps_pl=0.065, modulus=12.0, renewal_modulus=10.0,
-                                strain_max=1.0, seeds=[1, 2, 3], steady_from=0.5, snapshots=[0.2, 0.6])
+    r = calibrate.run_realisations(init, ren, calibrate.RealisationConfig(
+        L=8, eps_pl=0.065, modulus=12.0, renewal_modulus=10.0, strain_max=1.0, seeds=(1, 2, 3),
+        steady_from=0.5, snapshots=(0.2, 0.6)))
     curve, summ = r["curve"], r["summary"]
     assert curve["n"][-1] == 3 and len(summ["peak_stress"]) == 3
     assert np.all(summ["peak_stress"] >= summ["steady_stress"])
@@ -42,8 +43,9 @@ def test_realisations_and_summary():
     assert np.allclose(np.diff(curve["strain"]), 1e-3)
     assert pk.n_samples == 3 and pk.ci[0] <= pk.value <= pk.ci[1] + 1e-12
     # a restricted peak range applies to the per-realisation maxima and the mean-curve peak alike
-    r2 = calibrate.run_realisations(init, ren, L=8, eps_pl=0.065, modulus=12.0, renewal_modulus=10.0,
-                                 strain_max=1.0, seeds=[1, 2, 3], steady_from=0.5, peak_strain_max=0.05)
+    r2 = calibrate.run_realisations(init, ren, calibrate.RealisationConfig(
+        L=8, eps_pl=0.065, modulus=12.0, renewal_modulus=10.0, strain_max=1.0, seeds=(1, 2, 3),
+        steady_from=0.5, peak_strain_max=0.05))
     assert np.all(r2["summary"]["peak_strain"] <= 0.05 + 1e-12) and r2["peak"].x <= 0.05 + 1e-12
     assert np.all(r2["summary"]["peak_stress"] <= summ["peak_stress"] + 1e-12)
 

@@ -111,6 +111,21 @@ def new_work(L: int) -> Work:
 
 
 @njit(cache=True, fastmath=True)
+def _sub_row(wrow, drow, crow, ic, lane):
+    """wrow -= drow / c (``ic > 0``: uniform 1/c = ic, else crow = 1/c), fused with the column minima."""
+    if ic > 0.0:
+        for j in range(wrow.shape[0]):
+            v = wrow[j] - drow[j] * ic
+            wrow[j] = v
+            lane[j] = min(lane[j], v)
+    else:
+        for j in range(wrow.shape[0]):
+            v = wrow[j] - drow[j] * crow[j]
+            wrow[j] = v
+            lane[j] = min(lane[j], v)
+
+
+@njit(cache=True, fastmath=True)
 def _pass_sparse(w, invc, Kt, fi, fj, amp, n, acc, lane, ic):
     """w -= Σ_f amp_f K(· − r_f) / c, fused with per-column minima (lane).
 
@@ -118,35 +133,27 @@ def _pass_sparse(w, invc, Kt, fi, fj, amp, n, acc, lane, ic):
     L = w.shape[0]
     for j in range(L):
         lane[j] = BIG
-    if n == 1 and ic > 0.0:
+    if n == 1:  # the common case: one failure
         i0 = fi[0]
         off = L - fj[0]
-        a = amp[0] * ic
+        a = amp[0] * ic if ic > 0.0 else amp[0]
         for i in range(L):
             r = i - i0
             if r < 0:
                 r += L
             krow = Kt[r, off : off + L]
             wrow = w[i]
-            for j in range(L):
-                v = wrow[j] - a * krow[j]
-                wrow[j] = v
-                lane[j] = min(lane[j], v)
-    elif n == 1:
-        i0 = fi[0]
-        off = L - fj[0]
-        a = amp[0]
-        for i in range(L):
-            r = i - i0
-            if r < 0:
-                r += L
-            krow = Kt[r, off : off + L]
-            wrow = w[i]
-            crow = invc[i]
-            for j in range(L):
-                v = wrow[j] - a * krow[j] * crow[j]
-                wrow[j] = v
-                lane[j] = min(lane[j], v)
+            if ic > 0.0:
+                for j in range(L):
+                    v = wrow[j] - a * krow[j]
+                    wrow[j] = v
+                    lane[j] = min(lane[j], v)
+            else:
+                crow = invc[i]
+                for j in range(L):
+                    v = wrow[j] - a * krow[j] * crow[j]
+                    wrow[j] = v
+                    lane[j] = min(lane[j], v)
     else:
         for i in range(L):
             for j in range(L):
@@ -160,18 +167,7 @@ def _pass_sparse(w, invc, Kt, fi, fj, amp, n, acc, lane, ic):
                 krow = Kt[r, off : off + L]
                 for j in range(L):
                     acc[j] += a * krow[j]
-            wrow = w[i]
-            if ic > 0.0:
-                for j in range(L):
-                    v = wrow[j] - acc[j] * ic
-                    wrow[j] = v
-                    lane[j] = min(lane[j], v)
-            else:
-                crow = invc[i]
-                for j in range(L):
-                    v = wrow[j] - acc[j] * crow[j]
-                    wrow[j] = v
-                    lane[j] = min(lane[j], v)
+            _sub_row(w[i], acc, invc[i], ic, lane)
     mn = BIG
     for j in range(L):
         mn = min(mn, lane[j])
@@ -185,19 +181,7 @@ def _pass_field(w, invc, dsig, lane, ic):
     for j in range(L):
         lane[j] = BIG
     for i in range(L):
-        wrow = w[i]
-        drow = dsig[i]
-        if ic > 0.0:
-            for j in range(L):
-                v = wrow[j] - drow[j] * ic
-                wrow[j] = v
-                lane[j] = min(lane[j], v)
-        else:
-            crow = invc[i]
-            for j in range(L):
-                v = wrow[j] - drow[j] * crow[j]
-                wrow[j] = v
-                lane[j] = min(lane[j], v)
+        _sub_row(w[i], dsig[i], invc[i], ic, lane)
     mn = BIG
     for j in range(L):
         mn = min(mn, lane[j])
@@ -241,86 +225,65 @@ def _collect(w, s, lane, cols, out):
     return n
 
 
-
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _prepare(st, wk, n, eps_pl):
     """Amplitudes 2 μ_j ε_pl (Eq. 24), stresses before the round, and mark failing blocks (w = BIG)."""
     w = st.w
     L = w.shape[0]
-    thr = st.thr
-    c = st.c
-    mu = st.mu
-    fbuf = wk.fbuf
-    fi = wk.fi
-    fj = wk.fj
-    amp = wk.amp
-    sig = wk.sig
     s = st.tally[0].s
     asum = 0.0
     for f in range(n):
-        k = fbuf[f]
+        k = wk.fbuf[f]
         i = k // L
         j = k - i * L
-        fi[f] = i
-        fj[f] = j
-        a = 2.0 * mu[i, j] * eps_pl
-        amp[f] = a
+        wk.fi[f] = i
+        wk.fj[f] = j
+        a = 2.0 * st.mu[i, j] * eps_pl
+        wk.amp[f] = a
         asum += a
-        sig[f] = thr[i, j] - c[i, j] * (w[i, j] - s)
+        wk.sig[f] = st.thr[i, j] - st.c[i, j] * (w[i, j] - s)
         w[i, j] = BIG
     return asum
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _renew(st, rn, wk, n, mn):
-    """Failure bookkeeping and renewal of the n failed blocks (wk.sig = their stress after the round)."""
+    """Failure bookkeeping and renewal of the n failed blocks (wk.sig = their stress after the round).
+
+    Renewal (Sec. V A): σ_th = draw (absolute) or σ + draw (relative) from the table
+    (stream :func:`glass2epm.epm.thresholds.renewal_index`), μ → μ_ren, c → c_ren."""
     w = st.w
     L = w.shape[0]
-    thr = st.thr
-    c = st.c
-    invc = st.invc
-    mu = st.mu
-    epsp = st.epsp
-    act = st.act
     tl = st.tally[0]
-    table = rn.table
-    key = rn.key
-    eps_pl = rn.eps_pl
-    c_ren = rn.c_ren
-    mu_ren = rn.mu_ren
-    relative = rn.relative
-    fi = wk.fi
-    fj = wk.fj
-    sig = wk.sig
-    lane = wk.lane
     s = tl.s
-    nt = table.shape[0]
+    c_ren = rn.c_ren
+    nt = rn.table.shape[0]
     for f in range(n):
-        i = fi[f]
-        j = fj[f]
-        m = act[i, j] + 1
-        act[i, j] = m
-        epsp[i, j] += eps_pl
-        x = table[renewal_index(key, i * L + j, m, nt)]
-        t = x + sig[f] if relative else x
-        if c[i, j] != c_ren:
+        i = wk.fi[f]
+        j = wk.fj[f]
+        m = st.act[i, j] + 1
+        st.act[i, j] = m
+        st.epsp[i, j] += rn.eps_pl
+        x = rn.table[renewal_index(rn.key, i * L + j, m, nt)]
+        t = x + wk.sig[f] if rn.relative else x
+        if st.c[i, j] != c_ren:
             tl.ndiff -= 1
-        tl.sumc += c_ren - c[i, j]
-        tl.summu += mu_ren - mu[i, j]
-        thr[i, j] = t
-        c[i, j] = c_ren
-        invc[i, j] = 1.0 / c_ren
-        mu[i, j] = mu_ren
-        wn = s + (t - sig[f]) / c_ren
+        tl.sumc += c_ren - st.c[i, j]
+        tl.summu += rn.mu_ren - st.mu[i, j]
+        st.thr[i, j] = t
+        st.c[i, j] = c_ren
+        st.invc[i, j] = 1.0 / c_ren
+        st.mu[i, j] = rn.mu_ren
+        wn = s + (t - wk.sig[f]) / c_ren
         w[i, j] = wn
-        if wn < lane[j]:
-            lane[j] = wn
+        if wn < wk.lane[j]:
+            wk.lane[j] = wn
         if wn < mn:
             mn = wn
     return mn
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _round_sparse(st, lat, rn, wk, n):
     """One round of n failures through the doubled kernel; returns the new min w."""
     L = st.w.shape[0]
@@ -434,3 +397,27 @@ def _advance(st, lat, rn, wk, rec, s_stop):
         rec.rounds[r] = tl.rounds
         tl.nrec = r + 1
         tl.inaval = 0
+
+
+# ----------------------------------------------------------------------------
+# entry points called from Python. numba's dispatcher types a named tuple field by
+# field in Python (~0.7 µs per field, measured), a plain tuple in C: Python hands
+# over ``tuple(record)`` and these rebuild the records (no copy) for the kernels above.
+
+
+@njit(cache=True)
+def advance(st, lat, rn, wk, rec, s_stop):
+    """:func:`_advance` on plain tuples of (State, Lattice, Renewal, Work, Record)."""
+    return _advance(State(*st), Lattice(*lat), Renewal(*rn), Work(*wk), Record(*rec), s_stop)
+
+
+@njit(cache=True)
+def prepare_field(st, wk, eps_pl):
+    """:func:`_prepare_field` on plain tuples of (State, Work)."""
+    return _prepare_field(State(*st), Work(*wk), eps_pl)
+
+
+@njit(cache=True)
+def finish_field(st, lat, rn, wk, dsig, asum):
+    """:func:`_finish_field` on plain tuples of (State, Lattice, Renewal, Work)."""
+    _finish_field(State(*st), Lattice(*lat), Renewal(*rn), Work(*wk), dsig, asum)

@@ -102,8 +102,8 @@ import numpy as np
 import scipy.fft as sfft
 
 from glass2epm.epm.dynamics import (  # noqa: F401
-    BIG, FIELD, RUNAWAY, STOP, TALLY, Lattice, Renewal, State, _advance, _column_minima,
-    _finish_field, _pass_field, _pass_sparse, _prepare_field, new_record, new_work)
+    BIG, FIELD, RUNAWAY, STOP, TALLY, Lattice, Renewal, State, _column_minima, _pass_field,
+    _pass_sparse, advance, finish_field, new_record, new_work, prepare_field)
 from glass2epm.epm.propagator import (  # noqa: F401
     _wavevectors, onsite_value, propagator, propagator_fourier, sparse_kernel)
 from glass2epm.epm.reference import reference_run  # noqa: F401
@@ -253,6 +253,9 @@ class EPM:
         self.work = new_work(L)
         # the state's arrays under their short names (updated in place by the kernels)
         self.w, self.thr, self.c, self.invc, self.mu, self.epsp, self.act = self.state[:7]
+        # the records as plain tuples for the numba entry points (dynamics.advance)
+        self._st, self._lat, self._rn, self._wk = (tuple(self.state), tuple(self.lat), tuple(self.rn),
+                                                   tuple(self.work))
         self.tally["wmin"] = _column_minima(w, self.work.lane)
 
     # -- construction helpers
@@ -306,16 +309,16 @@ class EPM:
     # -- dynamics
 
     def _field_round(self):
-        asum = _prepare_field(self.state, self.work, self.eps_pl)
+        asum = prepare_field(self._st, self._wk, self.eps_pl)
         F = sfft.rfft2(self.work.field, workers=self.fft_workers)
         F *= self.ghat
         dsig = sfft.irfft2(F, s=(self.L, self.L), workers=self.fft_workers)
-        _finish_field(self.state, self.lat, self.rn, self.work, np.ascontiguousarray(dsig), asum)
+        finish_field(self._st, self._lat, self._rn, self._wk, np.ascontiguousarray(dsig), asum)
 
     def _advance_to(self, s_stop: float, rec: list, cap: int):
         bufs = new_record(cap)
         while True:
-            code = _advance(self.state, self.lat, self.rn, self.work, bufs, float(s_stop))
+            code = advance(self._st, self._lat, self._rn, self._wk, tuple(bufs), float(s_stop))
             if code == FIELD:
                 self._field_round()
                 continue

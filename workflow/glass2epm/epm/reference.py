@@ -36,21 +36,10 @@ def _reference_core(st, K, rn, s, s_max, rec):
     mu = st.mu
     epsp = st.epsp
     act = st.act
-    table = rn.table
-    key = rn.key
-    eps_pl = rn.eps_pl
-    c_ren = rn.c_ren
-    mu_ren = rn.mu_ren
-    relative = rn.relative
-    rec_s = rec.s
-    rec_sb = rec.sb
-    rec_sa = rec.sa
-    rec_size = rec.size
-    rec_rounds = rec.rounds
-    max_steps = rec_s.shape[0]
+    max_steps = rec.s.shape[0]
     L = sigma.shape[0]
     N = L * L
-    nt = table.shape[0]
+    nt = rn.table.shape[0]
     gap = np.empty((L, L))
     unstable = np.zeros((L, L), dtype=np.bool_)
     fl = np.empty(N, dtype=np.int64)
@@ -75,8 +64,8 @@ def _reference_core(st, K, rn, s, s_max, rec):
                 sigma[i, j] += c[i, j] * ds
                 unstable[i, j] = gap[i, j] <= ds or sigma[i, j] >= thr[i, j]
                 tot += sigma[i, j]
-        rec_s[nrec] = s
-        rec_sb[nrec] = tot / N
+        rec.s[nrec] = s
+        rec.sb[nrec] = tot / N
         size = 0
         rounds = 0
         while True:
@@ -91,9 +80,9 @@ def _reference_core(st, K, rn, s, s_max, rec):
             for f in range(n):
                 i = fl[f] // L
                 j = fl[f] % L
-                a[f] = 2.0 * mu[i, j] * eps_pl
+                a[f] = 2.0 * mu[i, j] * rn.eps_pl
                 act[i, j] += 1
-                epsp[i, j] += eps_pl
+                epsp[i, j] += rn.eps_pl
             for f in range(n):
                 i0 = fl[f] // L
                 j0 = fl[f] % L
@@ -103,10 +92,10 @@ def _reference_core(st, K, rn, s, s_max, rec):
             for f in range(n):
                 i = fl[f] // L
                 j = fl[f] % L
-                x = table[renewal_index(key, fl[f], act[i, j], nt)]
-                thr[i, j] = x + sigma[i, j] if relative else x
-                mu[i, j] = mu_ren
-                c[i, j] = c_ren
+                x = rn.table[renewal_index(rn.key, fl[f], act[i, j], nt)]
+                thr[i, j] = x + sigma[i, j] if rn.relative else x
+                mu[i, j] = rn.mu_ren
+                c[i, j] = rn.c_ren
             size += n
             rounds += 1
             for i in range(L):
@@ -116,9 +105,9 @@ def _reference_core(st, K, rn, s, s_max, rec):
         for i in range(L):
             for j in range(L):
                 tot += sigma[i, j]
-        rec_sa[nrec] = tot / N
-        rec_size[nrec] = size
-        rec_rounds[nrec] = rounds
+        rec.sa[nrec] = tot / N
+        rec.size[nrec] = size
+        rec.rounds[nrec] = rounds
         nrec += 1
     if s < s_max and nrec < max_steps:
         for i in range(L):
