@@ -111,21 +111,6 @@ def new_work(L: int) -> Work:
 
 
 @njit(cache=True, fastmath=True)
-def _sub_row(wrow, drow, crow, ic, lane):
-    """wrow -= drow / c (``ic > 0``: uniform 1/c = ic, else crow = 1/c), fused with the column minima."""
-    if ic > 0.0:
-        for j in range(wrow.shape[0]):
-            v = wrow[j] - drow[j] * ic
-            wrow[j] = v
-            lane[j] = min(lane[j], v)
-    else:
-        for j in range(wrow.shape[0]):
-            v = wrow[j] - drow[j] * crow[j]
-            wrow[j] = v
-            lane[j] = min(lane[j], v)
-
-
-@njit(cache=True, fastmath=True)
 def _pass_sparse(w, invc, Kt, fi, fj, amp, n, acc, lane, ic):
     """w -= Σ_f amp_f K(· − r_f) / c, fused with per-column minima (lane).
 
@@ -167,7 +152,18 @@ def _pass_sparse(w, invc, Kt, fi, fj, amp, n, acc, lane, ic):
                 krow = Kt[r, off : off + L]
                 for j in range(L):
                     acc[j] += a * krow[j]
-            _sub_row(w[i], acc, invc[i], ic, lane)
+            wrow = w[i]
+            if ic > 0.0:
+                for j in range(L):
+                    v = wrow[j] - acc[j] * ic
+                    wrow[j] = v
+                    lane[j] = min(lane[j], v)
+            else:
+                crow = invc[i]
+                for j in range(L):
+                    v = wrow[j] - acc[j] * crow[j]
+                    wrow[j] = v
+                    lane[j] = min(lane[j], v)
     mn = BIG
     for j in range(L):
         mn = min(mn, lane[j])
@@ -181,7 +177,19 @@ def _pass_field(w, invc, dsig, lane, ic):
     for j in range(L):
         lane[j] = BIG
     for i in range(L):
-        _sub_row(w[i], dsig[i], invc[i], ic, lane)
+        wrow = w[i]
+        drow = dsig[i]
+        if ic > 0.0:
+            for j in range(L):
+                v = wrow[j] - drow[j] * ic
+                wrow[j] = v
+                lane[j] = min(lane[j], v)
+        else:
+            crow = invc[i]
+            for j in range(L):
+                v = wrow[j] - drow[j] * crow[j]
+                wrow[j] = v
+                lane[j] = min(lane[j], v)
     mn = BIG
     for j in range(L):
         mn = min(mn, lane[j])
