@@ -37,10 +37,11 @@ BIG = 1e300
 #: s (loading variable), sumsig (Σσ_i), sumc (Σc_i), summu (Σμ_i), wmin (min w);
 #: inaval (1 inside an avalanche), size / rounds (of the current avalanche),
 #: npend (failing blocks waiting in Work.fbuf), nrec (records filled), total
-#: (failures so far), ndiff (blocks whose c differs from the renewal value).
+#: (failures so far), ndiff (blocks whose c differs from the renewal value); asum (Σ 2 μ_j ε_pl
+#: of an FFT round) and fieldpend (1 while an FFT round waits for its convolution).
 TALLY = np.dtype([("s", "f8"), ("sumsig", "f8"), ("sumc", "f8"), ("summu", "f8"), ("wmin", "f8"),
                   ("inaval", "i8"), ("size", "i8"), ("rounds", "i8"), ("npend", "i8"),
-                  ("nrec", "i8"), ("total", "i8"), ("ndiff", "i8")])
+                  ("nrec", "i8"), ("total", "i8"), ("ndiff", "i8"), ("asum", "f8"), ("fieldpend", "i8")])
 
 # return codes of _advance
 STOP, FULL, FIELD, RUNAWAY = 0, 1, 2, 3
@@ -414,18 +415,21 @@ def _advance(st, lat, rn, wk, rec, s_stop):
 
 
 @njit(cache=True)
-def advance(st, lat, rn, wk, rec, s_stop):
-    """:func:`_advance` on plain tuples of (State, Lattice, Renewal, Work, Record)."""
-    return _advance(State(*st), Lattice(*lat), Renewal(*rn), Work(*wk), Record(*rec), s_stop)
-
-
-@njit(cache=True)
-def prepare_field(st, wk, eps_pl):
-    """:func:`_prepare_field` on plain tuples of (State, Work)."""
-    return _prepare_field(State(*st), Work(*wk), eps_pl)
-
-
-@njit(cache=True)
-def finish_field(st, lat, rn, wk, dsig, asum):
-    """:func:`_finish_field` on plain tuples of (State, Lattice, Renewal, Work)."""
-    _finish_field(State(*st), Lattice(*lat), Renewal(*rn), Work(*wk), dsig, asum)
+def advance(st, lat, rn, wk, rec, s_stop, dsig):
+    """:func:`_advance` on plain tuples of (State, Lattice, Renewal, Work, Record), with the FFT
+    rounds split around the return to Python: a pending round is finished first with
+    ``dsig`` = K ∗ Work.field (:func:`_finish_field`); a return of FIELD has already done
+    :func:`_prepare_field` (source field in Work.field)."""
+    st_ = State(*st)
+    lat_ = Lattice(*lat)
+    rn_ = Renewal(*rn)
+    wk_ = Work(*wk)
+    tl = st_.tally[0]
+    if tl.fieldpend != 0:
+        tl.fieldpend = 0
+        _finish_field(st_, lat_, rn_, wk_, dsig, tl.asum)
+    code = _advance(st_, lat_, rn_, wk_, Record(*rec), s_stop)
+    if code == FIELD:
+        tl.asum = _prepare_field(st_, wk_, rn_.eps_pl)
+        tl.fieldpend = 1
+    return code

@@ -103,7 +103,7 @@ import scipy.fft as sfft
 
 from glass2epm.epm.dynamics import (  # noqa: F401
     BIG, FIELD, RUNAWAY, STOP, TALLY, Lattice, Renewal, State, _column_minima, _pass_field,
-    _pass_sparse, advance, finish_field, new_record, new_work, prepare_field)
+    _pass_sparse, advance, new_record, new_work)
 from glass2epm.epm.propagator import (  # noqa: F401
     _wavevectors, onsite_value, propagator, propagator_fourier, sparse_kernel)
 from glass2epm.epm.reference import reference_run  # noqa: F401
@@ -253,6 +253,7 @@ class EPM:
         self.work = new_work(L)
         # the state's arrays under their short names (updated in place by the kernels)
         self.w, self.thr, self.c, self.invc, self.mu, self.epsp, self.act = self.state[:7]
+        self._nofield = np.zeros((0, 0))
         # the records as plain tuples for the numba entry points (dynamics.advance)
         self._st, self._lat, self._rn, self._wk = (tuple(self.state), tuple(self.lat), tuple(self.rn),
                                                    tuple(self.work))
@@ -308,20 +309,22 @@ class EPM:
 
     # -- dynamics
 
-    def _field_round(self):
-        asum = prepare_field(self._st, self._wk, self.eps_pl)
+    def _convolve(self) -> np.ndarray:
+        """K ∗ (source field of the pending FFT round), Eq. (24) in Fourier space."""
         F = sfft.rfft2(self.work.field, workers=self.fft_workers)
         F *= self.ghat
-        dsig = sfft.irfft2(F, s=(self.L, self.L), workers=self.fft_workers)
-        finish_field(self._st, self._lat, self._rn, self._wk, np.ascontiguousarray(dsig), asum)
+        return np.ascontiguousarray(sfft.irfft2(F, s=(self.L, self.L), workers=self.fft_workers))
 
     def _advance_to(self, s_stop: float, rec: list, cap: int):
         bufs = new_record(cap)
+        rt = tuple(bufs)
+        dsig = self._nofield
         while True:
-            code = advance(self._st, self._lat, self._rn, self._wk, tuple(bufs), float(s_stop))
+            code = advance(self._st, self._lat, self._rn, self._wk, rt, float(s_stop), dsig)
             if code == FIELD:
-                self._field_round()
+                dsig = self._convolve()
                 continue
+            dsig = self._nofield
             if code == RUNAWAY:
                 raise RuntimeError(
                     f"EPM avalanche exceeded {self.max_avalanche} failures at s = {self.strain:.6g} "
@@ -333,6 +336,7 @@ class EPM:
                 return
             cap = min(2 * cap, 1 << 22)
             bufs = new_record(cap)
+            rt = tuple(bufs)
 
     def run(self, strain_max: float, snapshots=(), *, record_capacity: int = 1 << 14) -> EPMRun:
         """Load (extremal dynamics) up to ``strain_max`` of the loading variable; returns the
