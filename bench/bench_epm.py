@@ -11,7 +11,7 @@ Entries
   GooseEPM figure on this machine (C++, asynchronous, real-space propagator:
   20.4k/s at L = 64, 11.8k/s at L = 128, one core); ratio = our rate / its rate.
 * ``epm_vs_reference_L{64,128}``: our rate against the plain real-space
-  reference implementation (:func:`glass2epm.epm.lattice.reference_run`) timed in the
+  reference implementation (:func:`glass2epm.epm.reference.reference_run`) timed in the
   same run from the same steady state.
 * ``epm_wall_L128_gamma100``: wall time of an L = 128 run from γ = 0 to 100
   (quick mode: estimated from the warm-up plus a steady-state segment) against
@@ -71,12 +71,12 @@ def _crossover(L=128, reps=200):
         idx = np.sort(rng.choice(L * L, n, replace=False))
         fi, fj = (idx // L).astype(np.int64), (idx % L).astype(np.int64)
         amp = np.full(n, 2 * MU * EPS_PL)
-        lattice._pass_sparse(m.w, m.invc, m.Kt, fi, fj, amp, n, m.acc, m.lane, ic)
+        lattice._pass_sparse(m.w, m.invc, m.Kt, fi, fj, amp, n, m.work.acc, m.work.lane, ic)
         ts = []
         for _ in range(5):
             t = time.perf_counter()
             for _ in range(reps):
-                lattice._pass_sparse(m.w, m.invc, m.Kt, fi, fj, amp, n, m.acc, m.lane, ic)
+                lattice._pass_sparse(m.w, m.invc, m.Kt, fi, fj, amp, n, m.work.acc, m.work.lane, ic)
             ts.append((time.perf_counter() - t) / reps / n)
         per_fail.append(statistics.median(ts))
     field = np.zeros((L, L))

@@ -27,8 +27,9 @@ def test_stress_on_grid_is_the_sawtooth():
 
 def test_realisations_and_summary():
     init, ren = _tables(1)
-    r = calibrate.run_realisations(init, ren, L=8, eps_pl=0.065, modulus=12.0, renewal_modulus=10.0,
-                                strain_max=1.0, seeds=[1, 2, 3], steady_from=0.5, snapshots=[0.2, 0.6])
+    r = calibrate.run_realisations(init, ren, calibrate.RealisationConfig(
+        L=8, eps_pl=0.065, modulus=12.0, renewal_modulus=10.0, strain_max=1.0, seeds=(1, 2, 3),
+        steady_from=0.5, snapshots=(0.2, 0.6)))
     curve, summ = r["curve"], r["summary"]
     assert curve["n"][-1] == 3 and len(summ["peak_stress"]) == 3
     assert np.all(summ["peak_stress"] >= summ["steady_stress"])
@@ -42,8 +43,9 @@ def test_realisations_and_summary():
     assert np.allclose(np.diff(curve["strain"]), 1e-3)
     assert pk.n_samples == 3 and pk.ci[0] <= pk.value <= pk.ci[1] + 1e-12
     # a restricted peak range applies to the per-realisation maxima and the mean-curve peak alike
-    r2 = calibrate.run_realisations(init, ren, L=8, eps_pl=0.065, modulus=12.0, renewal_modulus=10.0,
-                                 strain_max=1.0, seeds=[1, 2, 3], steady_from=0.5, peak_strain_max=0.05)
+    r2 = calibrate.run_realisations(init, ren, calibrate.RealisationConfig(
+        L=8, eps_pl=0.065, modulus=12.0, renewal_modulus=10.0, strain_max=1.0, seeds=(1, 2, 3),
+        steady_from=0.5, peak_strain_max=0.05))
     assert np.all(r2["summary"]["peak_strain"] <= 0.05 + 1e-12) and r2["peak"].x <= 0.05 + 1e-12
     assert np.all(r2["summary"]["peak_stress"] <= summ["peak_stress"] + 1e-12)
 
@@ -59,3 +61,30 @@ def test_calibration_recovers_a_known_eps_pl():
                            seeds=seeds, bracket=(0.02, 0.3))
     assert cal.eps_pl == pytest.approx(0.08, abs=2e-3)
     assert cal.eps_pl_low <= cal.eps_pl <= cal.eps_pl_high
+
+
+def test_task_stages_write_what_run_realisations_returns(tmp_path):
+    """The stage functions the rule scripts call: same numbers as the library calls."""
+    import json
+
+    from glass2epm.core.io import read_table
+    from glass2epm.epm import task
+
+    init = E.weibull_table(1.2, 0.4, 400, seed=1)
+    ren = E.weibull_table(0.9, 0.3, 400, seed=2)
+    E.write_thresholds(tmp_path / "init.parquet", init, extra={"modulus": 12.0})
+    E.write_thresholds(tmp_path / "ren.parquet", ren, extra={"modulus": 10.0})
+    (tmp_path / "cal.json").write_text(json.dumps({"eps_pl": 0.065}))
+    out = {k: tmp_path / f"{k}.parquet" for k in ("curves", "summary", "steady", "example")}
+    task.realisations_stage(tmp_path / "init.parquet", tmp_path / "ren.parquet", tmp_path / "cal.json", **out,
+                            Tp=0.4, method="bond", L=8, strain=1.0, realisations=2, onsite="paper",
+                            steady_from=0.5, peak_window=0.0, peak_strain_max=None)
+    r = calibrate.run_realisations(init, ren, calibrate.RealisationConfig(
+        L=8, eps_pl=0.065, modulus=12.0, renewal_modulus=10.0, strain_max=1.0, seeds=(0, 1), steady_from=0.5))
+    np.testing.assert_array_equal(read_table(out["summary"])["peak_stress"], r["summary"]["peak_stress"])
+    np.testing.assert_array_equal(read_table(out["example"])["stress"], r["series0"]["stress"])
+    paths = [tmp_path / f"act{k}.parquet" for k in range(2)]
+    task.bands_stage(tmp_path / "init.parquet", tmp_path / "ren.parquet", tmp_path / "cal.json", paths, Tp=0.4,
+                     lattices=[8], epm_L=[8], strain=0.6, strains=[0.2, 0.6], size_strain=0.4, map_strain=0.6,
+                     realisations=2, onsite="paper")
+    assert all(p.exists() for p in paths)

@@ -22,11 +22,13 @@ low.
 
 The single fit parameter ε_pl is calibrated once, at T_p = 0.7, so that the EPM
 steady-state stress equals the particle AQS σ_s (a seeded brentq over EPM runs,
-:func:`glass2epm.epm.lattice.calibrate_eps_pl`), then kept for every T_p.
+:func:`glass2epm.epm.steady.calibrate_eps_pl`), then kept for every T_p.
 Stresses in ε/λ^d, strains dimensionless.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -74,31 +76,47 @@ def stress_on_grid(series, grid: np.ndarray) -> np.ndarray:
     return out
 
 
-def run_realisations(init, renewal, *, L: int, eps_pl: float, modulus: float, renewal_modulus: float,
-                     strain_max: float, seeds, onsite: str = "paper", snapshots=(), grid=None,
-                     steady_from: float = 0.5, peak_window: float = 0.0, grid_step: float = 1e-3,
-                     peak_strain_max: float | None = None):
-    """EPM runs for several seeds.
+@dataclass(frozen=True)
+class RealisationConfig:
+    """What :func:`run_realisations` needs: the lattice and moduli, the loading, the seeds and the
+    statistics (strain grid step, steady window start, peak smoothing and search range)."""
+
+    L: int
+    eps_pl: float
+    modulus: float
+    renewal_modulus: float
+    strain_max: float
+    seeds: tuple = (0,)
+    onsite: str = "paper"
+    snapshots: tuple = ()
+    steady_from: float = 0.5
+    peak_window: float = 0.0
+    grid_step: float = 1e-3
+    peak_strain_max: float | None = None
+
+
+def run_realisations(init, renewal, cfg: RealisationConfig, grid=None):
+    """EPM runs for the seeds of ``cfg`` (P_init values ``init``, P_renewal values ``renewal``).
 
     Returns a dict: ``curve`` (``epm_curves`` columns, the mean on a strain grid of step
-    ``grid_step`` up to the last step every run reached), ``summary`` (``epm_summary``
-    columns: per-realisation maxima up to ``peak_strain_max``), ``peak`` (the peak of the
-    realisation-averaged
-    curve smoothed over ``peak_window``, :func:`glass2epm.analysis.stats.curve_peak`: the yield
-    stress compared with the particles' same statistic, searched up to
-    ``peak_strain_max``: the strain range of the particle runs, so that both maxima
-    are taken over the same range), ``steady`` (σ sampled
-    uniformly in strain over every run's steady window), ``series0`` and
-    ``snapshots0`` (the first realisation's series and activity snapshots).
+    ``cfg.grid_step`` up to the last step every run reached, unless ``grid`` is given),
+    ``summary`` (``epm_summary`` columns: per-realisation maxima up to ``peak_strain_max``),
+    ``peak`` (the peak of the realisation-averaged curve smoothed over ``peak_window``,
+    :func:`glass2epm.analysis.stats.curve_peak`: the yield stress compared with the particles'
+    same statistic, searched up to ``peak_strain_max``: the strain range of the particle runs,
+    so that both maxima are taken over the same range), ``steady`` (σ sampled uniformly in
+    strain over every run's steady window), ``series0`` and ``snapshots0`` (the first
+    realisation's series and activity snapshots).
     """
+    seeds, steady_from, peak_strain_max = cfg.seeds, cfg.steady_from, cfg.peak_strain_max
     runs = []
     for k, seed in enumerate(seeds):
-        model = E.EPM.from_tables(L, init, renewal, seed=int(seed), eps_pl=eps_pl, modulus=modulus,
-                                  renewal_modulus=renewal_modulus, onsite=onsite)
-        runs.append(model.run(strain_max, snapshots=snapshots if k == 0 else ()))
+        model = E.EPM.from_tables(cfg.L, init, renewal, seed=int(seed), eps_pl=cfg.eps_pl, modulus=cfg.modulus,
+                                  renewal_modulus=cfg.renewal_modulus, onsite=cfg.onsite)
+        runs.append(model.run(cfg.strain_max, snapshots=cfg.snapshots if k == 0 else ()))
     if grid is None:  # up to the last loading step every realisation reached
         end = min(float(r.series["strain"][-1]) for r in runs)
-        grid = uniform_grid(end, grid_step)
+        grid = uniform_grid(end, cfg.grid_step)
     grid = np.asarray(grid)
     in_range = grid <= (np.inf if peak_strain_max is None else peak_strain_max + 1e-12)
     curves = []
@@ -122,7 +140,7 @@ def run_realisations(init, renewal, *, L: int, eps_pl: float, modulus: float, re
     curve = {"strain": grid, "stress_mean": np.nanmean(C, axis=0), "stress_std": np.nanstd(C, axis=0),
              "n": np.sum(np.isfinite(C), axis=0)}
     use = np.all(np.isfinite(C), axis=0) & in_range
-    peak = curve_peak(C[:, use], grid[use], peak_window)
+    peak = curve_peak(C[:, use], grid[use], cfg.peak_window)
     return {"curve": curve, "summary": {k: np.asarray(v) for k, v in summ.items()}, "peak": peak,
             "steady": np.concatenate(steady) if steady else np.empty(0),
             "series0": runs[0].series, "snapshots0": runs[0].snapshots}
