@@ -20,7 +20,7 @@ from glass2epm.bands.detect import fit_width
 from glass2epm.core.schemas import BAND_PROFILES
 from glass2epm.core.schemas import BAND_SIZE
 from glass2epm.analysis.stats import powerlaw_fit
-from glass2epm.plotting.fig3 import extra, not_computed, panel, plain_log_ticks, read_checked
+from glass2epm.plotting.common import extra, not_computed, panel, plain_log_ticks, read_checked
 from glass2epm.plotting.style import DOUBLE, figure, save, tp_color
 
 SOURCE_MARKERS = {"particles": "o", "epm": "s"}
