@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from glass2epm.bands import detect as B
+from glass2epm.bands import growth as G
 from glass2epm import cli
 from glass2epm.core import io
 from glass2epm.core.box import Box
@@ -184,11 +185,11 @@ def test_forced_orientation_and_track_band_growth():
     s = 4.0 * gammas**0.25  # ≥ 2.7 bins: well resolved (module docstring: binning)
     fields = [particle_field(L, N=12000, orient="x", centres=(40.0,), s=si, amp=4.0, seed=k)
               for k, si in enumerate(s)]
-    res = B.track_band(fields, L, bin_width=1.0)
+    res = G.track_band(fields, L, bin_width=1.0)
     assert all(r.orientation == "x" for r in res)
     w = np.array([r.width for r in res])
     assert np.allclose(w, FWHM_PER_SIGMA * s, rtol=0.15)
-    g = B.fit_width(gammas, w)
+    g = G.fit_width(gammas, w)
     assert g.fit.contains(0.25)
     assert abs(g.fit.b - 0.25) < 0.03
 
@@ -196,10 +197,10 @@ def test_forced_orientation_and_track_band_growth():
 def test_fit_width_scaling_with_replicates():
     Ls = np.array([20.0, 40.0, 80.0, 160.0])
     rng = np.random.default_rng(3)
-    exact = B.fit_width(Ls, 0.8 * Ls**0.68)
+    exact = G.fit_width(Ls, 0.8 * Ls**0.68)
     assert exact.fit.b == pytest.approx(0.68, abs=1e-12)
     reps = [0.8 * Lv**0.68 * (1 + 0.05 * rng.standard_normal(6)) for Lv in Ls]
-    f = B.fit_width(Ls, reps)
+    f = G.fit_width(Ls, reps)
     assert f.w_err is not None and np.all(f.n_rep == 6)
     assert f.fit.contains(0.68)
 

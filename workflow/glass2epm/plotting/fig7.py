@@ -5,7 +5,7 @@ across the band, centred on it; ``band_profiles``) at several strains, for the
 T_p given (colour per T_p, lighter = earlier strain). (b) Band width w(γ) (in
 particle diameters d, ``band_widths``: width_scaled) on log-log axes with a
 power-law fit per T_p (:func:`glass2epm.bands.growth.growth`, i.e.
-:func:`glass2epm.bands.detect.fit_width`; only strains with one band) and a γ^0.25 guide.
+:func:`glass2epm.bands.growth.fit_width`; only strains with one band) and a γ^0.25 guide.
 (c), (d) the same for the EPM (lengths in blocks, one block = 5d), (d) with L = 40
 triangles and L = 128 circles (more sizes: squares, diamonds) and a √γ guide.
 
