@@ -267,3 +267,37 @@ def test_cli_accepts_other_schemas_with_the_columns(tmp_path, capsys):
     assert rc == 2 and "activity" in err
     rc, _, err = run_cli(["bands", str(tmp_path / "missing.parquet")], capsys)
     assert rc == 2
+
+
+def test_band_stage_commands_match_task_functions(tmp_path, capsys):
+    """`glass2epm band-profiles` / `band-growth` write what the rule's task functions write,
+    and a band growing as 8 + 40 γ (in λ) gives a positive growth exponent."""
+    import json as _json
+
+    from glass2epm.bands import tasks
+    from glass2epm.core.schemas import ACTIVITY_SERIES
+
+    L = 60.0
+    paths = []
+    for r in range(2):
+        cols = {k: [] for k in ACTIVITY_SERIES.columns}
+        for k, g in enumerate((0.05, 0.1, 0.15, 0.2)):
+            x, y, a = particle_field(L=L, N=3000, s=(8.0 + 40 * g) / FWHM_PER_SIGMA, centres=(25.0,), seed=10 * r + k)
+            for c, v in zip(("strain", "x", "y", "activity"), (np.full(x.size, g), x, y, a)):
+                cols[c].append(v)
+        p = tmp_path / f"r{r}.parquet"
+        io.write_table(p, ACTIVITY_SERIES, {k: np.concatenate(v) for k, v in cols.items()},
+                       extra={"box_side": L, "scale": 1.0})
+        paths.append(str(p))
+    tasks.band_profiles(paths, tmp_path / "w_task.parquet", tmp_path / "p_task.parquet")
+    assert cli.main(["band-profiles", *paths, "--widths", str(tmp_path / "w_cli.parquet"),
+                     "--profiles", str(tmp_path / "p_cli.parquet")]) == 0
+    for name in ("w", "p"):
+        a, b = io.read_table(tmp_path / f"{name}_task.parquet"), io.read_table(tmp_path / f"{name}_cli.parquet")
+        for c in a.columns:
+            assert np.array_equal(np.asarray(a[c]), np.asarray(b[c]))
+    assert cli.main(["band-growth", str(tmp_path / "w_cli.parquet"), "--tp", "0.5",
+                     "-o", str(tmp_path / "growth.json")]) == 0
+    out = _json.loads((tmp_path / "growth.json").read_text())
+    assert out["Tp"] == 0.5 and out["particles"]["exponent"] > 0
+    assert tasks.band_growth(tmp_path / "w_task.parquet", [], 0.5, tmp_path / "g2.json") == out

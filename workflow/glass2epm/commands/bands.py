@@ -7,6 +7,10 @@ length units), ``n_bands``, plus ``width_std``, ``width_scaled``, ``background``
 ``peak``, ``contrast``, ``bands`` (all bands found), ``bin_width``, ``box`` and
 ``test`` (permutation-test ratios and p-values per profile axis). See
 ``glass2epm.bands.detect`` for the definitions.
+
+Also the band stages of the workflow, each calling the task function its rule script calls
+(:mod:`glass2epm.bands.tasks`): ``band-profiles``, ``band-growth``, ``band-size``,
+``plasticity-maps``.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ def register(subparsers) -> None:
     p.add_argument("--n-perm", type=int, default=199, help="permutations in the orientation test")
     p.add_argument("--profiles", action="store_true", help="include both profiles P(x), P(y) in the output")
     p.set_defaults(func=handler)
+    _register_stages(subparsers)
 
 
 def handler(args) -> int:
@@ -51,15 +56,72 @@ def handler(args) -> int:
         raise ValueError(f"--box must be positive, got {args.box}")
     if args.bin_width is not None and not args.bin_width > 0:
         raise ValueError(f"--bin must be positive, got {args.bin_width}")
-    res = detect.detect_band_file(
-        args.activity,
-        box_side=args.box,
-        bin_width=args.bin_width,
-        orientation=args.orientation,
-        scale=args.scale,
-        binary=args.binary,
-        seed=args.seed,
-        n_perm=args.n_perm,
-    )
+    options = {k: getattr(args, k) for k in ("bin_width", "orientation", "scale", "binary", "seed", "n_perm")}
+    res = detect.detect_band_file(args.activity, box_side=args.box, **options)
     print(json.dumps(res.to_dict(profiles=args.profiles), sort_keys=True))
+    return 0
+
+
+# -----------------------------------------------------------------------------
+# the band stages of the workflow (the same task functions as the rule scripts)
+
+
+def _register_stages(subparsers) -> None:
+    p = subparsers.add_parser(
+        "band-profiles",
+        help="band widths and replica-averaged centred profiles of activity series (Fig. 7a, c)",
+        description="Detect the band at every strain of activity_series tables (replicas of one "
+                    "system) and write a band_widths and a band_profiles table "
+                    "(glass2epm.bands.tasks.band_profiles, the rule band_profiles).",
+    )
+    p.add_argument("series", nargs="+", metavar="SERIES.parquet", help="activity_series tables (replicas)")
+    p.add_argument("--widths", required=True, metavar="OUT.parquet", help="band_widths table to write")
+    p.add_argument("--profiles", required=True, metavar="OUT.parquet", help="band_profiles table to write")
+    p.add_argument("--label", default="", help="label of the log lines")
+    p.set_defaults(func=lambda a: _run_stage("band_profiles", [a.widths, a.profiles], a.series, a.widths, a.profiles, label=a.label))
+
+    p = subparsers.add_parser(
+        "band-growth",
+        help="w(gamma) and its growth exponent with CI (Fig. 7b, d)",
+        description="Pool band_widths tables over replicas and fit w ∝ γ^b "
+                    "(glass2epm.bands.tasks.band_growth, the rule band_growth).",
+    )
+    p.add_argument("particles", metavar="PARTICLES.band_widths.parquet")
+    p.add_argument("epm", nargs="*", metavar="EPM.band_widths.parquet", help="EPM band_widths tables (L in metadata)")
+    p.add_argument("--tp", type=float, required=True, help="parent temperature T_p (recorded)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.json")
+    p.set_defaults(func=lambda a: _run_stage("band_growth", [a.output], a.particles, a.epm, a.tp, a.output))
+
+    p = subparsers.add_parser(
+        "band-size",
+        help="band width against EPM lattice size at a fixed strain (Fig. 9)",
+        description="Band width at the strain nearest --strain for each EPM band_widths table "
+                    "(glass2epm.bands.tasks.band_size_scaling, the rule band_size_scaling).",
+    )
+    p.add_argument("widths", nargs="+", metavar="EPM.band_widths.parquet")
+    p.add_argument("--strain", type=float, required=True, help="strain at which widths are compared")
+    p.add_argument("--tp", type=float, required=True, help="parent temperature T_p (recorded)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.parquet")
+    p.set_defaults(func=lambda a: _run_stage("band_size_scaling", [a.output], a.widths, a.strain, a.tp, a.output))
+
+    p = subparsers.add_parser(
+        "plasticity-maps",
+        help="active fraction and band of activity series at one strain (Fig. 6)",
+        description="Active fraction and band (binary activity) at the strain nearest --strain "
+                    "(glass2epm.bands.tasks.plasticity_maps, the rule plasticity_maps).",
+    )
+    p.add_argument("epm", metavar="EPM.activity.parquet", help="EPM activity_series table")
+    p.add_argument("particles", nargs="*", metavar="PARTICLES.activity.parquet")
+    p.add_argument("--strain", type=float, required=True, help="map strain")
+    p.add_argument("--tp", type=float, required=True, help="parent temperature T_p (recorded)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.json")
+    p.set_defaults(func=lambda a: _run_stage("plasticity_maps", [a.output], a.particles, a.epm, a.strain, a.tp, a.output))
+
+
+def _run_stage(name: str, outputs: list, *args, **kw) -> int:
+    """Run ``glass2epm.bands.tasks.<name>(*args, **kw)``; print the outputs written as JSON."""
+    from glass2epm.bands import tasks
+
+    getattr(tasks, name)(*args, **kw)
+    print(json.dumps({"stage": name, "outputs": [str(o) for o in outputs]}))
     return 0
