@@ -31,12 +31,16 @@ def percentile_ci(reps, conf):
 
 
 class WithCI:
-    """Mixin for result dataclasses with a ``ci`` tuple: membership test and a JSON-ready dict."""
+    """Mixin for result dataclasses with a confidence interval tuple (the field named by
+    ``_ci``): membership test and a JSON-ready dict."""
+
+    _ci = "ci"
 
     def contains(self, v: float) -> bool:
-        return bool(self.ci[0] <= v <= self.ci[1])
+        lo, hi = getattr(self, self._ci)
+        return bool(lo <= v <= hi)
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        d["ci"] = list(self.ci)
+        d[self._ci] = list(getattr(self, self._ci))
         return d

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats as _st
 
-from glass2epm.analysis._common import _check_conf
+from glass2epm.analysis._common import WithCI, _check_conf
 
 __all__ = ["PowerLawFit", "powerlaw_fit"]
 
 
 @dataclass
-class PowerLawFit:
+class PowerLawFit(WithCI):
     """y = c x^b fitted as ln y = ln c + b ln x (weighted least squares)."""
 
     b: float
@@ -28,16 +28,10 @@ class PowerLawFit:
     r2: float
     chi2: float  # weighted residual sum of squares (chi² if sigma is absolute)
 
+    _ci = "b_ci"  # the CI of contains() / to_dict() is that of the exponent b
+
     def predict(self, x) -> np.ndarray:
         return self.c * np.asarray(x, dtype=float) ** self.b
-
-    def contains(self, b: float) -> bool:
-        return bool(self.b_ci[0] <= b <= self.b_ci[1])
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["b_ci"] = list(self.b_ci)
-        return d
 
 
 def powerlaw_fit(

@@ -40,37 +40,14 @@ Modules: :mod:`~glass2epm.analysis.tails` (densities, tails, prefactors),
 variances, generic bootstrap, curve peaks). This module is their public import point.
 """
 
-from glass2epm.analysis.bootstrap import (Estimate, CurvePeak, bootstrap_ci, curve_peak, mean_ci,
+# re-exported names: the public API of the three topic modules
+from glass2epm.analysis import bootstrap as _bootstrap, fits as _fits, tails as _tails
+from glass2epm.analysis.bootstrap import (Estimate, CurvePeak, bootstrap_ci, curve_peak, mean_ci,  # noqa: F401
                                           moving_average, uniform_grid, variance_ci)
-from glass2epm.analysis.fits import PowerLawFit, powerlaw_fit
-from glass2epm.analysis.tails import (LogHistogram, PowerLawTail, TailPrefactor, XminScan,
+from glass2epm.analysis.fits import PowerLawFit, powerlaw_fit  # noqa: F401
+from glass2epm.analysis.tails import (LogHistogram, PowerLawTail, TailPrefactor, XminScan,  # noqa: F401
                                       choose_xmin, log_edges, log_histogram, pareto_sample,
                                       powerlaw_tail, powerlaw_tail_lsq, powerlaw_tail_mle,
                                       prefactor_ratio, tail_prefactor, tail_prefactor_lsq)
 
-__all__ = [
-    "LogHistogram",
-    "log_edges",
-    "log_histogram",
-    "PowerLawTail",
-    "XminScan",
-    "powerlaw_tail_mle",
-    "choose_xmin",
-    "powerlaw_tail",
-    "powerlaw_tail_lsq",
-    "TailPrefactor",
-    "tail_prefactor",
-    "tail_prefactor_lsq",
-    "prefactor_ratio",
-    "PowerLawFit",
-    "powerlaw_fit",
-    "Estimate",
-    "mean_ci",
-    "variance_ci",
-    "bootstrap_ci",
-    "pareto_sample",
-    "CurvePeak",
-    "uniform_grid",
-    "moving_average",
-    "curve_peak",
-]
+__all__ = [*_tails.__all__, *_fits.__all__, *_bootstrap.__all__]

@@ -647,19 +647,19 @@ class BandResult:
     ``scale``. ``position``/``width`` are those of the strongest band (None when
     orientation is "none")."""
 
-    orientation: str
-    position: float | None
-    width: float | None
+    orientation: str  # "x" (band along x), "y" or "none"
+    position: float | None  # centre of the main band across it
+    width: float | None  # its FWHM above background
     width_std: float | None
     n_bands: int
-    bands: list
+    bands: list  # every Band found
     background: float | None
-    peak: float | None
-    contrast: float | None
-    scale: float
-    bin_width: float
-    L: tuple
-    test: dict
+    peak: float | None  # background + height of the main band
+    contrast: float | None  # (peak − background) / (peak + background)
+    scale: float  # length unit of the *_scaled values
+    bin_width: float  # along the profile axis
+    L: tuple  # (Lx, Ly)
+    test: dict  # anisotropy_test result per profile axis
     profile_x: Profile = field(repr=False)
     profile_y: Profile = field(repr=False)
     analysis: ProfileAnalysis | None = field(default=None, repr=False)

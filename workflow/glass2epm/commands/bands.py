@@ -66,56 +66,54 @@ def handler(args) -> int:
 # the band stages of the workflow (the same task functions as the rule scripts)
 
 
+def _stage_parser(subparsers, name: str, task: str, help: str, what: str):
+    """Subcommand ``name`` running ``glass2epm.bands.tasks.<task>`` (the rule of that name)."""
+    return subparsers.add_parser(name, help=help,
+                                 description=f"{what} (glass2epm.bands.tasks.{task}, the rule {task}).")
+
+
+def _options(p, metavar: str, strain: str | None = None) -> None:
+    """--tp, -o/--output (``metavar``) and, with a help text ``strain``, --strain."""
+    if strain is not None:
+        p.add_argument("--strain", type=float, required=True, help=strain)
+    p.add_argument("--tp", type=float, required=True, help="parent temperature T_p (recorded)")
+    p.add_argument("-o", "--output", required=True, metavar=metavar)
+
+
 def _register_stages(subparsers) -> None:
-    p = subparsers.add_parser(
-        "band-profiles",
-        help="band widths and replica-averaged centred profiles of activity series (Fig. 7a, c)",
-        description="Detect the band at every strain of activity_series tables (replicas of one "
-                    "system) and write a band_widths and a band_profiles table "
-                    "(glass2epm.bands.tasks.band_profiles, the rule band_profiles).",
-    )
+    p = _stage_parser(subparsers, "band-profiles", "band_profiles",
+                      "band widths and replica-averaged centred profiles of activity series (Fig. 7a, c)",
+                      "Detect the band at every strain of activity_series tables (replicas of one system) "
+                      "and write a band_widths and a band_profiles table")
     p.add_argument("series", nargs="+", metavar="SERIES.parquet", help="activity_series tables (replicas)")
     p.add_argument("--widths", required=True, metavar="OUT.parquet", help="band_widths table to write")
     p.add_argument("--profiles", required=True, metavar="OUT.parquet", help="band_profiles table to write")
     p.add_argument("--label", default="", help="label of the log lines")
-    p.set_defaults(func=lambda a: _run_stage("band_profiles", [a.widths, a.profiles], a.series, a.widths, a.profiles, label=a.label))
+    p.set_defaults(func=lambda a: _run_stage("band_profiles", [a.widths, a.profiles], a.series, a.widths,
+                                             a.profiles, label=a.label))
 
-    p = subparsers.add_parser(
-        "band-growth",
-        help="w(gamma) and its growth exponent with CI (Fig. 7b, d)",
-        description="Pool band_widths tables over replicas and fit w ∝ γ^b "
-                    "(glass2epm.bands.tasks.band_growth, the rule band_growth).",
-    )
+    p = _stage_parser(subparsers, "band-growth", "band_growth", "w(gamma) and its growth exponent with CI (Fig. 7b, d)",
+                      "Pool band_widths tables over replicas and fit w ∝ γ^b")
     p.add_argument("particles", metavar="PARTICLES.band_widths.parquet")
     p.add_argument("epm", nargs="*", metavar="EPM.band_widths.parquet", help="EPM band_widths tables (L in metadata)")
-    p.add_argument("--tp", type=float, required=True, help="parent temperature T_p (recorded)")
-    p.add_argument("-o", "--output", required=True, metavar="OUT.json")
+    _options(p, "OUT.json")
     p.set_defaults(func=lambda a: _run_stage("band_growth", [a.output], a.particles, a.epm, a.tp, a.output))
 
-    p = subparsers.add_parser(
-        "band-size",
-        help="band width against EPM lattice size at a fixed strain (Fig. 9)",
-        description="Band width at the strain nearest --strain for each EPM band_widths table "
-                    "(glass2epm.bands.tasks.band_size_scaling, the rule band_size_scaling).",
-    )
+    p = _stage_parser(subparsers, "band-size", "band_size_scaling",
+                      "band width against EPM lattice size at a fixed strain (Fig. 9)",
+                      "Band width at the strain nearest --strain for each EPM band_widths table")
     p.add_argument("widths", nargs="+", metavar="EPM.band_widths.parquet")
-    p.add_argument("--strain", type=float, required=True, help="strain at which widths are compared")
-    p.add_argument("--tp", type=float, required=True, help="parent temperature T_p (recorded)")
-    p.add_argument("-o", "--output", required=True, metavar="OUT.parquet")
+    _options(p, "OUT.parquet", "strain at which widths are compared")
     p.set_defaults(func=lambda a: _run_stage("band_size_scaling", [a.output], a.widths, a.strain, a.tp, a.output))
 
-    p = subparsers.add_parser(
-        "plasticity-maps",
-        help="active fraction and band of activity series at one strain (Fig. 6)",
-        description="Active fraction and band (binary activity) at the strain nearest --strain "
-                    "(glass2epm.bands.tasks.plasticity_maps, the rule plasticity_maps).",
-    )
+    p = _stage_parser(subparsers, "plasticity-maps", "plasticity_maps",
+                      "active fraction and band of activity series at one strain (Fig. 6)",
+                      "Active fraction and band (binary activity) at the strain nearest --strain")
     p.add_argument("epm", metavar="EPM.activity.parquet", help="EPM activity_series table")
     p.add_argument("particles", nargs="*", metavar="PARTICLES.activity.parquet")
-    p.add_argument("--strain", type=float, required=True, help="map strain")
-    p.add_argument("--tp", type=float, required=True, help="parent temperature T_p (recorded)")
-    p.add_argument("-o", "--output", required=True, metavar="OUT.json")
-    p.set_defaults(func=lambda a: _run_stage("plasticity_maps", [a.output], a.particles, a.epm, a.strain, a.tp, a.output))
+    _options(p, "OUT.json", "map strain")
+    p.set_defaults(func=lambda a: _run_stage("plasticity_maps", [a.output], a.particles, a.epm, a.strain, a.tp,
+                                             a.output))
 
 
 def _run_stage(name: str, outputs: list, *args, **kw) -> int:
