@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from glass2epm.bands import detect as B
+from glass2epm.bands import growth as G
 from glass2epm import cli
 from glass2epm.core import io
 from glass2epm.core.box import Box
@@ -184,11 +185,11 @@ def test_forced_orientation_and_track_band_growth():
     s = 4.0 * gammas**0.25  # ≥ 2.7 bins: well resolved (module docstring: binning)
     fields = [particle_field(L, N=12000, orient="x", centres=(40.0,), s=si, amp=4.0, seed=k)
               for k, si in enumerate(s)]
-    res = B.track_band(fields, L, bin_width=1.0)
+    res = G.track_band(fields, L, bin_width=1.0)
     assert all(r.orientation == "x" for r in res)
     w = np.array([r.width for r in res])
     assert np.allclose(w, FWHM_PER_SIGMA * s, rtol=0.15)
-    g = B.fit_width(gammas, w)
+    g = G.fit_width(gammas, w)
     assert g.fit.contains(0.25)
     assert abs(g.fit.b - 0.25) < 0.03
 
@@ -196,10 +197,10 @@ def test_forced_orientation_and_track_band_growth():
 def test_fit_width_scaling_with_replicates():
     Ls = np.array([20.0, 40.0, 80.0, 160.0])
     rng = np.random.default_rng(3)
-    exact = B.fit_width(Ls, 0.8 * Ls**0.68)
+    exact = G.fit_width(Ls, 0.8 * Ls**0.68)
     assert exact.fit.b == pytest.approx(0.68, abs=1e-12)
     reps = [0.8 * Lv**0.68 * (1 + 0.05 * rng.standard_normal(6)) for Lv in Ls]
-    f = B.fit_width(Ls, reps)
+    f = G.fit_width(Ls, reps)
     assert f.w_err is not None and np.all(f.n_rep == 6)
     assert f.fit.contains(0.68)
 
@@ -266,3 +267,37 @@ def test_cli_accepts_other_schemas_with_the_columns(tmp_path, capsys):
     assert rc == 2 and "activity" in err
     rc, _, err = run_cli(["bands", str(tmp_path / "missing.parquet")], capsys)
     assert rc == 2
+
+
+def test_band_stage_commands_match_task_functions(tmp_path, capsys):
+    """`glass2epm band-profiles` / `band-growth` write what the rule's task functions write,
+    and a band growing as 8 + 40 γ (in λ) gives a positive growth exponent."""
+    import json as _json
+
+    from glass2epm.bands import tasks
+    from glass2epm.core.schemas import ACTIVITY_SERIES
+
+    L = 60.0
+    paths = []
+    for r in range(2):
+        cols = {k: [] for k in ACTIVITY_SERIES.columns}
+        for k, g in enumerate((0.05, 0.1, 0.15, 0.2)):
+            x, y, a = particle_field(L=L, N=3000, s=(8.0 + 40 * g) / FWHM_PER_SIGMA, centres=(25.0,), seed=10 * r + k)
+            for c, v in zip(("strain", "x", "y", "activity"), (np.full(x.size, g), x, y, a)):
+                cols[c].append(v)
+        p = tmp_path / f"r{r}.parquet"
+        io.write_table(p, ACTIVITY_SERIES, {k: np.concatenate(v) for k, v in cols.items()},
+                       extra={"box_side": L, "scale": 1.0})
+        paths.append(str(p))
+    tasks.band_profiles(paths, tmp_path / "w_task.parquet", tmp_path / "p_task.parquet")
+    assert cli.main(["band-profiles", *paths, "--widths", str(tmp_path / "w_cli.parquet"),
+                     "--profiles", str(tmp_path / "p_cli.parquet")]) == 0
+    for name in ("w", "p"):
+        a, b = io.read_table(tmp_path / f"{name}_task.parquet"), io.read_table(tmp_path / f"{name}_cli.parquet")
+        for c in a.columns:
+            assert np.array_equal(np.asarray(a[c]), np.asarray(b[c]))
+    assert cli.main(["band-growth", str(tmp_path / "w_cli.parquet"), "--tp", "0.5",
+                     "-o", str(tmp_path / "growth.json")]) == 0
+    out = _json.loads((tmp_path / "growth.json").read_text())
+    assert out["Tp"] == 0.5 and out["particles"]["exponent"] > 0
+    assert tasks.band_growth(tmp_path / "w_task.parquet", [], 0.5, tmp_path / "g2.json") == out

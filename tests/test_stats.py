@@ -11,6 +11,7 @@ import pytest
 from scipy import stats as st
 
 from glass2epm.analysis import stats as S
+from glass2epm.analysis.tails import _ks_scan
 
 EQ23 = [7 / 2, 11 / 6, 3 / 2]  # Eq. 23: n = 1, 2, 3 with D(ω) ~ ω^4
 
@@ -115,7 +116,7 @@ def test_ks_scan_matches_reference():
     x = np.sort(np.abs(np.random.default_rng(1).standard_cauchy(500)))
     x = x[x > 0]
     cand = np.array([0, 10, 100, 300, 400], dtype=np.int64)
-    alphas, D = S._ks_scan(x, cand)
+    alphas, D = _ks_scan(x, cand)
     for k, a, d in zip(cand, alphas, D):
         ar, dr = _ks_reference(x, x[k])
         assert a == pytest.approx(ar, rel=1e-10)

@@ -15,11 +15,15 @@ Coefficients φ_nγ are in ε; densities in 1/ε.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from glass2epm.analysis import stats
+from glass2epm.core import io
+from glass2epm.core.schemas import BOND_HISTOGRAMS, BOND_PREFACTORS, BONDS
 
-from glass2epm.core.schemas import BOND_HISTOGRAMS, BOND_PREFACTORS
+log = logging.getLogger("glass2epm")
 
 THEORY_ALPHA = {1: 7.0 / 2.0, 2: 11.0 / 6.0, 3: 3.0 / 2.0}  # P ~ x^-alpha (Eq. 23)
 COLUMNS = {1: "phi_g", 2: "phi_gg", 3: "phi_ggg"}
@@ -89,3 +93,34 @@ def prefactors(pools: dict, xmin: float | None = None, plateau: int = 1, conf: f
         cols["n_bonds"].append(e.n_total)
     return {k: np.asarray(v) for k, v in cols.items()}, {"xmin": float(xmin), "alpha": alpha,
                                                           "plateau_Tp": top}
+
+
+# -----------------------------------------------------------------------------
+# task functions of the rules bond_statistics and bond_prefactors
+
+
+def bond_statistics(bonds, Tp: float, histograms_out, fits_out) -> dict:
+    """P(|φ_nγ|) pooled over the ``bonds`` tables of one T_p and the tail exponents against
+    Eq. (23): writes the ``bond_histograms`` table and the fits JSON; returns the fits."""
+    tables = [io.read_table(p, BONDS) for p in bonds]
+    hist, fits = distributions(tables)
+    for n, f in fits.items():
+        log.info("order %d: alpha = %.3f [%.3f, %.3f] (theory %.3f), x_min = %.3g, n_tail = %d",
+                 n, f["alpha"], f["ci"][0], f["ci"][1], f["theory_alpha"], f["xmin"], f["n_tail"])
+    io.write_table(histograms_out, BOND_HISTOGRAMS, hist, extra={"Tp": float(Tp), "fits": fits})
+    io.write_json(fits_out, {"Tp": float(Tp), "samples": len(tables), "fits": fits})
+    return fits
+
+
+def bond_prefactors(bonds, output) -> dict:
+    """Tail prefactor A_g(T_p) of P(|φ_γ|) and A_g/A_∞ (Fig. 1c) from ``bonds`` tables of
+    several T_p (read from their metadata): writes the ``bond_prefactors`` table."""
+    pools = {}
+    for path in bonds:
+        t = io.read_table(path, BONDS)
+        pools.setdefault(float(t.meta["extra"]["Tp"]), []).append(pooled([t], 1))
+    pools = {T: np.concatenate(v) for T, v in pools.items()}
+    cols, info = prefactors(pools)
+    log.info("prefactors %s; %s", cols, info)
+    io.write_table(output, BOND_PREFACTORS, cols, extra=info)
+    return cols

@@ -9,6 +9,7 @@ exponent w ~ L^α, and the peak stress against T_p (particles and EPM).
 from __future__ import annotations
 
 import json
+import logging
 
 import numpy as np
 
@@ -137,3 +138,15 @@ def write_tsv(path, rows):
         for r in rows:
             fh.write("\t".join(str(c) for c in r) + "\n")
     os.replace(tmp, path)
+
+
+def summary(calibration, tails: dict, yield_compare, growth: dict, band_size: dict, epm_compare, steady,
+            table, numbers) -> list:
+    """Task of the rule ``summary``: :func:`comparison` written as the report's TSV ``table``
+    and the JSON ``numbers``; returns the rows."""
+    rows, num = comparison(calibration, tails, yield_compare, growth, band_size, epm_compare, steady=steady)
+    for r in rows:
+        logging.getLogger("glass2epm").info("%s | %s | %s", *r)
+    write_tsv(table, rows)
+    io.write_json(numbers, num)
+    return rows

@@ -87,7 +87,6 @@ import numpy as np
 
 from glass2epm.core import io
 
-from glass2epm.analysis.stats import PowerLawFit, powerlaw_fit
 from glass2epm.core.schemas import ACTIVITY
 
 
@@ -648,19 +647,19 @@ class BandResult:
     ``scale``. ``position``/``width`` are those of the strongest band (None when
     orientation is "none")."""
 
-    orientation: str
-    position: float | None
-    width: float | None
+    orientation: str  # "x" (band along x), "y" or "none"
+    position: float | None  # centre of the main band across it
+    width: float | None  # its FWHM above background
     width_std: float | None
     n_bands: int
-    bands: list
+    bands: list  # every Band found
     background: float | None
-    peak: float | None
-    contrast: float | None
-    scale: float
-    bin_width: float
-    L: tuple
-    test: dict
+    peak: float | None  # background + height of the main band
+    contrast: float | None  # (peak − background) / (peak + background)
+    scale: float  # length unit of the *_scaled values
+    bin_width: float  # along the profile axis
+    L: tuple  # (Lx, Ly)
+    test: dict  # anisotropy_test result per profile axis
     profile_x: Profile = field(repr=False)
     profile_y: Profile = field(repr=False)
     analysis: ProfileAnalysis | None = field(default=None, repr=False)
@@ -779,64 +778,3 @@ def detect_band_file(path, *, box_side=None, **kw) -> BandResult:
     """``detect_band`` on an activity Parquet file (see ``read_activity``)."""
     m = read_activity(path, box_side)
     return detect_band(m.x, m.y, m.activity, m.L, tilt=m.tilt, **kw)
-
-
-# -----------------------------------------------------------------------------
-# growth w(γ) and finite-size scaling w(L)
-
-
-def track_band(fields, L, *, orientation: str | None = None, **kw) -> list:
-    """``detect_band`` on a sequence of activity maps [(x, y, activity), ...] (e.g.
-    increasing strain γ, Fig. 7a). The orientation, if not given, is decided on
-    the LAST map (most developed band) and imposed on all, so that the profiles
-    are comparable. Returns the list of BandResult."""
-    fields = list(fields)
-    if not fields:
-        raise ValueError("no activity maps")
-    if orientation is None:
-        orientation = detect_band(*fields[-1], L, **kw).orientation
-        if orientation == "none":
-            raise ValueError("no band in the last activity map: cannot track a band")
-    return [detect_band(*f, L, orientation=orientation, **kw) for f in fields]
-
-
-@dataclass
-class WidthScaling:
-    """w against γ or L with a power-law fit w = c x^b (CI on b)."""
-
-    x: np.ndarray
-    w: np.ndarray
-    w_err: np.ndarray | None
-    n_rep: np.ndarray
-    fit: PowerLawFit
-
-    def to_dict(self) -> dict:
-        return {"x": self.x.tolist(), "w": self.w.tolist(),
-                "w_err": None if self.w_err is None else self.w_err.tolist(),
-                "n_rep": self.n_rep.tolist(), "fit": self.fit.to_dict()}
-
-
-def fit_width(x, widths, *, xmin: float | None = None, xmax: float | None = None, conf: float = 0.95,
-              use_errors: bool = True) -> WidthScaling:
-    """Power law w = c x^b for w(γ) (Fig. 7b, d: b ≈ 0.25 particles, 0.5 EPM) or
-    w(L) (Fig. 9b: b = α ≈ 0.55–0.75), with a t-based CI on b (``stats.powerlaw_fit``).
-
-    ``widths``: one value per x, or one sequence of replicate widths per x (then
-    the mean is fitted, with the standard error of the mean as per-point error
-    where ≥ 2 replicates exist and ``use_errors``). ``xmin``/``xmax`` restrict the
-    fit range (e.g. before the band reaches the box size).
-    """
-    x = np.asarray(x, dtype=float)
-    reps = [np.atleast_1d(np.asarray(wv, dtype=float)).ravel() for wv in widths]
-    if len(reps) != x.size:
-        raise ValueError(f"{x.size} x values but {len(reps)} width entries")
-    reps = [r[np.isfinite(r)] for r in reps]
-    n_rep = np.array([r.size for r in reps])
-    w = np.array([r.mean() if r.size else np.nan for r in reps])
-    err = None
-    if use_errors and np.all(n_rep >= 2):
-        err = np.array([r.std(ddof=1) / np.sqrt(r.size) for r in reps])
-        if np.any(err <= 0):
-            err = None
-    fit = powerlaw_fit(x, w, err, xmin=xmin, xmax=xmax, conf=conf)
-    return WidthScaling(x, w, err, n_rep, fit)

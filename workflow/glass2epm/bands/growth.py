@@ -16,8 +16,11 @@ in block units (one block = ξ = 5d).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from glass2epm.analysis.stats import PowerLawFit, powerlaw_fit
 from glass2epm.bands import detect
 from glass2epm.core.io import read_table
 from glass2epm.core.schemas import ACTIVITY_SERIES, BAND_PROFILES, BAND_WIDTHS
@@ -81,7 +84,7 @@ def analyse_series(cols: dict, L: float, scale: float = 1.0, orientation: str | 
         # no band in the most developed map (ductile flow, Fig. 6): report each map as it is
         results = [detect.detect_band(*f, L, scale=scale, **kw) for f in fields]
     else:
-        results = detect.track_band(fields, L, orientation=orientation or last.orientation, scale=scale, **kw)
+        results = track_band(fields, L, orientation=orientation or last.orientation, scale=scale, **kw)
     widths = {k: [] for k in BAND_WIDTHS.columns}
     prof = {k: [] for k in BAND_PROFILES.columns}
     for g, r in zip(strains, results):
@@ -107,4 +110,65 @@ def growth(widths: dict, xmin: float | None = None):
     ok = (widths["n_bands"] == 1) & np.isfinite(widths["width_scaled"]) & (widths["strain"] > 0)
     if ok.sum() < 3:
         return None
-    return detect.fit_width(widths["strain"][ok], widths["width_scaled"][ok], xmin=xmin)
+    return fit_width(widths["strain"][ok], widths["width_scaled"][ok], xmin=xmin)
+
+
+# -----------------------------------------------------------------------------
+# growth w(γ) and finite-size scaling w(L)
+
+
+def track_band(fields, L, *, orientation: str | None = None, **kw) -> list:
+    """:func:`~glass2epm.bands.detect.detect_band` on a sequence of activity maps [(x, y, activity), ...] (e.g.
+    increasing strain γ, Fig. 7a). The orientation, if not given, is decided on
+    the LAST map (most developed band) and imposed on all, so that the profiles
+    are comparable. Returns the list of BandResult."""
+    fields = list(fields)
+    if not fields:
+        raise ValueError("no activity maps")
+    if orientation is None:
+        orientation = detect.detect_band(*fields[-1], L, **kw).orientation
+        if orientation == "none":
+            raise ValueError("no band in the last activity map: cannot track a band")
+    return [detect.detect_band(*f, L, orientation=orientation, **kw) for f in fields]
+
+
+@dataclass
+class WidthScaling:
+    """w against γ or L with a power-law fit w = c x^b (CI on b)."""
+
+    x: np.ndarray
+    w: np.ndarray
+    w_err: np.ndarray | None
+    n_rep: np.ndarray
+    fit: PowerLawFit
+
+    def to_dict(self) -> dict:
+        return {"x": self.x.tolist(), "w": self.w.tolist(),
+                "w_err": None if self.w_err is None else self.w_err.tolist(),
+                "n_rep": self.n_rep.tolist(), "fit": self.fit.to_dict()}
+
+
+def fit_width(x, widths, *, xmin: float | None = None, xmax: float | None = None, conf: float = 0.95,
+              use_errors: bool = True) -> WidthScaling:
+    """Power law w = c x^b for w(γ) (Fig. 7b, d: b ≈ 0.25 particles, 0.5 EPM) or
+    w(L) (Fig. 9b: b = α ≈ 0.55–0.75), with a t-based CI on b (``stats.powerlaw_fit``).
+
+    ``widths``: one value per x, or one sequence of replicate widths per x (then
+    the mean is fitted, with the standard error of the mean as per-point error
+    where ≥ 2 replicates exist and ``use_errors``). ``xmin``/``xmax`` restrict the
+    fit range (e.g. before the band reaches the box size).
+    """
+    x = np.asarray(x, dtype=float)
+    reps = [np.atleast_1d(np.asarray(wv, dtype=float)).ravel() for wv in widths]
+    if len(reps) != x.size:
+        raise ValueError(f"{x.size} x values but {len(reps)} width entries")
+    reps = [r[np.isfinite(r)] for r in reps]
+    n_rep = np.array([r.size for r in reps])
+    w = np.array([r.mean() if r.size else np.nan for r in reps])
+    err = None
+    if use_errors and np.all(n_rep >= 2):
+        err = np.array([r.std(ddof=1) / np.sqrt(r.size) for r in reps])
+        if np.any(err <= 0):
+            err = None
+    fit = powerlaw_fit(x, w, err, xmin=xmin, xmax=xmax, conf=conf)
+    return WidthScaling(x, w, err, n_rep, fit)

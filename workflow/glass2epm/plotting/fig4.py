@@ -19,7 +19,7 @@ from matplotlib.colors import Normalize
 
 from glass2epm.core.schemas import YIELD_COMPARE
 from glass2epm.core.schemas import YIELD_BLOCKS, YIELD_MAP
-from glass2epm.plotting.fig3 import discs, map_axes, not_computed, panel, read_checked, wrapped_positions
+from glass2epm.plotting.common import discs, map_axes, not_computed, panel, read_checked, wrapped_positions
 from glass2epm.plotting.style import DOUBLE, LABELS, save, tp_color
 
 METHOD_STYLE = {"bond": dict(marker="o", mfc=None, ls="-", label="bond micromechanics"),

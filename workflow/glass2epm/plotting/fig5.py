@@ -24,7 +24,7 @@ from glass2epm.core.schemas import AQS_SERIES
 from glass2epm.core.schemas import EPM_SERIES
 from glass2epm.core.schemas import EPM_CURVES
 from glass2epm.core.schemas import EPM_COMPARE, EPM_STEADY
-from glass2epm.plotting.fig3 import extra, not_computed, panel, read_checked
+from glass2epm.plotting.common import extra, not_computed, panel, read_checked
 from glass2epm.plotting.style import DOUBLE, LABELS, figure, save, tp_color
 
 PARTICLE_COLOR, EPM_COLOR = "#c4462b", "#f39c12"

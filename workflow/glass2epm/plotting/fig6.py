@@ -17,7 +17,7 @@ from matplotlib.colors import ListedColormap
 
 from glass2epm.core.schemas import D2MIN_ACTIVITY
 from glass2epm.core.schemas import ACTIVITY_SERIES
-from glass2epm.plotting.fig3 import discs, extra, map_axes, not_computed, panel, read_checked, wrapped_positions
+from glass2epm.plotting.common import discs, extra, map_axes, not_computed, panel, read_checked, wrapped_positions
 from glass2epm.plotting.style import DOUBLE, save
 
 INACTIVE = "0.86"

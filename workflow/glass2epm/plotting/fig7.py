@@ -5,7 +5,7 @@ across the band, centred on it; ``band_profiles``) at several strains, for the
 T_p given (colour per T_p, lighter = earlier strain). (b) Band width w(γ) (in
 particle diameters d, ``band_widths``: width_scaled) on log-log axes with a
 power-law fit per T_p (:func:`glass2epm.bands.growth.growth`, i.e.
-:func:`glass2epm.bands.detect.fit_width`; only strains with one band) and a γ^0.25 guide.
+:func:`glass2epm.bands.growth.fit_width`; only strains with one band) and a γ^0.25 guide.
 (c), (d) the same for the EPM (lengths in blocks, one block = 5d), (d) with L = 40
 triangles and L = 128 circles (more sizes: squares, diamonds) and a √γ guide.
 
@@ -19,7 +19,7 @@ from matplotlib.lines import Line2D
 
 from glass2epm.bands import growth
 from glass2epm.core.schemas import BAND_PROFILES, BAND_WIDTHS
-from glass2epm.plotting.fig3 import not_computed, panel, plain_log_ticks, read_checked
+from glass2epm.plotting.common import not_computed, panel, plain_log_ticks, read_checked
 from glass2epm.plotting.style import DOUBLE, LABELS, figure, save, tp_color
 
 MAX_STRAINS = 8
@@ -119,35 +119,28 @@ def plot_fig7(particle_profiles: dict, particle_widths: dict, epm_profiles: dict
     ``epm_profiles``: {T_p: band_profiles path}; ``epm_widths``: {(L, T_p): band_widths path}.
     Returns the strains drawn and the fitted growth exponents with 95 % CIs."""
     fig, axes = figure(DOUBLE, aspect=0.62, nrows=2, ncols=2)
-    out = {}
-    ax = axes[0, 0]
-    if particle_profiles:
-        out["particle_profiles"] = _profiles(ax, particle_profiles, "Fig. 7a", r"$x$ ($\lambda$)")
-        panel(ax, "a", "particles")
-    else:
-        not_computed(ax, "a", "particles")
-    ax = axes[0, 1]
-    if particle_widths:
-        out["particle_growth"] = _widths(ax, {(None, T): p for T, p in particle_widths.items()}, "Fig. 7b",
-                                         0.25, "$d$")
-        panel(ax, "b", "particles")
-    else:
-        not_computed(ax, "b", "particles")
-    ax = axes[1, 0]
-    if epm_profiles:
-        out["epm_profiles"] = _profiles(ax, epm_profiles, "Fig. 7c", r"$x$ (blocks)")
-        panel(ax, "c", "EPM (bond)")
-    else:
-        not_computed(ax, "c", "EPM (bond)")
-    ax = axes[1, 1]
+    title_d = "EPM (bond)"
     if epm_widths:
-        out["epm_growth"] = _widths(ax, {(float(L), T): p for (L, T), p in epm_widths.items()}, "Fig. 7d",
-                                    0.5, "blocks")
         sizes = sorted({float(L) for L, _ in epm_widths})
         shapes = {"^": "triangles", "o": "circles", "s": "squares", "D": "diamonds", "v": "down triangles"}
         legend = ", ".join(f"{shapes[L_MARKERS[k % len(L_MARKERS)]]} L = {L:g}" for k, L in enumerate(sizes))
-        panel(ax, "d", f"EPM (bond); {legend}")
-    else:
-        not_computed(ax, "d", "EPM (bond)")
+        title_d = f"EPM (bond); {legend}"
+    panels = (  # (axes, letter, title, key of the result, input files, drawing)
+        (axes[0, 0], "a", "particles", "particle_profiles", particle_profiles,
+         lambda ax, f: _profiles(ax, f, "Fig. 7a", r"$x$ ($\lambda$)")),
+        (axes[0, 1], "b", "particles", "particle_growth", particle_widths,
+         lambda ax, f: _widths(ax, {(None, T): p for T, p in f.items()}, "Fig. 7b", 0.25, "$d$")),
+        (axes[1, 0], "c", "EPM (bond)", "epm_profiles", epm_profiles,
+         lambda ax, f: _profiles(ax, f, "Fig. 7c", r"$x$ (blocks)")),
+        (axes[1, 1], "d", title_d, "epm_growth", epm_widths,
+         lambda ax, f: _widths(ax, {(float(L), T): p for (L, T), p in f.items()}, "Fig. 7d", 0.5, "blocks")),
+    )
+    out = {}
+    for ax, letter, title, key, files, draw in panels:
+        if files:
+            out[key] = draw(ax, files)
+            panel(ax, letter, title)
+        else:
+            not_computed(ax, letter, title)
     save(fig, png, pdf)
     return out

@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 
 from glass2epm.core.schemas import EXPANSION_CHECK
-from glass2epm.plotting.fig3 import extra, panel, read_checked
+from glass2epm.plotting.common import extra, panel, read_checked
 from glass2epm.plotting.style import DOUBLE, LABELS, figure, save
 
 GEOMETRY_COLORS = {"simple_shear": "k", "dilation": "#d62728", "pure_shear": "#1f5fa8"}

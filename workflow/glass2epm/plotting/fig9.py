@@ -5,7 +5,7 @@
 (b) Band width w against the box side L (``band_size``: particles with L and w
 in diameters d, EPM in blocks) on log-log axes, with a power-law fit w ∝ L^α per
 source and T_p (:func:`glass2epm.analysis.stats.powerlaw_fit`, or
-:func:`glass2epm.bands.detect.fit_width` when several rows share a box size); α and
+:func:`glass2epm.bands.growth.fit_width` when several rows share a box size); α and
 its 95 % CI in the legend (paper: α between 0.55 and 0.75).
 
 T_p of the size table: a ``Tp`` column if present, else extra.Tp.
@@ -16,11 +16,11 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from glass2epm.bands.detect import fit_width
+from glass2epm.bands.growth import fit_width
 from glass2epm.core.schemas import BAND_PROFILES
 from glass2epm.core.schemas import BAND_SIZE
 from glass2epm.analysis.stats import powerlaw_fit
-from glass2epm.plotting.fig3 import extra, not_computed, panel, plain_log_ticks, read_checked
+from glass2epm.plotting.common import extra, not_computed, panel, plain_log_ticks, read_checked
 from glass2epm.plotting.style import DOUBLE, figure, save, tp_color
 
 SOURCE_MARKERS = {"particles": "o", "epm": "s"}
