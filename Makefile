@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= 2
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.venv/numba-cache
+# every process (pytest, its Snakemake and SLURM jobs, make run) shares one compiled-kernel cache
+export GLASS2EPM_NUMBA_CACHE_BASE ?= $(NUMBA_CACHE_DIR)
 
 .PHONY: install run test test-slow bench lint clean
 

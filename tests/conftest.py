@@ -4,6 +4,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# One numba cache for the whole suite. Importing the package sets NUMBA_CACHE_DIR (a
+# directory keyed by the package source, under NUMBA_CACHE_DIR or the package's
+# __pycache__) and GLASS2EPM_NUMBA_CACHE_BASE in os.environ before any test runs, so every
+# subprocess the tests start (Snakemake jobs, SLURM jobs, CLI calls) inherits the same base
+# and loads the kernels earlier tests compiled instead of compiling its own.
+import glass2epm  # noqa: E402,F401
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 REFERENCE = SHARED / "data" / "lerner-swap2d-N1024.dat"

@@ -20,3 +20,70 @@ def test_snakefmt_check():
     r = subprocess.run([str(BIN / "snakefmt"), "--check", "Snakefile", *rules], cwd=ROOT,
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def _restricted_params():
+    """{(rule, script): {param: keys}} for the params a rule passes as `keys(section, ...)`."""
+    import re
+
+    found = {}
+    for smk in sorted((ROOT / "workflow" / "rules").glob("*.smk")):
+        for block in re.split(r"^rule ", smk.read_text(), flags=re.M)[1:]:
+            rule = block.split(":", 1)[0]
+            script = re.search(r'script:\s*"\.\./scripts/(\w+)\.py"', block)
+            params = {name: set(re.findall(r'"(\w+)"', args)[1:])
+                      for name, args in re.findall(r"(\w+)=keys\(([^)]*)\)", block)}
+            if script and params:
+                found[(rule, script.group(1))] = params
+    return found
+
+
+def _script_key_reads(path):
+    """{param: keys read} of a rule script: `snakemake.params.NAME["key"]`, directly or
+    through a local name bound to `snakemake.params.NAME`."""
+    import ast
+
+    tree = ast.parse(path.read_text())
+
+    def param_of(node):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute)
+                and node.value.attr == "params" and isinstance(node.value.value, ast.Name)
+                and node.value.value.id == "snakemake"):
+            return node.attr
+        return None
+
+    alias = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            pairs = [(node.targets[0], node.value)]
+            if isinstance(node.targets[0], ast.Tuple) and isinstance(node.value, ast.Tuple):
+                pairs = list(zip(node.targets[0].elts, node.value.elts))
+            for t, v in pairs:
+                if isinstance(t, ast.Name) and param_of(v):
+                    alias[t.id] = param_of(v)
+    reads = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+            name = param_of(node.value) or (isinstance(node.value, ast.Name) and alias.get(node.value.id))
+            if name:
+                reads.setdefault(name, set()).add(node.slice.value)
+    return reads
+
+
+def test_rules_pass_exactly_the_config_keys_their_script_reads():
+    """A rule's params are its rerun trigger: a key its job does not read would rerun it
+    needlessly when edited, a key it reads but is not passed fails the job."""
+    found = _restricted_params()
+    assert len(found) >= 8, found
+    for (rule, script), params in found.items():
+        reads = _script_key_reads(ROOT / "workflow" / "scripts" / f"{script}.py")
+        for name, passed in params.items():
+            assert reads.get(name) == passed, (rule, name, passed, reads.get(name))
+
+
+def test_no_rule_passes_a_whole_config_section():
+    import re
+
+    for smk in sorted((ROOT / "workflow" / "rules").glob("*.smk")):
+        whole = re.findall(r'^\s+\w+=config\["\w+"\],\s*$', smk.read_text(), flags=re.M)
+        assert not whole, (smk.name, whole)

@@ -85,3 +85,19 @@ def test_sweep_table_lists_its_jobs(tmp_path):
     bad.write_text("N\tT\n64\t3\n")
     r = snake(tmp_path, "-n", config=[f"glasses={{'table': '{bad}'}}"])
     assert r.returncode != 0 and "missing columns" in r.stdout + r.stderr
+
+
+def test_config_schema_documents_every_key():
+    """Every config key has a description (meaning, units) and a default in the schema."""
+    import yaml
+
+    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    missing = []
+
+    def walk(node, path):
+        for key, sub in node.get("properties", {}).items():
+            missing.extend(f"{path}{key}: no {f}" for f in ("description", "default") if f not in sub)
+            walk(sub, f"{path}{key}.")
+
+    walk(schema, "")
+    assert not missing, missing

@@ -25,7 +25,14 @@ rule aqs:
         mem_mb=lambda wc, attempt: mem_for(wc, attempt, per_particle_kb=40),
         runtime=aqs_runtime,
     params:
-        aqs=config["aqs"],
+        aqs=keys(
+            "aqs",
+            "step",
+            "snapshot_every",
+            "event_threshold",
+            "displacement_threshold",
+            "steady_from",
+        ),
         strain=aqs_strain,
         checkpoint=out("sample", "aqs_{geometry}_{direction}.checkpoint.npz"),
     script:
@@ -49,7 +56,7 @@ rule activity:
         mem_mb=lambda wc, attempt: mem_for(wc, attempt, per_particle_kb=20),
         runtime=lambda wc, attempt: 20 * attempt,
     params:
-        activity=config["activity"],
+        activity=keys("activity", "rcut", "threshold", "map_strain"),
         strains=sorted(
             set(
                 config["bands"]["particle_strains"]

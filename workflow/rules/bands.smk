@@ -25,8 +25,15 @@ rule epm_bands:
         mem_mb=2000,
         runtime=lambda wc, attempt: 60 * attempt,
     params:
-        bands=config["bands"],
-        epm=config["epm"],
+        bands=keys(
+            "bands",
+            "epm_L",
+            "epm_strain",
+            "epm_strains",
+            "size_strain",
+            "realisations",
+        ),
+        epm=keys("epm", "onsite"),
         map_strain=config["activity"]["map_strain"],
         lattices=band_lattices(),
     script:

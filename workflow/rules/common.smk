@@ -52,6 +52,16 @@ wildcard_constraints:
     seed=r"\d+",
 
 
+def keys(section, *names):
+    """Only `names` of a config section, as the params of a job that reads just those.
+
+    A rule's params are its rerun trigger: passing a whole section would replan a
+    finished job whenever an unrelated key of that section changes. Each rule passes
+    exactly the keys its script reads, under the same param and key names.
+    """
+    return {k: config[section][k] for k in names}
+
+
 def tp_str(t):
     """T_p as it appears in paths and config keys: two decimals ("0.40")."""
     return f"{float(t):.2f}"

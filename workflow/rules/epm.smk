@@ -53,7 +53,16 @@ rule epm_calibrate:
         mem_mb=2000,
         runtime=30,
     params:
-        epm=config["epm"],
+        epm=keys(
+            "epm",
+            "renewal_Tp",
+            "calibration_L",
+            "calibration_seeds",
+            "strain",
+            "steady_from",
+            "eps_pl_bracket",
+            "onsite",
+        ),
     script:
         "../scripts/epm_calibrate.py"
 
@@ -81,7 +90,9 @@ rule epm_run:
         mem_mb=2000,
         runtime=lambda wc, attempt: 30 * attempt,
     params:
-        epm=config["epm"],
+        epm=keys(
+            "epm", "strain", "realisations", "onsite", "steady_from", "peak_window"
+        ),
         peak_strain_max=aqs_strain,
     script:
         "../scripts/epm_run.py"

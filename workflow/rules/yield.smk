@@ -19,7 +19,7 @@ rule yield_map_bond:
         mem_mb=lambda wc, attempt: mem_for(wc, attempt, per_particle_kb=20),
         runtime=lambda wc, attempt: 10 * attempt,
     params:
-        y=config["yield"],
+        y=keys("yield", "radius", "spacing", "block", "geometry", "component"),
     script:
         "../scripts/yield_map_bond.py"
 
@@ -40,7 +40,16 @@ rule yield_map_frozen_chunk:
         mem_mb=lambda wc, attempt: mem_for(wc, attempt, per_particle_kb=20),
         runtime=lambda wc, attempt: frozen_runtime(wc) * attempt,
     params:
-        y=config["yield"],
+        y=keys(
+            "yield",
+            "radius",
+            "spacing",
+            "geometry",
+            "component",
+            "frozen_chunks",
+            "frozen_step",
+            "frozen_max_strain",
+        ),
     script:
         "../scripts/yield_map_frozen_chunk.py"
 
@@ -67,7 +76,7 @@ rule yield_map_frozen:
         mem_mb=lambda wc, attempt: mem_for(wc, attempt, per_particle_kb=20),
         runtime=lambda wc, attempt: 10 * attempt,
     params:
-        y=config["yield"],
+        y=keys("yield", "block"),
     script:
         "../scripts/yield_map_frozen.py"
 
@@ -116,6 +125,14 @@ rule yield_example:
         mem_mb=2000,
         runtime=20,
     params:
-        y=config["yield"],
+        y=keys(
+            "yield",
+            "radius",
+            "spacing",
+            "geometry",
+            "component",
+            "frozen_step",
+            "frozen_max_strain",
+        ),
     script:
         "../scripts/yield_example.py"
