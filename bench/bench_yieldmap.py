@@ -44,7 +44,7 @@ from bench_forces import REFERENCE, tile  # noqa: E402
 from glass2epm.yieldstress.cavity import mean_spacing, site_particles  # noqa: E402
 from glass2epm.yieldstress.frozen import frozen_sites  # noqa: E402
 from glass2epm.core.io import read_lerner  # noqa: E402
-from glass2epm.yieldstress import yieldmap as Y# noqa: E402
+from glass2epm.yieldstress import maps as Y  # noqa: E402
 
 THREADS = 2
 

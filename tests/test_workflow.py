@@ -11,7 +11,7 @@ import pytest
 
 from glass2epm.yieldstress.cavity import mean_spacing
 from glass2epm.core.io import read_configuration, read_table
-from glass2epm.yieldstress.yieldmap import assign_particles, coarse_grain
+from glass2epm.yieldstress.maps import assign_particles, coarse_grain
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")

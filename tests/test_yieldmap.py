@@ -25,7 +25,7 @@ import pytest
 from scipy.linalg import expm
 
 from glass2epm import cli
-from glass2epm.yieldstress import yieldmap as Y
+from glass2epm.yieldstress import bond, maps as Y
 from glass2epm.core.box import Box, deformation, deformation_generator
 from glass2epm.yieldstress.cavity import (
     cavity_stress,
@@ -36,7 +36,8 @@ from glass2epm.yieldstress.cavity import (
     site_particles,
 )
 from glass2epm.mechanics.expansion import Expansion
-from glass2epm.yieldstress.frozen import chunk_sites, frozen_matrix_curve, frozen_site_curve, frozen_sites
+from glass2epm.yieldstress.frozen import chunk_sites, frozen_site_curve, frozen_sites
+from glass2epm.yieldstress.frozen_reference import frozen_matrix_curve
 from glass2epm.mechanics.hessian import HessianSolver, SPDSolver, assemble, pair_data
 from glass2epm.core.io import Configuration, read_table, write_configuration, write_table
 from glass2epm.core.model import Model
@@ -45,7 +46,7 @@ from glass2epm.core.potential import ForceField
 from glass2epm.core import schemas
 
 # ----------------------------------------------------------------------------
-# helpers independent of glass2epm.yieldstress.yieldmap / contractions / frozen
+# helpers independent of glass2epm.yieldstress.bond / maps / contractions / frozen
 
 
 def polish(conf):
@@ -185,7 +186,7 @@ def small(small_glass):
                                        ("pure_shear", "xx")])
 def test_cavity_expansion_against_frozen_aqs(ref, ref_sites, kind, comp):
     R = 5 * mean_spacing(ref)
-    B = Y.component_matrix(comp, 2)
+    B = bond.component_matrix(comp, 2)
     for site in ref_sites[::7]:  # the first site whose bonds stay inside/outside their cutoff
         cav = make_cavity(ref, site, R)
         scan = cavity_scan(cav, kind, B)
@@ -194,7 +195,7 @@ def test_cavity_expansion_against_frozen_aqs(ref, ref_sites, kind, comp):
     else:
         pytest.fail("no site with a crossing-free window |γ| ≤ 1e-3")
     assert scan["fmax"].max() < 1e-11  # the round-off floor of the forces
-    ce = Y.CavityExpansion(ref, site, R, kind, comp)
+    ce = bond.CavityExpansion(ref, site, R, kind, comp)
     c = ce.coefficients
     assert c[0] == pytest.approx(scan["sigma0"], rel=1e-12)
     # σ₀ is also the cavity stress of cavity.py (its own pair search)
@@ -206,7 +207,7 @@ def test_cavity_expansion_against_frozen_aqs(ref, ref_sites, kind, comp):
     assert rel[1] < 1e-6, (fit, c)
     assert rel[2] < 1e-4, (fit, c)
     # the batched path gives the same numbers
-    b = Y.bond_sites(ref, [site], R, kind, comp)
+    b = bond.bond_sites(ref, [site], R, kind, comp)
     np.testing.assert_allclose(b.coefficients[0], c, rtol=1e-10)
     # and the numba frozen path has the same σ₀ and slope μ₀
     fs = frozen_sites(ref, [site], R, kind, comp, max_strain=0.002)
@@ -221,10 +222,10 @@ def test_batched_equals_reference(ref, ref_sites):
     sites = ref_sites[::20]
     for kind, comp in (("simple_shear", "xy"), ("pure_shear", "xx"), ("dilation", "yy"),
                        ("simple_shear", "yy")):
-        b = Y.bond_sites(ref, sites, R, kind, comp)
+        b = bond.bond_sites(ref, sites, R, kind, comp)
         assert b.ok.all()
         for k, s in enumerate(sites):
-            c = Y.CavityExpansion(ref, s, R, kind, comp).coefficients
+            c = bond.CavityExpansion(ref, s, R, kind, comp).coefficients
             np.testing.assert_allclose(b.coefficients[k], c, rtol=1e-9, atol=1e-12 * abs(c[1]))
         np.testing.assert_array_equal(b.n_free, [make_cavity(ref, s, R).n_free for s in sites])
 
@@ -239,14 +240,14 @@ def test_whole_cell_cavity_is_the_system_expansion(small, kind, comp):
     """R beyond the cell: every particle free, every weight 1; with V_R → V the cavity
     stress expansion is the system one (Eqs. 16–18, C1–C2)."""
     V = small.box.volume
-    B = Y.component_matrix(comp, 2)
+    B = bond.component_matrix(comp, 2)
     want = Expansion(small, kind).stress(B)
     R = 2 * small.box.lengths.max()
     site = 0
-    ce = Y.CavityExpansion(small, site, R, kind, comp, volume=V)
+    ce = bond.CavityExpansion(small, site, R, kind, comp, volume=V)
     assert ce.cavity.n_free == small.N and np.all(ce.weights == 1.0)
     np.testing.assert_allclose(ce.coefficients, want, rtol=1e-8, atol=1e-10 * abs(want[1]))
-    b = Y.bond_sites(small, [site, 17], R, kind, comp, volume=V)
+    b = bond.bond_sites(small, [site, 17], R, kind, comp, volume=V)
     assert b.ok.all() and np.all(b.n_free == small.N)
     for k in range(2):
         np.testing.assert_allclose(b.coefficients[k], want, rtol=1e-8, atol=1e-10 * abs(want[1]))
@@ -260,8 +261,8 @@ def test_empty_free_region_is_affine(ref, ref_sites):
     site = ref_sites[3]
     for kind, comp in (("simple_shear", "xy"), ("dilation", "xy")):
         A = deformation_generator(kind, 2)
-        B = Y.component_matrix(comp, 2)
-        ce = Y.CavityExpansion(ref, site, R, kind, comp, relax=False)
+        B = bond.component_matrix(comp, 2)
+        ce = bond.CavityExpansion(ref, site, R, kind, comp, relax=False)
         ps = ce.ex.ps
         np.testing.assert_allclose(ce.ex.d[1], ps.rv @ A.T, atol=1e-14)
         np.testing.assert_allclose(ce.ex.d[2], ps.rv @ (A @ A).T, atol=1e-14)
@@ -286,7 +287,7 @@ def test_empty_free_region_is_affine(ref, ref_sites):
         fit = fit_derivatives(gs, y, deg=5)
         np.testing.assert_allclose(fit[:2], ce.coefficients[1:3], rtol=1e-6)
         # the batched path with relax=False
-        b = Y.bond_sites(ref, [site], R, kind, comp, relax=False)
+        b = bond.bond_sites(ref, [site], R, kind, comp, relax=False)
         np.testing.assert_allclose(b.coefficients[0], ce.coefficients, rtol=1e-10)
 
 
@@ -295,14 +296,14 @@ def test_one_particle_cavity(ref, ref_sites):
     frozen matrix has the same σ₀ and μ₀."""
     site = ref_sites[5]
     with pytest.raises(ValueError, match="volume must be positive"):
-        Y.CavityExpansion(ref, site, 0.0)
+        bond.CavityExpansion(ref, site, 0.0)
     # R = 0 has V_R = 0: use a finite volume for the stress
-    ce = Y.CavityExpansion(ref, site, 0.0, volume=1.0)
+    ce = bond.CavityExpansion(ref, site, 0.0, volume=1.0)
     assert ce.cavity.n_free == 1
-    b = Y.bond_sites(ref, [site], 0.0, volume=1.0)
+    b = bond.bond_sites(ref, [site], 0.0, volume=1.0)
     np.testing.assert_allclose(b.coefficients[0], ce.coefficients, rtol=1e-10)
     with pytest.raises(ValueError, match="volume must be positive"):
-        Y.bond_sites(ref, [site], 0.0)
+        bond.bond_sites(ref, [site], 0.0)
 
 
 # ----------------------------------------------------------------------------
@@ -659,13 +660,13 @@ def test_three_dimensions():
     R = 1.8 * d
     sites = site_particles(conf, 3 * d)
     assert sites.size == 8
-    b = Y.bond_sites(conf, sites[:3], R, "simple_shear", "xz")
+    b = bond.bond_sites(conf, sites[:3], R, "simple_shear", "xz")
     assert b.ok.all() and b.coefficients.shape == (3, 4)
     for k, s in enumerate(sites[:3]):
-        c = Y.CavityExpansion(conf, s, R, "simple_shear", "xz").coefficients
+        c = bond.CavityExpansion(conf, s, R, "simple_shear", "xz").coefficients
         np.testing.assert_allclose(b.coefficients[k], c, rtol=1e-9, atol=1e-12 * abs(c[1]))
-    want = Expansion(conf, "dilation").stress(Y.component_matrix("zz", 3))
-    w = Y.bond_sites(conf, [0], 2 * L, "dilation", "zz", volume=conf.box.volume)
+    want = Expansion(conf, "dilation").stress(bond.component_matrix("zz", 3))
+    w = bond.bond_sites(conf, [0], 2 * L, "dilation", "zz", volume=conf.box.volume)
     np.testing.assert_allclose(w.coefficients[0], want, rtol=1e-8, atol=1e-10 * abs(want[1]))
     # the frozen matrix needs a larger cell: a 2×2×2 tiling (an inherent state too)
     h = conf.box.h
@@ -675,8 +676,8 @@ def test_three_dimensions():
     B = np.zeros((3, 3))
     B[0, 1] = 1.0
     fs = frozen_sites(big, sites[:2], R, "simple_shear", B, max_strain=0.002)
-    bb = Y.bond_sites(big, sites[:2], R, "simple_shear", "xy")
-    np.testing.assert_allclose(bb.coefficients, Y.bond_sites(conf, sites[:2], R).coefficients,
+    bb = bond.bond_sites(big, sites[:2], R, "simple_shear", "xy")
+    np.testing.assert_allclose(bb.coefficients, bond.bond_sites(conf, sites[:2], R).coefficients,
                                rtol=1e-9)
     np.testing.assert_allclose(fs.sigma0, bb.coefficients[:, 0], rtol=1e-12)
     np.testing.assert_allclose(fs.mu0, bb.coefficients[:, 1], rtol=1e-6)

@@ -2,7 +2,7 @@
 
 Independent routes:
 
-* the 2D block-envelope Cholesky (``cavity.block_envelope_*``) against numpy's dense
+* the 2D block-envelope Cholesky (``cholesky.block_envelope_*``) against numpy's dense
   solve on random SPD matrices with a particle envelope, and its refusal of an
   indefinite matrix; its explicit-SIMD panel products (``simd.panel_dot2/4``) bit for
   bit against the scalar fused-multiply-add loop they replace;
@@ -23,13 +23,10 @@ import pytest
 from numba import njit
 
 from glass2epm.core import contractions as C
-from glass2epm.yieldstress import yieldmap as Y
+from glass2epm.yieldstress import bond
 from glass2epm.core.box import Box, deformation
 from glass2epm.yieldstress.cavity import (
     _merge_runs,
-    block_envelope_factor,
-    block_envelope_layout,
-    block_envelope_solve,
     free_sets,
     mean_spacing,
     nearest_particles,
@@ -37,6 +34,7 @@ from glass2epm.yieldstress.cavity import (
     site_grid,
     site_particles,
 )
+from glass2epm.yieldstress.cholesky import block_envelope_factor, block_envelope_layout, block_envelope_solve
 from glass2epm.mechanics.expansion import generator, numba_threads
 from glass2epm.mechanics.hessian import pair_data
 from glass2epm.core.io import Configuration
@@ -149,7 +147,7 @@ def test_stable_sort_and_run_merge():
     for n in (0, 1, 2, 5, 79, 200):
         for key in (rng.normal(size=n), np.round(rng.normal(size=n), 1), np.ones(n),
                     np.sort(rng.normal(size=n))[::-1].copy()):
-            Y._argsort_stable(key, n, order, count)
+            bond._argsort_stable(key, n, order, count)
             np.testing.assert_array_equal(order[:n], np.argsort(key, kind="mergesort"))
     for nr in (1, 2, 3, 9, 27):
         lens = rng.integers(0, 12, size=nr)
@@ -233,20 +231,20 @@ def test_batched_2d_path_against_generic_path(reference_conf):
     ps = C.PairSet.from_configuration(conf)
     for kind, comp in (("simple_shear", "xy"), ("dilation", "yy")):
         A = generator(kind, 2)
-        B = Y.component_matrix(comp, 2)
-        got, ok = Y._batched(conf, sites, free, ps, A, B, True)
-        want, ok2 = Y._batched(conf, sites, free, ps, A, B, True, generic=True)
+        B = bond.component_matrix(comp, 2)
+        got, ok = bond._batched(conf, sites, free, ps, A, B, True)
+        want, ok2 = bond._batched(conf, sites, free, ps, A, B, True, generic=True)
         assert ok.all() and ok2.all()
         for k in range(4):  # each derivative order; absolute floor: round-off of the largest
             np.testing.assert_allclose(got[:, k], want[:, k], rtol=1e-10,
                                        atol=1e-13 * np.abs(want[:, k]).max())
         # the affine limit (no solve)
-        got, _ = Y._batched(conf, sites, free, ps, A, B, False)
-        want, _ = Y._batched(conf, sites, free, ps, A, B, False, generic=True)
+        got, _ = bond._batched(conf, sites, free, ps, A, B, False)
+        want, _ = bond._batched(conf, sites, free, ps, A, B, False, generic=True)
         for k in range(4):
             np.testing.assert_allclose(got[:, k], want[:, k], rtol=1e-12,
                                        atol=1e-14 * np.abs(want[:, k]).max())
     runs = []
     for threads in (1, 2):
-        runs.append(Y.bond_sites(conf, sites, 5 * dd, threads=threads).coefficients)
+        runs.append(bond.bond_sites(conf, sites, 5 * dd, threads=threads).coefficients)
     np.testing.assert_array_equal(runs[0], runs[1])

@@ -4,7 +4,7 @@ frozen-matrix curves (forward and backward)."""
 import numpy as np
 
 from glass2epm.core import io
-from glass2epm.yieldstress import yieldmap
+from glass2epm.yieldstress import bond, maps as yieldmap
 from glass2epm.yieldstress.cavity import mean_spacing, site_particles
 from glass2epm.core.schemas import CAVITY_BONDS, CAVITY_CURVES, CAVITY_PARTICLES
 from glass2epm.core.runtime import rule_context
@@ -20,7 +20,7 @@ with rule_context(snakemake) as log:
     site = int(sites[np.argmin(dist)])
     comp = yieldmap.site_comparison(conf, site, radius, y["geometry"], y["component"], step=y["frozen_step"],
                                     max_strain=y["frozen_max_strain"])
-    ex = yieldmap.CavityExpansion(conf, site, radius, y["geometry"], y["component"])
+    ex = bond.CavityExpansion(conf, site, radius, y["geometry"], y["component"])
     sub, cav = ex.cavity.sub, ex.cavity
     rel = sub.box.minimum_image(sub.x - conf.x[site])
     xdot = np.asarray(ex.ex.xdot)

@@ -21,19 +21,6 @@ import json
 import re
 import sys
 
-_LENGTH = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(d|lambda|λ)?\s*$")
-
-
-def parse_length(text: str, d: float, what: str) -> float:
-    """A length in λ from '5', '5d' (units of d) or '6.2lambda' / '6.2λ' (λ)."""
-    m = _LENGTH.match(str(text))
-    if not m:
-        raise ValueError(f"--{what} {text!r}: expected a number in units of d (e.g. 5 or 5d) or in λ "
-                         "with the suffix 'lambda' (e.g. 6.2lambda)")
-    v = float(m.group(1))
-    return v if m.group(2) in ("lambda", "λ") else v * d
-
-
 def parse_chunk(text: str) -> tuple[int, int]:
     m = re.match(r"^\s*(\d+)\s*/\s*(\d+)\s*$", str(text))
     if not m:
@@ -75,57 +62,13 @@ def register(sub):
 
 
 def _yieldmap(args):
-    from glass2epm.yieldstress.cavity import mean_spacing
-    from glass2epm.mechanics.expansion import numba_threads
-    from glass2epm.core.io import read_configuration
-    from glass2epm.yieldstress import yieldmap as Y
+    from glass2epm.yieldstress.task import yield_map
 
-    conf = read_configuration(args.config)
-    d = mean_spacing(conf)
-    radius = parse_length(args.radius, d, "radius")
-    spacing = parse_length(args.spacing, d, "spacing")
-    block = parse_length(args.block, d, "block")
-    if spacing <= 0 or block <= 0:
-        raise ValueError("--spacing and --block must be positive")
-    Y.component_matrix(args.component, conf.dim)  # fail early, naming the problem
-    if args.threads < 1:
-        raise ValueError(f"--threads must be ≥ 1, got {args.threads}")
-    if args.sites_chunk and args.merge:
-        raise ValueError("--sites-chunk and --merge are exclusive (compute a chunk, or merge chunks)")
-    prov = {"command": "yieldmap", "config": str(args.config)}
-    with numba_threads(args.threads):
-        if args.sites_chunk:
-            if args.method != "frozen":
-                raise ValueError("--sites-chunk is for --method frozen (the bond map takes seconds)")
-            k, K = parse_chunk(args.sites_chunk)
-            table = Y.frozen_chunk(conf, k, K, radius, spacing, args.geometry, args.component,
-                                   step=args.step, max_strain=args.max_strain)
-            Y.write_sites(args.output, conf, table, provenance=prov)
-            summary = {"chunk": f"{k}/{K}", "n_sites": len(table),
-                       "n_discarded_forward": int((table["discarded"] & Y.DISCARD_FORWARD).astype(bool).sum())}
-        else:
-            if args.merge:
-                tables = [Y.read_sites(f) for f in args.merge]
-                for f, t in zip(args.merge, tables):
-                    if t.params.get("method") != args.method:
-                        raise ValueError(f"{f}: a '{t.params.get('method')}' site table, but --method "
-                                         f"{args.method}")
-                ymap = Y.merge(conf, tables, block)
-            elif args.method == "bond":
-                ymap = Y.bond_map(conf, radius, spacing, args.geometry, args.component, block)
-            else:
-                ymap = Y.frozen_map(conf, radius, spacing, args.geometry, args.component, block,
-                                    step=args.step, max_strain=args.max_strain)
-            Y.write_map(args.output, conf, ymap, provenance=prov)
-            import numpy as np
-
-            summary = {k: ymap.info[k] for k in ("method", "n_sites", "n_discarded_forward",
-                                                  "n_discarded_backward", "n_failed",
-                                                  "fraction_without_value",
-                                                  "fraction_without_value_backward")}
-            summary["mean_sigma_y"] = float(np.nanmean(ymap.sigma_y)) if np.isfinite(ymap.sigma_y).any() else None
-            summary["mean_sigma_y_blocks"] = (float(np.nanmean(ymap.blocks["sigma_y"]))
-                                              if np.isfinite(ymap.blocks["sigma_y"]).any() else None)
+    chunk = parse_chunk(args.sites_chunk) if args.sites_chunk else None
+    summary = yield_map(args.config, args.output, args.method, args.radius, args.spacing, args.block,
+                        args.geometry, args.component, step=args.step, max_strain=args.max_strain,
+                        threads=args.threads, chunk=chunk, merge=args.merge,
+                        provenance={"command": "yieldmap", "config": str(args.config)})
     json.dump(summary, sys.stdout)
     sys.stdout.write("\n")
     return 0

@@ -420,7 +420,7 @@ SWAPMC_SERIES = register(
 )
 
 
-# --- yieldstress.yieldmap ---
+# --- yieldstress.maps ---
 
 YIELD_MAP = register(
     Schema(

@@ -20,7 +20,7 @@ particles: A·x), step 1e-5. The frozen method has no c2, c3 (NaN in its site ta
 
 Two implementations:
 
-* :func:`frozen_matrix_curve` — plain reference: one cavity as a
+* :func:`glass2epm.yieldstress.frozen_reference.frozen_matrix_curve` — plain reference: one cavity as a
   :class:`~glass2epm.core.io.Configuration` relaxed with :func:`glass2epm.mechanics.minimize.minimize`
   (``frozen=`` mask) at every step. Slow (Python per step); for checks.
 * :func:`frozen_sites` / :func:`frozen_site_curve` — the production path, all in
@@ -36,114 +36,24 @@ Two implementations:
 
 Sites are independent: :func:`frozen_sites` takes any subset (the workflow
 scatters sites over jobs, see :func:`chunk_sites`), and
-:func:`glass2epm.yieldstress.yieldmap.merge` gathers the chunk tables into the map.
+:func:`glass2epm.yieldstress.maps.merge` gathers the chunk tables into the map.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from numba import njit, prange
 
-from glass2epm.core.box import deformation, deformation_generator, min_image_2d, min_image_3d
-from glass2epm.yieldstress.cavity import (
-    Cavity,
-    cavity_stress,
-    cavity_volume,
-    cell_grid,
-    envelope_backsolve,
-    envelope_factor,
-    envelope_layout,
-    expm_small,
-    query,
-    _query_capacity,
-)
-from glass2epm.mechanics.minimize import MinimizationError, minimize
+from glass2epm.core.box import deformation_generator, min_image_2d, min_image_3d
 from glass2epm.core.model import _radial_derivatives, pair_size
-
-
-@dataclass
-class FrozenCurve:
-    """Cavity stress against strain for one site and direction."""
-
-    strain: np.ndarray
-    stress: np.ndarray
-    yielded: bool
-    sigma_y: float
-    gamma_y: float
-    steps: int
-    extra: dict = field(default_factory=dict)
-
-
-def _component(sig: np.ndarray, B: np.ndarray) -> float:
-    """B:σ — the stress component selected by B (B = x̂ŷ gives σ_xy)."""
-    return float(np.einsum("ab,ab->", B, sig))
-
-
-def frozen_matrix_curve(cav: Cavity, geometry: str = "simple_shear", B: np.ndarray | None = None,
-                        step: float = 1e-3, max_strain: float = 0.3, direction: int = 1,
-                        drop_tol: float = 1e-6, strains: np.ndarray | None = None,
-                        ftol: float = 1e-11) -> FrozenCurve:
-    """Shear the cavity explicitly until the first stress drop (or ``max_strain``).
-
-    Plain reference implementation (see the module docstring). ``strains``: an
-    explicit list of strains to visit instead (no yield detection), used to compare
-    with the expansion at small |γ|. The drop is a decrease of ``direction``·σ_B.
-    """
-    if step <= 0:
-        raise ValueError(f"frozen-matrix step must be positive, got {step}")
-    if direction not in (1, -1):
-        raise ValueError("direction must be +1 (forward) or -1 (backward)")
-    sub = cav.sub
-    dim = sub.dim
-    if B is None:
-        B = np.zeros((dim, dim))
-        B[0, 1] = 1.0
-    trA = float(np.trace(deformation_generator(geometry, dim)))
-    frozen = ~cav.free
-    if cav.n_free == 0:
-        frozen = None
-    x0, box0 = sub.x, sub.box
-    s0 = _component(cavity_stress(cav), B)
-    gam = [0.0]
-    sig = [s0]
-    if strains is not None:
-        targets = np.asarray(strains, float)
-    else:
-        nmax = int(np.ceil(max_strain / step))
-        targets = direction * step * np.arange(1, nmax + 1)
-    x_prev = x0
-    g_prev = 0.0
-    yielded = False
-    sy, gy = np.nan, np.nan
-    for g in targets:
-        D = deformation(geometry, g, dim)
-        Dstep = deformation(geometry, g - g_prev, dim)
-        box = box0.deformed(D)
-        guess = x_prev @ Dstep.T  # affine step from the previous state
-        c = sub.copy()
-        c.box = box
-        c.x = guess
-        if frozen is not None:
-            # frozen particles sit exactly on the affine map of the reference
-            c.x[frozen] = (x0 @ D.T)[frozen]
-            try:
-                relaxed, _ = minimize(c, frozen=frozen, ftol=ftol, newton_from=1e3)
-            except MinimizationError:
-                relaxed, _ = minimize(c, frozen=frozen, ftol=10 * ftol)
-            x_prev = relaxed.x
-        else:
-            x_prev = c.x
-        s = _component(cavity_stress(cav, x_prev, box, volume=cav.volume * np.exp(g * trA)), B)
-        gam.append(float(g))
-        sig.append(s)
-        g_prev = g
-        if strains is None and direction * (s - sig[-2]) < -drop_tol:
-            yielded = True
-            sy, gy = sig[-2], gam[-2]
-            break
-    return FrozenCurve(np.array(gam), np.array(sig), yielded, float(sy), float(gy), len(gam) - 1)
+from glass2epm.mechanics.expansion import numba_threads
+from glass2epm.yieldstress.bond import component_matrix
+from glass2epm.core.neighbors import _query_capacity, cell_grid, query
+from glass2epm.yieldstress.cavity import cavity_volume
+from glass2epm.yieldstress.cholesky import envelope_backsolve, envelope_factor, particle_envelope
+from glass2epm.yieldstress.records import FrozenCurve, FrozenModel, FrozenProtocol
 
 
 # ----------------------------------------------------------------------------
@@ -249,12 +159,7 @@ def _hessian_of(rv, r, der, ci, cj, nf):
             if ci[p] < firstp[cj[p]]:
                 firstp[cj[p]] = ci[p]
     nd = d * nf
-    first = np.empty(nd, dtype=np.int64)
-    for l in range(nf):
-        for a in range(d):
-            first[d * l + a] = d * firstp[l]
-    ptr = envelope_layout(first, nd)
-    env = np.zeros(ptr[nd])
+    first, ptr, env = particle_envelope(firstp, nf, d)
     touched = np.zeros(nf, dtype=np.bool_)
     for p in range(ci.shape[0]):
         if der[1, p] == 0.0 and der[2, p] == 0.0:
@@ -469,22 +374,56 @@ def _relax(X, sizes, nf, beta, coeffs, xc, na, ftol, seed):
 
 
 @njit(cache=True)
-def _affine(X0, D, nf, out):
-    """Frozen particles (index ≥ nf) of ``out`` on D·X0."""
-    n, d = X0.shape
-    for i in range(nf, n):
+def expm_small(M):
+    """exp(M) for a small matrix (scaling and squaring, Taylor to round-off)."""
+    d = M.shape[0]
+    nrm = 0.0
+    for a in range(d):
+        row = 0.0
+        for b in range(d):
+            row += abs(M[a, b])
+        nrm = max(nrm, row)
+    s = 0
+    while nrm > 0.5:
+        nrm *= 0.5
+        s += 1
+    X = M / (2.0**s)
+    E = np.eye(d)
+    term = np.eye(d)
+    for k in range(1, 30):
+        term = term @ X / k
+        E = E + term
+    for _ in range(s):
+        E = E @ E
+    return E
+
+
+@njit(cache=True)
+def _rows_times(D, X, i0, i1, out):
+    """Rows i0..i1−1 of ``out`` set to D·X[i] (the affine map of those particles)."""
+    d = X.shape[1]
+    for i in range(i0, i1):
         for a in range(d):
             s = 0.0
             for b in range(d):
-                s += D[a, b] * X0[i, b]
+                s += D[a, b] * X[i, b]
             out[i, a] = s
 
 
 @njit(cache=True)
-def _modulus(X0, sizes, nf, beta, coeffs, xc, na, A, B, VR, trA):
+def _affine(X0, D, nf, out):
+    """Frozen particles (index ≥ nf) of ``out`` on D·X0."""
+    _rows_times(D, X0, nf, X0.shape[0], out)
+
+
+@njit(cache=True)
+def _modulus(X0, sizes, nf, pm, pr):
     """μ₀ = dσ/dγ at 0: fourth-order central difference of σ along the linear-response
     tangent A·x + ẋ (frozen particles: A·x), step 1e-5. NaN if H_FF is not positive
-    definite."""
+    definite. ``pm``: :class:`~glass2epm.yieldstress.records.FrozenModel`; ``pr``:
+    :class:`~glass2epm.yieldstress.records.FrozenProtocol`."""
+    beta, coeffs, xc, na = pm.beta, pm.coeffs, pm.xc, pm.na
+    A, B, VR, trA = pr.A, pr.B, pr.VR, pr.trA
     n, d = X0.shape
     ci, cj, lam = _pair_list(X0, sizes, nf, xc, na, _SKIN)
     rv, r, der = _eval(X0, ci, cj, lam, beta, coeffs, xc, 2)
@@ -493,12 +432,10 @@ def _modulus(X0, sizes, nf, beta, coeffs, xc, na, A, B, VR, trA):
         return np.nan
     xdot = _tangent_of(rv, r, der, ci, cj, nf, A, env, ptr, first)
     T = np.empty((n, d))
-    for i in range(n):
+    _rows_times(A, X0, 0, n, T)
+    for i in range(nf):
         for a in range(d):
-            s = 0.0
-            for b in range(d):
-                s += A[a, b] * X0[i, b]
-            T[i, a] = s + (xdot[i, a] if i < nf else 0.0)
+            T[i, a] += xdot[i, a]
     h = 1e-5
     vals = np.empty(4)
     ks = np.array([-2.0, -1.0, 1.0, 2.0])
@@ -510,13 +447,17 @@ def _modulus(X0, sizes, nf, beta, coeffs, xc, na, A, B, VR, trA):
 
 
 @njit(cache=True)
-def _aqs(X0, sizes, nf, beta, coeffs, xc, na, A, B, VR, trA, step, nmax, direction, sgn,
-         drop_tol, ftol, seed, curve_g, curve_s):
+def _aqs(X0, sizes, nf, pm, pr, direction, sgn, seed, curve_g, curve_s):
     """Frozen-matrix AQS of one cavity in one direction until the first drop.
 
     Returns (status, sigma_y, gamma_y, steps): status 0 yielded, 1 no drop before
     nmax steps, 2 relaxation failed. curve_g / curve_s (length ≥ nmax+1, or 0) get the
-    visited strains and stresses (NaN after the last)."""
+    visited strains and stresses (NaN after the last). ``pm``:
+    :class:`~glass2epm.yieldstress.records.FrozenModel`; ``pr``:
+    :class:`~glass2epm.yieldstress.records.FrozenProtocol`."""
+    beta, coeffs, xc, na = pm.beta, pm.coeffs, pm.xc, pm.na
+    A, B, VR, trA, step, nmax = pr.A, pr.B, pr.VR, pr.trA, pr.step, pr.nmax
+    drop_tol, ftol = pr.drop_tol, pr.ftol
     n, d = X0.shape
     skin2 = 0.25 * _SKIN * _SKIN
     rec = curve_g.shape[0] > 0
@@ -546,12 +487,10 @@ def _aqs(X0, sizes, nf, beta, coeffs, xc, na, A, B, VR, trA, step, nmax, directi
         # predictor: D(δ)·x + δ·ẋ on the free particles, D(γ)·x₀ on the frozen ones
         xdot = _tangent_of(rv, r, der, ci, cj, nf, A, env, ptr, first)
         Xp = np.empty((n, d))
+        _rows_times(Dst, X, 0, nf, Xp)
         for i in range(nf):
             for a in range(d):
-                s = 0.0
-                for b in range(d):
-                    s += Dst[a, b] * X[i, b]
-                Xp[i, a] = s + delta * xdot[i, a]
+                Xp[i, a] += delta * xdot[i, a]
         _affine(X0, Dn, nf, Xp)
         Xpred = Xp.copy()
         if _maxdisp2(Xp, Xref, n) > skin2:
@@ -585,12 +524,7 @@ def _aqs(X0, sizes, nf, beta, coeffs, xc, na, A, B, VR, trA, step, nmax, directi
                 Xp[:] = Xpred
                 status, _ = _relax(Xp, sizes, nf, beta, coeffs, xc, na, ftol, seed + k)
                 if status != 0:  # last resort: the affine map of the previous state
-                    for i in range(nf):
-                        for a in range(d):
-                            s = 0.0
-                            for b in range(d):
-                                s += Dst[a, b] * X[i, b]
-                            Xp[i, a] = s
+                    _rows_times(Dst, X, 0, nf, Xp)
                     status, _ = _relax(Xp, sizes, nf, beta, coeffs, xc, na, ftol, seed + 3 * k)
                     if status != 0:
                         return 2, np.nan, np.nan, k
@@ -663,10 +597,10 @@ def _local_subsystem(x, sizes, h, site, radius, reach, hinv, ncell, cstart, memb
 
 
 @njit(cache=True, parallel=True)
-def _frozen_batch(x, sizes, h, sites, radius, reach, beta, coeffs, xc, na, A, B, VR, trA,
-                  step, nmax, drop_tol, ftol, seed):
+def _frozen_batch(x, sizes, h, sites, radius, reach, pm, pr, seed):
     """All sites: res (m, 6) = σ₀, μ₀, σ_Y, γ_Y, σ_Y^B, γ_Y^B; info (m, 3) = n_free and the
-    _aqs status forward / backward; steps (m, 2)."""
+    _aqs status forward / backward; steps (m, 2). ``pm``, ``pr``: as :func:`_aqs`."""
+    xc, na, B, VR = pm.xc, pm.na, pr.B, pr.VR
     m = sites.shape[0]
     res = np.full((m, 6), np.nan)
     info = np.zeros((m, 3), dtype=np.int64)
@@ -680,15 +614,14 @@ def _frozen_batch(x, sizes, h, sites, radius, reach, beta, coeffs, xc, na, A, B,
                                          cstart, members, cap)
         info[t, 0] = nf
         ci, cj, lam = _pair_list(X0, sz, nf, xc, na, _SKIN)
-        rv, r, der = _eval(X0, ci, cj, lam, beta, coeffs, xc, 1)
+        rv, r, der = _eval(X0, ci, cj, lam, pm.beta, pm.coeffs, xc, 1)
         res[t, 0] = _stress_of(rv, r, der, ci, cj, nf, B, VR)
-        mu = _modulus(X0, sz, nf, beta, coeffs, xc, na, A, B, VR, trA)
+        mu = _modulus(X0, sz, nf, pm, pr)
         res[t, 1] = mu
         sgn = -1.0 if mu < 0 else 1.0
         for k in range(2):
             direction = 1 if k == 0 else -1
-            st, sy, gy, ns = _aqs(X0, sz, nf, beta, coeffs, xc, na, A, B, VR, trA, step, nmax,
-                                  direction, sgn, drop_tol, ftol, seed + 2 * sites[t] + k,
+            st, sy, gy, ns = _aqs(X0, sz, nf, pm, pr, direction, sgn, seed + 2 * sites[t] + k,
                                   empty, empty)
             res[t, 2 + 2 * k] = sy
             res[t, 3 + 2 * k] = gy
@@ -724,7 +657,6 @@ class FrozenSites:
 
 
 def _setup(conf, radius, geometry, component, margin):
-    from glass2epm.yieldstress.yieldmap import component_matrix
 
     if radius < 0:
         raise ValueError(f"cavity radius must be non-negative, got {radius}")
@@ -739,6 +671,17 @@ def _setup(conf, radius, geometry, component, margin):
             f"the cell width ({0.5 * conf.box.perpendicular_widths().min():g} λ)"
         )
     return A, B, reach, cavity_volume(radius, d)
+
+
+def _model(conf) -> FrozenModel:
+    m = conf.model
+    return FrozenModel(float(m.beta), m.coeffs, float(m.xc), float(m.na))
+
+
+def _protocol(A, B, VR, step, nmax, drop_tol, ftol) -> FrozenProtocol:
+    return FrozenProtocol(np.ascontiguousarray(A, dtype=float), np.ascontiguousarray(B, dtype=float),
+                          float(VR), float(np.trace(A)), float(step), int(nmax), float(drop_tol),
+                          float(ftol))
 
 
 def _check_numbers(step, max_strain, ftol):
@@ -761,17 +704,14 @@ def frozen_sites(conf, sites, radius: float, geometry: str = "simple_shear", com
     ``drop_tol`` (ε/λ^d); ``ftol``: max|F| on the free particles (ε/λ); ``seed``
     seeds the (rare) kicks that leave a saddle. Deterministic. Any subset of sites.
     """
-    from glass2epm.mechanics.expansion import numba_threads
 
     nmax = _check_numbers(step, max_strain, ftol)
     A, B, reach, VR = _setup(conf, radius, geometry, component, margin)
     sites = np.ascontiguousarray(sites, dtype=np.int64)
-    m = conf.model
     with numba_threads(threads):
         res, info, steps = _frozen_batch(conf.x, conf.sizes, conf.box.h, sites, float(radius),
-                                         float(reach), float(m.beta), m.coeffs, m.xc, m.na, A, B,
-                                         VR, float(np.trace(A)), float(step), nmax, float(drop_tol),
-                                         float(ftol), int(seed))
+                                         float(reach), _model(conf),
+                                         _protocol(A, B, VR, step, nmax, drop_tol, ftol), int(seed))
     return FrozenSites(sites, res[:, 0], res[:, 1], res[:, 2], res[:, 3], res[:, 4], res[:, 5],
                        info[:, 1:3].copy(), steps, info[:, 0].copy())
 
@@ -786,20 +726,17 @@ def frozen_site_curve(conf, site: int, radius: float, geometry: str = "simple_sh
         raise ValueError("direction must be +1 (forward) or -1 (backward)")
     nmax = _check_numbers(step, max_strain, ftol)
     A, B, reach, VR = _setup(conf, radius, geometry, component, margin)
-    mdl = conf.model
     ncell, cstart, members = cell_grid(conf.x, conf.box.h, reach)
     cap = _query_capacity(ncell, cstart, conf.N)
     X0, sz, nf, _ = _local_subsystem(conf.x, conf.sizes, conf.box.h, int(site), float(radius),
                                      float(reach), np.linalg.inv(conf.box.h), ncell, cstart,
                                      members, cap)
-    trA = float(np.trace(A))
-    mu = _modulus(X0, sz, nf, float(mdl.beta), mdl.coeffs, mdl.xc, mdl.na, A, B, VR, trA)
+    pm, pr = _model(conf), _protocol(A, B, VR, step, nmax, drop_tol, ftol)
+    mu = _modulus(X0, sz, nf, pm, pr)
     sgn = -1.0 if mu < 0 else 1.0
     cg = np.full(nmax + 1, np.nan)
     cs = np.full(nmax + 1, np.nan)
-    st, sy, gy, ns = _aqs(X0, sz, nf, float(mdl.beta), mdl.coeffs, mdl.xc, mdl.na, A, B, VR, trA,
-                          float(step), nmax, direction, sgn, float(drop_tol), float(ftol),
-                          int(seed) + 2 * int(site) + (0 if direction == 1 else 1), cg, cs)
+    st, sy, gy, ns = _aqs(X0, sz, nf, pm, pr, direction, sgn, int(seed) + 2 * int(site) + (0 if direction == 1 else 1), cg, cs)
     keep = np.isfinite(cg)
     return FrozenCurve(cg[keep], cs[keep], st == 0, float(sy), float(gy), int(ns),
                        extra={"status": int(st), "mu0": float(mu), "n_free": int(nf)})

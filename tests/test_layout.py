@@ -1,0 +1,115 @@
+"""The package layout rules of the README's architecture section, checked on the source.
+
+* no import cycle between the package's modules, counting imports inside functions;
+* no module over 900 lines;
+* every sub-package of the pipeline exists and has a docstring.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PKG = Path(__file__).resolve().parents[1] / "workflow" / "glass2epm"
+MAX_LINES = 900
+STAGES = ("core", "mechanics", "prepare", "aqs", "yieldstress", "epm", "bands", "analysis", "plotting",
+          "commands")
+
+
+def _modules() -> dict[str, Path]:
+    mods = {}
+    for p in sorted(PKG.rglob("*.py")):
+        parts = list(p.relative_to(PKG.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        mods[".".join(parts)] = p
+    return mods
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module → the package modules it imports (anywhere in its body)."""
+    mods = _modules()
+    graph: dict[str, set[str]] = {m: set() for m in mods}
+    for name, path in mods.items():
+        is_pkg = path.name == "__init__.py"
+        base = name.split(".") if is_pkg else name.split(".")[:-1]
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets = []
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    root = ".".join(base[: len(base) - (node.level - 1)])
+                    mod = f"{root}.{node.module}" if node.module else root
+                else:
+                    mod = node.module or ""
+                targets = [mod] + [f"{mod}.{a.name}" for a in node.names]
+            for t in targets:
+                # the longest prefix that is a package module
+                parts = t.split(".")
+                while parts and ".".join(parts) not in mods:
+                    parts.pop()
+                if parts and ".".join(parts) != name:
+                    graph[name].add(".".join(parts))
+    return graph
+
+
+def _cycles(graph):
+    """Strongly connected components with more than one module (Tarjan)."""
+    index, low, stack, on, out = {}, {}, [], set(), []
+    counter = [0]
+
+    def visit(v):
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in graph:
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_cycle_finder_finds_a_cycle():
+    g = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _cycles(g) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycles():
+    graph = import_graph()
+    assert len(graph) > 40
+    # packages import nothing but their own docstring: an edge into a package is an edge into __init__
+    assert _cycles(graph) == []
+
+
+def test_no_module_over_the_line_limit():
+    long = {m: len(p.read_text().splitlines()) for m, p in _modules().items()}
+    over = {m: n for m, n in long.items() if n > MAX_LINES}
+    assert not over, f"modules over {MAX_LINES} lines: {over}"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_stage_subpackages_exist_with_docstrings(stage):
+    init = PKG / stage / "__init__.py"
+    assert init.exists(), f"missing sub-package {stage}"
+    assert ast.get_docstring(ast.parse(init.read_text())), f"{stage}/__init__.py has no docstring"
