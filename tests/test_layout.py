@@ -113,3 +113,23 @@ def test_stage_subpackages_exist_with_docstrings(stage):
     init = PKG / stage / "__init__.py"
     assert init.exists(), f"missing sub-package {stage}"
     assert ast.get_docstring(ast.parse(init.read_text())), f"{stage}/__init__.py has no docstring"
+
+
+def test_readme_architecture_lists_every_module():
+    """The README's architecture section matches the tree: every module is named there."""
+    import re
+
+    text = (PKG.parents[1] / "README.md").read_text()
+    section = text[text.index("## Architecture"):]
+    section = section[: section.index("\n## ", 5)]
+    missing = []
+    for p in sorted(PKG.rglob("*.py")):
+        if p.name == "__init__.py" or p.parent.name == "commands":
+            continue
+        if p.parent.name == "plotting" and re.match(r"fig\d|onset", p.stem):
+            continue  # "one module per figure"
+        if p.name not in section:
+            missing.append(str(p.relative_to(PKG)))
+    assert not missing, f"modules missing from the README's architecture section: {missing}"
+    for stage in STAGES:
+        assert f"{stage}/" in section, stage
