@@ -86,7 +86,7 @@ def _crossover(L=128, reps=200):
         F = lattice.sfft.rfft2(field)
         F *= m.ghat
         d = lattice.sfft.irfft2(F, s=(L, L))
-        lattice._pass_field(m.w, m.invc, d, m.lane, ic)
+        lattice._pass_field(m.w, m.invc, d, m.work.lane, ic)
 
     fft_round()
     ts = []
