@@ -343,24 +343,52 @@ def _record(pas, i, j, counts, nbr, fill):
 @njit(cache=True)
 def _build(x, sizes, h, s, ncell, rcut_max, skin, xc, na, per_pair, full):
     """Verlet list (CSR start, nbr) from a cell list of ``ncell`` cells per axis (≥ 3 each):
-    pairs listed in :func:`_neighbour_cells` order, particles by index within a cell."""
-    n = x.shape[0]
-    cells = cell_list(s, ncell)
+    pairs listed in :func:`_neighbour_cells` order, particles by index within a cell.
+
+    Written out (not through :func:`cell_span` / :func:`_listed`): measured 2× faster
+    (VerletList.build at N = 10⁴: 26 ms against 52 ms through the shared helpers)."""
+    n, d = x.shape
+    cid, order, cstart = _cell_sort(s, ncell)
+    ncells = _neighbour_cells(ncell)
     counts = np.zeros(n, dtype=np.int64)
     start = np.zeros(n + 1, dtype=np.int64)
-    nbr, fill = _csr_offsets(counts, start)
-    for pas in range(2):  # count, then fill
+    nbr = np.empty(0, dtype=np.int64)
+    fill = np.zeros(n, dtype=np.int64)
+    # two passes: count, then fill
+    for pas in range(2):
         if pas == 1:
-            nbr, fill = _csr_offsets(counts, start)
+            for i in range(n):
+                start[i + 1] = start[i] + counts[i]
+            nbr = np.empty(start[n], dtype=np.int64)
+            fill = start[:-1].copy()
         for i in range(n):
-            for u in range(cells.ncells.shape[1]):
-                lo, hi = cell_span(cells, cells.cid[i], u)
-                for q in range(lo, hi):
-                    j = cells.order[q]
+            ci = cid[i]
+            for u in range(ncells.shape[1]):
+                cj = ncells[ci, u]
+                if cj < 0:
+                    break
+                for q in range(cstart[cj], cstart[cj + 1]):
+                    j = order[q]
                     if j == i or (not full and j < i):
                         continue
-                    if _listed(x, sizes, h, i, j, rcut_max, skin, xc, na, per_pair):
-                        _record(pas, i, j, counts, nbr, fill)
+                    if d == 2:
+                        dx, dy = min_image_2d(x[j, 0] - x[i, 0], x[j, 1] - x[i, 1], h)
+                        r2 = dx * dx + dy * dy
+                    else:
+                        dx, dy, dz = min_image_3d(
+                            x[j, 0] - x[i, 0], x[j, 1] - x[i, 1], x[j, 2] - x[i, 2], h
+                        )
+                        r2 = dx * dx + dy * dy + dz * dz
+                    if per_pair:
+                        rc = xc * pair_size(sizes[i], sizes[j], na) + skin
+                    else:
+                        rc = rcut_max + skin
+                    if r2 < rc * rc:
+                        if pas == 0:
+                            counts[i] += 1
+                        else:
+                            nbr[fill[i]] = j
+                            fill[i] += 1
     return start, nbr
 
 
