@@ -13,7 +13,7 @@ import pytest
 
 from glass2epm.core import contractions as C
 from glass2epm.core.box import Box
-from glass2epm.core.contractions import PairField, PairSet, ParticleField
+from glass2epm.core.pairs import PairField, PairSet, ParticleField
 from glass2epm.mechanics.hessian import assemble
 from glass2epm.core.io import Configuration
 from glass2epm.core.model import Model

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from numba import njit
 
-from glass2epm.core import contractions as C
+from glass2epm.core.pairs import PairSet, _pair_table
 from glass2epm.yieldstress import bond
 from glass2epm.core.box import Box, deformation
 from glass2epm.yieldstress.cavity import (
@@ -34,7 +34,7 @@ from glass2epm.yieldstress.cavity import (
     site_grid,
     site_particles,
 )
-from glass2epm.yieldstress.cholesky import block_envelope_factor, block_envelope_layout, block_envelope_solve
+from glass2epm.mechanics.envelope import block_envelope_factor, block_envelope_layout, block_envelope_solve
 from glass2epm.mechanics.expansion import generator, numba_threads
 from glass2epm.mechanics.hessian import pair_data
 from glass2epm.core.io import Configuration
@@ -179,10 +179,10 @@ def test_pairset_equals_pair_data(reference_conf):
     """Same pairs, same order, same numbers as the Verlet-list route (hessian.pair_data)."""
     for name, conf in _configurations(reference_conf).items():
         ii, jj, rv, lam, r, derivs = pair_data(conf, order=4)
-        want = C.PairSet.from_arrays(ii, jj, rv, derivs, conf.N, lam)
+        want = PairSet.from_arrays(ii, jj, rv, derivs, conf.N, lam)
         for threads in (1, 2):
             with numba_threads(threads):
-                got = C.PairSet.from_configuration(conf)
+                got = PairSet.from_configuration(conf)
             for k in ("ii", "jj", "rv", "r", "derivs", "pre", "lam"):
                 np.testing.assert_array_equal(getattr(got, k), getattr(want, k), err_msg=f"{name} {k}")
     # the second (exact) fill pass when a chunk overflows its buffer gives the same table
@@ -192,9 +192,9 @@ def test_pairset_equals_pair_data(reference_conf):
     s = np.linalg.solve(h, conf.x.T).T
     s -= np.floor(s)
     ncell = np.maximum(1, np.floor(conf.box.perpendicular_widths() / (m.max_cutoff + 0.3))).astype(np.int64)
-    ref = C._pair_table(conf.x, conf.sizes, h, s, ncell, float(m.xc), float(m.na), 4, 8)
+    ref = _pair_table(conf.x, conf.sizes, h, s, ncell, float(m.xc), float(m.na), 4, 8)
     for room, nchunks in ((0, 3), (2, 5), (4, 1)):
-        got = C._pair_table(conf.x, conf.sizes, h, s, ncell, float(m.xc), float(m.na), nchunks, room)
+        got = _pair_table(conf.x, conf.sizes, h, s, ncell, float(m.xc), float(m.na), nchunks, room)
         for a, b in zip(ref, got):
             np.testing.assert_array_equal(a, b)
 
@@ -228,7 +228,7 @@ def test_batched_2d_path_against_generic_path(reference_conf):
     dd = mean_spacing(conf)
     sites = site_particles(conf, 3 * dd)
     free = free_sets(conf, sites, 5 * dd)
-    ps = C.PairSet.from_configuration(conf)
+    ps = PairSet.from_configuration(conf)
     for kind, comp in (("simple_shear", "xy"), ("dilation", "yy")):
         A = generator(kind, 2)
         B = bond.component_matrix(comp, 2)

@@ -251,7 +251,7 @@ def energy_forces_full(x, h, nl, pm, forces, stress):
 def pair_table(x, sizes, h, start, nbr, xc, na):
     """Interacting pairs (r < x_c λ_ij, Eqs. A2, A4) of a half list: i, j, separation
     vectors x_j − x_i (minimum image), λ_ij. The threaded equivalent without the list is
-    :func:`glass2epm.core.contractions._pair_table` (same pairs, order and numbers)."""
+    :func:`glass2epm.core.pairs._pair_table` (same pairs, order and numbers)."""
     n, d = x.shape
     m = 0
     xc2 = xc * xc
@@ -336,3 +336,15 @@ class ForceField:
         vl = VerletList(self.model, skin=self.vlist.skin, per_pair=True, full=False)
         vl.build(x, sizes, box)
         return pair_table(x, sizes, box.h, vl.start, vl.nbr, self.model.xc, self.model.na)
+
+
+def pair_data(conf, ff: ForceField | None = None, order: int = 4):
+    """Interacting pairs and the radial derivatives φ^(k)(r), k = 0..order.
+
+    Returns (ii, jj, rv, lam, r, derivs) with derivs of shape (order+1, M).
+    """
+    ff = ff or ForceField(conf.model)
+    ii, jj, rv, lam = ff.pairs(conf.x, conf.sizes, conf.box)
+    r = np.sqrt(np.einsum("ij,ij->i", rv, rv))
+    derivs = conf.model.radial_derivatives(r, lam, order=order)
+    return ii, jj, rv, lam, r, derivs

@@ -1,7 +1,7 @@
 """Explicit 4-wide SIMD panel products for the 2D block-envelope Cholesky.
 
 numba's auto-vectoriser leaves the 4×4 register-blocked inner loop of
-:func:`glass2epm.yieldstress.cholesky.block_envelope_factor` scalar (16 scalar fused multiply-adds
+:func:`glass2epm.mechanics.envelope.block_envelope_factor` scalar (16 scalar fused multiply-adds
 per column). :func:`panel_dot4` and :func:`panel_dot2` emit the same loop in LLVM IR
 with ``<4 x double>`` vectors: per column, one vector load of the 4 consecutive
 entries of the second panel, one broadcast per row of the first panel and one vector
@@ -11,7 +11,7 @@ those of ``s[r, c] += a[r] * b[c]`` compiled with ``fastmath={"contract"}``
 (tested in ``tests/test_yieldmap_fast.py``). Runs on any LLVM target (on a CPU
 without 256-bit vectors LLVM splits the vectors).
 
-Storage convention (that of :func:`glass2epm.yieldstress.cholesky.block_envelope_layout`): column
+Storage convention (that of :func:`glass2epm.mechanics.envelope.block_envelope_layout`): column
 k of a panel is 4 consecutive doubles, so panel entry (r, k) is at ``u + 4k + r``.
 """
 

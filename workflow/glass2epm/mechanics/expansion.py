@@ -47,8 +47,9 @@ import numpy as np
 
 from glass2epm.core import contractions as C
 from glass2epm.core.box import deformation_generator
-from glass2epm.core.contractions import PairSet
+from glass2epm.core.pairs import PairSet
 from glass2epm.mechanics.hessian import HessianSolver, assemble
+from glass2epm.mechanics.linear_response import affine_force
 from glass2epm.core.io import Configuration, read_table, write_table
 from glass2epm.core.schemas import BONDS, BOND_FIELD
 
@@ -101,7 +102,7 @@ class Expansion:
     deformation : "simple_shear", "pure_shear", "dilation" or a d×d generator A.
     order : highest order (1, 2 or 3) of the coefficients needed.
     ff : optional :class:`~glass2epm.core.potential.ForceField` (its list settings).
-    pairs : optional precomputed :class:`~glass2epm.core.contractions.PairSet`.
+    pairs : optional precomputed :class:`~glass2epm.core.pairs.PairSet`.
     solver : optional :class:`~glass2epm.mechanics.hessian.HessianSolver` of this configuration
         (the one factorisation used by every solve).
     threads : numba threads for the pair kernels.
@@ -153,7 +154,7 @@ class Expansion:
         rv, pre = ps.rv, ps.pre
         ax = C.apply_matrix(A, rv)  # A·x_ι
         # Eq. (5): H·ẋ = −H·(A x)
-        self.xdot = self._solve(-ps.scatter(C.bond_hv(rv, pre[0], pre[1], ax)))
+        self.xdot = self._solve(-affine_force(ps.ii, ps.jj, rv, pre[0], pre[1], A, ps.n))
         d1 = ax + ps.diff(self.xdot)
         self.d = [None, d1]
         self.p = [None, self.xdot]

@@ -24,8 +24,9 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
+from glass2epm.core.contractions import first_second_all
 from glass2epm.core.io import Configuration
-from glass2epm.core.potential import ForceField
+from glass2epm.core.potential import ForceField, pair_data  # noqa: F401 (pair_data: re-exported)
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +43,6 @@ except ImportError:  # pragma: no cover - exercised only without SuiteSparse
 
 class NotPositiveDefinite(RuntimeError):
     """The (reduced) Hessian is not positive definite: not a stable minimum."""
-
-
-@njit(cache=True)
-def _prefactors(r, d1, d2):
-    first = d1 / r
-    second = d2 / r**2 - d1 / r**3
-    return first, second
 
 
 @njit(cache=True)
@@ -87,21 +81,9 @@ def _coo(ii, jj, rv, first, second, n):
     return rows, cols, vals
 
 
-def pair_data(conf: Configuration, ff: ForceField | None = None, order: int = 4):
-    """Interacting pairs and the radial derivatives φ^(k)(r), k = 0..order.
-
-    Returns (ii, jj, rv, lam, r, derivs) with derivs of shape (order+1, M).
-    """
-    ff = ff or ForceField(conf.model)
-    ii, jj, rv, lam = ff.pairs(conf.x, conf.sizes, conf.box)
-    r = np.sqrt(np.einsum("ij,ij->i", rv, rv))
-    derivs = conf.model.radial_derivatives(r, lam, order=order)
-    return ii, jj, rv, lam, r, derivs
-
-
 def assemble(ii, jj, rv, r, dphi, d2phi, n: int) -> sp.csc_matrix:
     """The (N d × N d) Hessian in CSC form from pair data."""
-    first, second = _prefactors(r, dphi, d2phi)
+    first, second = first_second_all(r, dphi, d2phi)
     rows, cols, vals = _coo(ii, jj, rv, first, second, n)
     d = rv.shape[1]
     H = sp.coo_matrix((vals, (rows, cols)), shape=(n * d, n * d)).tocsc()

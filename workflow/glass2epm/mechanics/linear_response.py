@@ -18,33 +18,19 @@ every solve: pass ``solver`` to reuse it (moduli, expansions, AQS predictor).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from glass2epm.core.io import Configuration
 from glass2epm.core.potential import ForceField
-from glass2epm.mechanics.hessian import HessianSolver, _prefactors, assemble, pair_data
-
-
-@njit(cache=True)
-def pair_force_field(ii, jj, K_a, n):
-    """Σ over pairs of +K a on j and −K a on i: the per-particle field H·v for v a pair field."""
-    d = K_a.shape[1]
-    out = np.zeros((n, d))
-    for p in range(ii.shape[0]):
-        for a in range(d):
-            out[jj[p], a] += K_a[p, a]
-            out[ii[p], a] -= K_a[p, a]
-    return out
-
-
-def pair_block_dot(rv, first, second, v):
-    """K_ι · v_ι for every pair (M, d), K_ι = (second) x_ι x_ιᵀ + (first) I (Eq. B7–B8)."""
-    return second[:, None] * rv * np.einsum("ij,ij->i", rv, v)[:, None] + first[:, None] * v
+from glass2epm.core import contractions as C
+from glass2epm.mechanics.hessian import HessianSolver, assemble, pair_data
 
 
 def affine_force(ii, jj, rv, first, second, A, n: int) -> np.ndarray:
-    """Ξ = H·(A x) of Eq. (5), evaluated on the pair separations (N, d), ε/λ."""
-    return pair_force_field(ii, jj, pair_block_dot(rv, first, second, rv @ np.asarray(A).T), n)
+    """Ξ = H·(A x) of Eq. (5), evaluated on the pair separations (N, d), ε/λ: the pair
+    blocks K_ι·(A x_ι) of Eq. (B7) (:func:`~glass2epm.core.contractions.bond_hv`),
+    +on j and −on i."""
+    ax = C.apply_matrix(np.asarray(A, dtype=float), rv)
+    return C.scatter(ii, jj, C.bond_hv(rv, first, second, ax), n)
 
 
 def nonaffine_velocity(conf: Configuration, A: np.ndarray, ff: ForceField | None = None,
@@ -57,7 +43,7 @@ def nonaffine_velocity(conf: Configuration, A: np.ndarray, ff: ForceField | None
     ff = ff or ForceField(conf.model)
     n, d = conf.N, conf.dim
     ii, jj, rv, lam, r, der = pair_data(conf, ff, order=2)
-    first, second = _prefactors(r, der[1], der[2])
+    first, second = C.first_second_all(r, der[1], der[2])
     if solver is None:
         solver = HessianSolver(assemble(ii, jj, rv, r, der[1], der[2], n), n, d)
     Xi = affine_force(ii, jj, rv, first, second, A, n)

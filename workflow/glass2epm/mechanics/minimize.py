@@ -68,96 +68,118 @@ class FireRun(NamedTuple):
 
 
 @njit(cache=True, error_model="numpy")
-def _fire_chunk(x, v, h, nl, pm, run, state, forces, stress):
-    """Run FIRE until max|F| < ftarget (0), the list may be stale (1) or max_steps (2).
+def fire_power(forces, v, n):
+    """(max_i |F_i|², P = F·v, |F|²) over the rows 0..n−1: what a FIRE step decides on."""
+    d = forces.shape[1]
+    fmax2 = 0.0
+    P = 0.0
+    fn2 = 0.0
+    for i in range(n):
+        f2 = 0.0
+        for a in range(d):
+            f2 += forces[i, a] * forces[i, a]
+            P += forces[i, a] * v[i, a]
+        fn2 += f2
+        if f2 > fmax2:
+            fmax2 = f2
+    return fmax2, P, fn2
 
-    ``nl`` a :class:`~glass2epm.core.neighbors.NeighbourList`, ``pm`` a
-    :class:`~glass2epm.core.potential.PairModel`, ``run`` a :class:`FireRun`;
-    state = [dt, alpha, npos, dtmax, steps_done], updated in place.
+
+@njit(cache=True, error_model="numpy")
+def fire_step(x, v, forces, n, P, fn2, state, maxmove, x_ref, md2):
+    """One FIRE move of the rows 0..n−1 of x, v, in place (the one FIRE of the package).
+
+    FIRE (Bitzek et al. 2006) with the FIRE 2.0 corrections (Guénolé et al. 2020):
+    after N_min = 5 downhill steps (P = F·v > 0) dt grows ×1.1 up to dt_max and α
+    shrinks ×0.99; an uphill step (P ≤ 0) halves dt (down to 1e-4 dt_max), resets
+    α = α₀ = 0.1, moves x back by dt v/2 and zeroes v; then the semi-implicit Euler
+    update v += dt F, the mixing v ← (1 − α) v + α |v|/|F| F, a cap of the largest move
+    dt |v_i| at ``maxmove`` (λ) and x += dt v. ``P``, ``fn2`` from :func:`fire_power`;
+    ``state`` = [dt, α, n_pos, dt_max, …] is updated in place. Returns True when a
+    row moved more than √``md2`` from ``x_ref`` (the neighbour list may be stale).
     """
-    x_ref, max_disp, ftarget, max_steps = run.x_ref, run.max_disp, run.ftarget, run.max_steps
-    parallel, mobile, maxmove = run.parallel, run.mobile, run.maxmove
-    n, d = x.shape
+    d = x.shape[1]
     dt = state[0]
     alpha = state[1]
     npos = state[2]
     dtmax = state[3]
     alpha0 = 0.1
-    dtmin = 1e-4 * dtmax
-    md2 = max_disp * max_disp
+    if P > 0.0:
+        npos += 1
+        if npos > 5:
+            dt = min(dt * 1.1, dtmax)
+            alpha *= 0.99
+    else:
+        npos = 0
+        dt = max(dt * 0.5, 1e-4 * dtmax)
+        alpha = alpha0
+        for i in range(n):
+            for a in range(d):
+                x[i, a] -= 0.5 * dt * v[i, a]
+                v[i, a] = 0.0
+    vn2 = 0.0
+    for i in range(n):
+        for a in range(d):
+            v[i, a] += dt * forces[i, a]
+            vn2 += v[i, a] * v[i, a]
+    mix = alpha * np.sqrt(vn2 / fn2) if fn2 > 0 else 0.0
+    vmax2 = 0.0
+    for i in range(n):
+        w2 = 0.0
+        for a in range(d):
+            v[i, a] = (1.0 - alpha) * v[i, a] + mix * forces[i, a]
+            w2 += v[i, a] * v[i, a]
+        if w2 > vmax2:
+            vmax2 = w2
+    # limit the largest move per step (overlapping starts have huge forces)
+    scale = 1.0
+    if dt * np.sqrt(vmax2) > maxmove:
+        scale = maxmove / (dt * np.sqrt(vmax2))
+    stale = False
+    for i in range(n):
+        dd = 0.0
+        for a in range(d):
+            v[i, a] *= scale
+            x[i, a] += dt * v[i, a]
+            dx = x[i, a] - x_ref[i, a]
+            dd += dx * dx
+        if dd > md2:
+            stale = True
+    state[0] = dt
+    state[1] = alpha
+    state[2] = npos
+    return stale
+
+
+@njit(cache=True, error_model="numpy")
+def _fire_chunk(x, v, h, nl, pm, run, state, forces, stress):
+    """Run FIRE until max|F| < ftarget (0), the list may be stale (1) or max_steps (2).
+
+    ``nl`` a :class:`~glass2epm.core.neighbors.NeighbourList`, ``pm`` a
+    :class:`~glass2epm.core.potential.PairModel`, ``run`` a :class:`FireRun`;
+    state = [dt, alpha, npos, dtmax, steps_done], updated in place (:func:`fire_step`).
+    """
+    n, d = x.shape
+    md2 = run.max_disp * run.max_disp
     steps = 0
     status = 2
-    while steps < max_steps:
-        if parallel:
+    while steps < run.max_steps:
+        if run.parallel:
             energy_forces_full(x, h, nl, pm, forces, stress)
         else:
             energy_forces_half(x, h, nl, pm, forces, stress)
         steps += 1
         for i in range(n):
-            if mobile[i] == 0.0:
+            if run.mobile[i] == 0.0:
                 for a in range(d):
                     forces[i, a] = 0.0
-        fmax2 = 0.0
-        P = 0.0
-        fn2 = 0.0
-        vn2 = 0.0
-        for i in range(n):
-            f2 = 0.0
-            for a in range(d):
-                f2 += forces[i, a] * forces[i, a]
-                P += forces[i, a] * v[i, a]
-            fn2 += f2
-            if f2 > fmax2:
-                fmax2 = f2
-        if np.sqrt(fmax2) < ftarget:
+        fmax2, P, fn2 = fire_power(forces, v, n)
+        if np.sqrt(fmax2) < run.ftarget:
             status = 0
             break
-        if P > 0.0:
-            npos += 1
-            if npos > 5:
-                dt = min(dt * 1.1, dtmax)
-                alpha *= 0.99
-        else:
-            npos = 0
-            dt = max(dt * 0.5, dtmin)
-            alpha = alpha0
-            for i in range(n):
-                for a in range(d):
-                    x[i, a] -= 0.5 * dt * v[i, a]
-                    v[i, a] = 0.0
-        for i in range(n):
-            for a in range(d):
-                v[i, a] += dt * forces[i, a]
-                vn2 += v[i, a] * v[i, a]
-        mix = alpha * np.sqrt(vn2 / fn2) if fn2 > 0 else 0.0
-        vmax2 = 0.0
-        for i in range(n):
-            w2 = 0.0
-            for a in range(d):
-                v[i, a] = (1.0 - alpha) * v[i, a] + mix * forces[i, a]
-                w2 += v[i, a] * v[i, a]
-            if w2 > vmax2:
-                vmax2 = w2
-        # limit the largest move per step (overlapping starts have huge forces)
-        scale = 1.0
-        if dt * np.sqrt(vmax2) > maxmove:
-            scale = maxmove / (dt * np.sqrt(vmax2))
-        stale = False
-        for i in range(n):
-            dd = 0.0
-            for a in range(d):
-                v[i, a] *= scale
-                x[i, a] += dt * v[i, a]
-                dx = x[i, a] - x_ref[i, a]
-                dd += dx * dx
-            if dd > md2:
-                stale = True
-        if stale:
+        if fire_step(x, v, forces, n, P, fn2, state, run.maxmove, run.x_ref, md2):
             status = 1
             break
-    state[0] = dt
-    state[1] = alpha
-    state[2] = npos
     state[4] += steps
     return status
 

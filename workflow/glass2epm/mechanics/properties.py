@@ -20,10 +20,11 @@ from __future__ import annotations
 import numpy as np
 
 from glass2epm.core.box import deformation_generator
-from glass2epm.mechanics.hessian import HessianSolver, _prefactors, assemble, pair_data
+from glass2epm.core import contractions as C
+from glass2epm.mechanics.hessian import HessianSolver, assemble, pair_data
 from glass2epm.core.io import Configuration
 from glass2epm.core.potential import ForceField
-from glass2epm.mechanics.linear_response import pair_block_dot, pair_force_field
+
 
 
 def compute_properties(conf: Configuration, threads: int = 1) -> dict:
@@ -33,17 +34,17 @@ def compute_properties(conf: Configuration, threads: int = 1) -> dict:
     n, d = conf.N, conf.dim
     V = conf.box.volume
     ii, jj, rv, lam, r, der = pair_data(conf, ff, order=2)
-    first, second = _prefactors(r, der[1], der[2])
+    first, second = C.first_second_all(r, der[1], der[2])
     H = assemble(ii, jj, rv, r, der[1], der[2], n)
     solver = HessianSolver(H, n, d)
 
     def modulus(A, B):
-        a = rv @ A.T  # A·x_ι
-        b = rv @ B.T  # B·x_ι
-        Ka = pair_block_dot(rv, first, second, a)
+        a = C.apply_matrix(A, rv)  # A·x_ι
+        b = C.apply_matrix(B, rv)  # B·x_ι
+        Ka = C.bond_hv(rv, first, second, a)  # K_ι·(A x_ι), Eq. (B7)
         born = np.einsum("ij,ij->", b, Ka) + np.einsum("i,ij,ij->", first, rv, rv @ (B @ A).T)
-        Xi_a = pair_force_field(ii, jj, Ka, n)  # H·(A x)
-        Xi_b = pair_force_field(ii, jj, pair_block_dot(rv, first, second, b), n)  # H·(B x)
+        Xi_a = C.scatter(ii, jj, Ka, n)  # H·(A x)
+        Xi_b = C.scatter(ii, jj, C.bond_hv(rv, first, second, b), n)  # H·(B x)
         xdot = -solver.solve(Xi_a)  # Eq. (5)
         nonaffine = np.einsum("ij,ij->", Xi_b, xdot)
         return born / V, (born + nonaffine) / V

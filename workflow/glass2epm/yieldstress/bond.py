@@ -30,7 +30,7 @@ Cavity expansion ("bond micromechanics")
     each site gathers its bonds (pairs with a free end; free particles ordered along x
     relative to the site, which keeps the envelope of H_FF narrow) and
       * in 2D, factorises H_FF in envelope storage of 4×4 blocks (two particles,
-        :func:`glass2epm.yieldstress.cholesky.block_envelope_factor`) and solves three times, each
+        :func:`glass2epm.mechanics.envelope.block_envelope_factor`) and solves three times, each
         solve followed by one pass over the bonds, vectorised over bonds, that forms
         d_n and the next right-hand side (the per-pair arithmetic of
         :func:`glass2epm.core.contractions.path_rhs`) or, after the last, the weighted
@@ -59,13 +59,13 @@ from numba import njit, prange
 
 from glass2epm.core import contractions as C
 from glass2epm.core.box import min_image_2d, min_image_3d
-from glass2epm.core.contractions import PairSet
+from glass2epm.core.pairs import PairSet
 from glass2epm.core.io import Configuration
 from glass2epm.mechanics.expansion import Expansion, generator, numba_threads, stress_selector
 from glass2epm.mechanics.hessian import SPDSolver, HessianSolver, assemble
 from glass2epm.yieldstress.bond2d import _site_expansion2
 from glass2epm.yieldstress.cavity import cavity_volume, free_sets, make_cavity
-from glass2epm.yieldstress.cholesky import envelope_backsolve, envelope_factor, particle_envelope
+from glass2epm.mechanics.envelope import envelope_backsolve, envelope_factor, particle_envelope
 
 
 def component_matrix(component, dim: int) -> np.ndarray:
@@ -674,7 +674,7 @@ def bond_sites(conf: Configuration, sites, radius: float, deformation="simple_sh
 
     ``sites``: particle indices; ``radius`` R (λ); ``volume`` overrides V_R;
     ``relax=False`` gives the affine (empty free region) response. ``pairs``: the
-    configuration's :class:`~glass2epm.core.contractions.PairSet` if already built;
+    configuration's :class:`~glass2epm.core.pairs.PairSet` if already built;
     ``free``: precomputed (start, idx) of :func:`glass2epm.yieldstress.cavity.free_sets` for
     these sites. One ``prange`` over blocks of sites: each site gathers its bonds
     (pairs with a free end, from the pair table of the whole configuration),

@@ -1,7 +1,7 @@
 """The 2D path of the batched cavity expansion (:func:`glass2epm.yieldstress.bond.bond_sites`).
 
 Per site: H_FF in block-envelope storage (4×4 blocks of two particles,
-:func:`glass2epm.yieldstress.cholesky.block_envelope_factor`), three solves of the
+:func:`glass2epm.mechanics.envelope.block_envelope_factor`), three solves of the
 free-row restrictions of Eqs. (5), (11), (12), each followed by one pass over the bonds,
 vectorised over bonds, that forms d_n (Eqs. 2, 9, 10) and the next right-hand side, or,
 after the last, the weighted stress-observable series of Eqs. (16)–(18) (B13–B15).
@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit
 
 from glass2epm.core.contractions import _d3, _h2, _m4, _mv, _t3
-from glass2epm.yieldstress.cholesky import block_envelope_factor, block_envelope_layout_into, block_envelope_solve
+from glass2epm.mechanics.envelope import block_envelope_factor, block_envelope_layout_into, block_envelope_solve
 
 # the per-bond passes of the 2D path: vectorised over bonds (sums reassociated)
 _FV = {"reassoc", "contract", "nsz"}
@@ -27,7 +27,7 @@ _D10, _D11, _D20, _D21, _A0, _A1, _R0, _R1 = range(8)
 def _assemble_free_block2(li, lj, bd, m, nf, glob, hdiag, istart, jstart, pin, env, fb, bptr,
                           touched):
     """2D: H_FF of one cavity into block-envelope storage
-    (:func:`glass2epm.yieldstress.cholesky.block_envelope_layout`), lower triangle: the diagonal blocks
+    (:func:`glass2epm.mechanics.envelope.block_envelope_layout`), lower triangle: the diagonal blocks
     of the free particles (``glob``: their particle indices; ``hdiag`` from
     :func:`_diagonal_blocks`) and −[(second) x xᵀ + (first) 1] (Eq. B7) for every
     free–free bond (columns of ``bd``: rows 0, 1 x_ι; 6, 7 (first), (second)). ``pin``
@@ -220,7 +220,7 @@ def _pass_obs(gi, gj, bd, w, u, B, wk, m, out):
 def _site_expansion2(li, lj, gi, gj, w, bd, m, floating, A, B, nf, relax, glob, hdiag, istart,
                      jstart, firstp, fbw, fdw, bptrw, touched, env, dinv, u, wk, out):
     """2D cavity: O_B^w and its strain derivatives into ``out`` (4,). H_FF in 4×4 blocks
-    (:func:`glass2epm.yieldstress.cholesky.block_envelope_factor`); then three solves, each followed by
+    (:func:`glass2epm.mechanics.envelope.block_envelope_factor`); then three solves, each followed by
     one vectorised pass over the bonds: Eq. (5) H_FF ẋ = −[H·(A x)]_F → d₁ and the
     right-hand side of Eq. (11) H_FF ẍ = −[T:d₁d₁ + H·(A d₁)]_F → d₂ and that of
     Eq. (12) H_FF x⃛ = −[M⋮d₁d₁d₁ + 3T:d₁d₂ + H·(A d₂)]_F → d₃ and the weighted stress

@@ -35,7 +35,7 @@ Numba primitives shared by both methods (all ``@njit(cache=True)``):
 ``particles_within`` (CSR lists of the particles within a radius of given
 particles: one cell query per centre, its per-cell sorted runs merged),
 ``nearest_particles``. The envelope Cholesky factorisations of the free–free
-Hessians live in :mod:`glass2epm.yieldstress.cholesky`.
+Hessians live in :mod:`glass2epm.mechanics.envelope`.
 """
 
 from __future__ import annotations
@@ -281,6 +281,7 @@ def cavity_stress(cav: Cavity, x: np.ndarray | None = None, box=None,
     deformed cavity under dilation, or the box volume for a cell-covering cavity).
     """
     from glass2epm.core.neighbors import VerletList
+    from glass2epm.core.contractions import first_second_all
     from glass2epm.core.potential import pair_table
 
     sub = cav.sub
@@ -293,7 +294,7 @@ def cavity_stress(cav: Cavity, x: np.ndarray | None = None, box=None,
     w = bond_weights(ii, jj, cav.free)
     sel = w > 0
     r = np.sqrt(np.einsum("ij,ij->i", rv[sel], rv[sel]))
-    d1 = m.radial_derivatives(r, lam[sel], order=1)[1]
-    g = w[sel] * d1 / r
+    der = m.radial_derivatives(r, lam[sel], order=2)
+    g = w[sel] * first_second_all(r, der[1], der[2])[0]  # w φ'/r (Eq. B1)
     vol = cav.volume if volume is None else float(volume)
     return np.einsum("p,pa,pb->ab", g, rv[sel], rv[sel]) / vol

@@ -47,90 +47,19 @@ import numpy as np
 from numba import njit, prange
 
 from glass2epm.core.box import deformation_generator, min_image_2d, min_image_3d
-from glass2epm.core.model import _radial_derivatives, pair_size
-from glass2epm.mechanics.expansion import numba_threads
-from glass2epm.yieldstress.bond import component_matrix
+from glass2epm.core.contractions import pair_first
 from glass2epm.core.neighbors import _query_capacity, cell_grid, query
+from glass2epm.mechanics.envelope import envelope_backsolve
+from glass2epm.mechanics.expansion import numba_threads
+from glass2epm.mechanics.local import (SKIN, local_eval, local_forces, local_hessian, local_newton,
+                                       local_pairs, local_relax, local_tangent, max_disp2)
+from glass2epm.yieldstress.bond import component_matrix
 from glass2epm.yieldstress.cavity import cavity_volume
-from glass2epm.yieldstress.cholesky import envelope_backsolve, envelope_factor, particle_envelope
 from glass2epm.yieldstress.records import FrozenCurve, FrozenModel, FrozenProtocol
 
 
 # ----------------------------------------------------------------------------
-# numba production path
-#
-# Local subsystem of one site: positions X (n, d) relative to the site particle
-# (minimum image, unwrapped), free particles first (0..nf−1, ordered along x).
-# Pairs with at least one free end are listed within x_c λ_ij + skin.
-
-_SKIN = 0.4
-
-
-@njit(cache=True)
-def _pair_list(X, sizes, nf, xc, na, skin):
-    n, d = X.shape
-    cnt = 0
-    for pas in range(2):
-        if pas == 1:
-            ci = np.empty(cnt, dtype=np.int64)
-            cj = np.empty(cnt, dtype=np.int64)
-            lam = np.empty(cnt)
-            cnt = 0
-        for i in range(nf):
-            for j in range(i + 1, n):
-                lij = pair_size(sizes[i], sizes[j], na)
-                rc = xc * lij + skin
-                r2 = 0.0
-                for a in range(d):
-                    t = X[j, a] - X[i, a]
-                    r2 += t * t
-                if r2 < rc * rc:
-                    if pas == 1:
-                        ci[cnt] = i
-                        cj[cnt] = j
-                        lam[cnt] = lij
-                    cnt += 1
-    return ci, cj, lam
-
-
-@njit(cache=True)
-def _eval(X, ci, cj, lam, beta, coeffs, xc, order):
-    """Separations x_ι = X_j − X_i, distances and φ..φ^(order) of the listed pairs."""
-    m = ci.shape[0]
-    d = X.shape[1]
-    rv = np.empty((m, d))
-    r = np.empty(m)
-    for p in range(m):
-        s = 0.0
-        for a in range(d):
-            t = X[cj[p], a] - X[ci[p], a]
-            rv[p, a] = t
-            s += t * t
-        r[p] = np.sqrt(s)
-    return rv, r, _radial_derivatives(r, lam, beta, coeffs, xc, order)
-
-
-@njit(cache=True)
-def _forces_of(rv, r, der, ci, cj, nf):
-    """(energy of the listed pairs, forces on the free particles (nf, d), max|F|)."""
-    d = rv.shape[1]
-    F = np.zeros((nf, d))
-    e = 0.0
-    for p in range(ci.shape[0]):
-        e += der[0, p]
-        g = der[1, p] / r[p]
-        for a in range(d):
-            f = g * rv[p, a]  # ∂φ/∂x_j = φ'/r x_ι ; F_j = −that, F_i = +that
-            if cj[p] < nf:
-                F[cj[p], a] -= f
-            F[ci[p], a] += f
-    fmax = 0.0
-    for i in range(nf):
-        s = 0.0
-        for a in range(d):
-            s += F[i, a] * F[i, a]
-        fmax = max(fmax, np.sqrt(s))
-    return e, F, fmax
+# numba production path (the local mechanics: glass2epm.mechanics.local)
 
 
 @njit(cache=True)
@@ -144,233 +73,8 @@ def _stress_of(rv, r, der, ci, cj, nf, B, volume):
         for a in range(d):
             for b in range(d):
                 q += rv[p, a] * B[a, b] * rv[p, b]
-        s += w * der[1, p] / r[p] * q
+        s += w * pair_first(r[p], der[1, p]) * q
     return s / volume
-
-
-@njit(cache=True)
-def _hessian_of(rv, r, der, ci, cj, nf):
-    """Free–free Hessian block in envelope storage (interacting pairs only), factorised.
-    Returns (env, ptr, first, ok)."""
-    d = rv.shape[1]
-    firstp = np.arange(nf)
-    for p in range(ci.shape[0]):
-        if cj[p] < nf and der[1, p] != 0.0:
-            if ci[p] < firstp[cj[p]]:
-                firstp[cj[p]] = ci[p]
-    nd = d * nf
-    first, ptr, env = particle_envelope(firstp, nf, d)
-    touched = np.zeros(nf, dtype=np.bool_)
-    for p in range(ci.shape[0]):
-        if der[1, p] == 0.0 and der[2, p] == 0.0:
-            continue
-        f1 = der[1, p] / r[p]
-        f2 = (der[2, p] - f1) / (r[p] * r[p])
-        i = ci[p]
-        j = cj[p]
-        jf = j < nf
-        touched[i] = True
-        if jf:
-            touched[j] = True
-        for a in range(d):
-            for c in range(a + 1):
-                k = f2 * rv[p, a] * rv[p, c]
-                if a == c:
-                    k += f1
-                r_ = d * i + a
-                env[ptr[r_] + d * i + c - first[r_]] += k
-                if jf:
-                    r_ = d * j + a
-                    env[ptr[r_] + d * j + c - first[r_]] += k
-        if jf:  # j > i: block (j, i)
-            for a in range(d):
-                r_ = d * j + a
-                for c in range(d):
-                    k = f2 * rv[p, a] * rv[p, c]
-                    if a == c:
-                        k += f1
-                    env[ptr[r_] + d * i + c - first[r_]] -= k
-    for l in range(nf):
-        if not touched[l]:  # a free particle without interactions (rattler)
-            for a in range(d):
-                r_ = d * l + a
-                env[ptr[r_] + r_ - first[r_]] = 1.0
-    ok = envelope_factor(env, ptr, first, nd, d)
-    return env, ptr, first, ok
-
-
-@njit(cache=True)
-def _tangent_of(rv, r, der, ci, cj, nf, A, env, ptr, first):
-    """ẋ on the free particles: H_FF ẋ = −[H·(A x)]_F (Eq. 5 restricted)."""
-    d = rv.shape[1]
-    b = np.zeros(d * nf)
-    ax = np.empty(d)
-    for p in range(ci.shape[0]):
-        if der[1, p] == 0.0 and der[2, p] == 0.0:
-            continue
-        f1 = der[1, p] / r[p]
-        f2 = (der[2, p] - f1) / (r[p] * r[p])
-        xa = 0.0
-        for a in range(d):
-            s = 0.0
-            for c in range(d):
-                s += A[a, c] * rv[p, c]
-            ax[a] = s
-            xa += rv[p, a] * s
-        for a in range(d):
-            g = f2 * xa * rv[p, a] + f1 * ax[a]  # K·(A x_ι)
-            if cj[p] < nf:
-                b[d * cj[p] + a] -= g
-            b[d * ci[p] + a] += g
-    envelope_backsolve(env, ptr, first, d * nf, b, d)
-    return b.reshape((nf, d))
-
-
-@njit(cache=True)
-def _maxdisp2(X, Xref, n):
-    """Largest squared displacement of particles 0..n−1 since Xref."""
-    m = 0.0
-    for i in range(n):
-        s = 0.0
-        for a in range(X.shape[1]):
-            t = X[i, a] - Xref[i, a]
-            s += t * t
-        m = max(m, s)
-    return m
-
-
-@njit(cache=True)
-def _fire(X, sizes, nf, beta, coeffs, xc, na, ftarget, max_steps):
-    """FIRE (Bitzek 2006, FIRE 2.0 back-off) on the free particles, in place.
-    Returns (converged, steps)."""
-    d = X.shape[1]
-    dtmax = 0.05
-    dt = 0.1 * dtmax
-    alpha0 = 0.1
-    alpha = alpha0
-    npos = 0
-    V = np.zeros((nf, d))
-    Xref = X.copy()
-    ci, cj, lam = _pair_list(X, sizes, nf, xc, na, _SKIN)
-    for step in range(max_steps):
-        if _maxdisp2(X, Xref, nf) > 0.25 * _SKIN * _SKIN:
-            Xref = X.copy()
-            ci, cj, lam = _pair_list(X, sizes, nf, xc, na, _SKIN)
-        rv, r, der = _eval(X, ci, cj, lam, beta, coeffs, xc, 1)
-        e, F, fmax = _forces_of(rv, r, der, ci, cj, nf)
-        if fmax < ftarget:
-            return True, step
-        P = 0.0
-        fn2 = 0.0
-        for i in range(nf):
-            for a in range(d):
-                P += F[i, a] * V[i, a]
-                fn2 += F[i, a] * F[i, a]
-        if P > 0.0:
-            npos += 1
-            if npos > 5:
-                dt = min(dt * 1.1, dtmax)
-                alpha *= 0.99
-        else:
-            npos = 0
-            dt = max(dt * 0.5, 1e-4 * dtmax)
-            alpha = alpha0
-            for i in range(nf):
-                for a in range(d):
-                    X[i, a] -= 0.5 * dt * V[i, a]
-                    V[i, a] = 0.0
-        vn2 = 0.0
-        for i in range(nf):
-            for a in range(d):
-                V[i, a] += dt * F[i, a]
-                vn2 += V[i, a] * V[i, a]
-        mix = alpha * np.sqrt(vn2 / fn2) if fn2 > 0 else 0.0
-        vmax = 0.0
-        for i in range(nf):
-            w2 = 0.0
-            for a in range(d):
-                V[i, a] = (1.0 - alpha) * V[i, a] + mix * F[i, a]
-                w2 += V[i, a] * V[i, a]
-            vmax = max(vmax, np.sqrt(w2))
-        scale = 1.0
-        if dt * vmax > 0.1:
-            scale = 0.1 / (dt * vmax)
-        for i in range(nf):
-            for a in range(d):
-                V[i, a] *= scale
-                X[i, a] += dt * V[i, a]
-    return False, max_steps
-
-
-@njit(cache=True)
-def _newton(X, sizes, nf, beta, coeffs, xc, na, ftol, max_iter):
-    """Full Newton on the free particles (fresh factor each step, backtracking on
-    max|F| and energy), in place. Returns (converged, iterations)."""
-    d = X.shape[1]
-    ci, cj, lam = _pair_list(X, sizes, nf, xc, na, _SKIN)
-    Xref = X.copy()
-    rv, r, der = _eval(X, ci, cj, lam, beta, coeffs, xc, 2)
-    e, F, fmax = _forces_of(rv, r, der, ci, cj, nf)
-    for it in range(max_iter):
-        if fmax < ftol:
-            return True, it
-        env, ptr, first, ok = _hessian_of(rv, r, der, ci, cj, nf)
-        if not ok:
-            return False, it
-        dx = F.copy().reshape(d * nf)
-        envelope_backsolve(env, ptr, first, d * nf, dx, d)
-        t = 1.0
-        accepted = False
-        Xt = X.copy()
-        for _ in range(12):
-            for i in range(nf):
-                for a in range(d):
-                    Xt[i, a] = X[i, a] + t * dx[d * i + a]
-            if _maxdisp2(Xt, Xref, nf) > 0.25 * _SKIN * _SKIN:
-                return False, it  # a large step: not in the basin of this Newton
-            rv, r, der = _eval(Xt, ci, cj, lam, beta, coeffs, xc, 2)
-            et, Ft, fmt = _forces_of(rv, r, der, ci, cj, nf)
-            if (fmt < fmax and (et <= e + 1e-12 * abs(e) or fmax < 1e-6)) or fmt < ftol:
-                accepted = True
-                break
-            t *= 0.5
-        if not accepted:
-            return False, it
-        X[:nf] = Xt[:nf]
-        e, F, fmax = et, Ft, fmt
-    return fmax < ftol, max_iter
-
-
-@njit(cache=True)
-def _relax(X, sizes, nf, beta, coeffs, xc, na, ftol, seed):
-    """Robust relaxation of the free particles: Newton, else FIRE + Newton, else FIRE
-    to ftol. Ends at a state with a positive-definite free–free Hessian when possible
-    (a saddle is left along a small random kick). Returns status (0 converged,
-    1 failed) and the number of FIRE steps used."""
-    fire_steps = 0
-    for attempt in range(4):
-        ok, _ = _newton(X, sizes, nf, beta, coeffs, xc, na, ftol, 30)
-        if not ok:
-            conv, st = _fire(X, sizes, nf, beta, coeffs, xc, na, max(ftol, 1e-7), 200000)
-            fire_steps += st
-            if not conv:
-                return 1, fire_steps
-            ok, _ = _newton(X, sizes, nf, beta, coeffs, xc, na, ftol, 30)
-            if not ok:
-                conv, st = _fire(X, sizes, nf, beta, coeffs, xc, na, ftol, 500000)
-                fire_steps += st
-                if not conv:
-                    return 1, fire_steps
-        ci, cj, lam = _pair_list(X, sizes, nf, xc, na, _SKIN)
-        rv, r, der = _eval(X, ci, cj, lam, beta, coeffs, xc, 2)
-        env, ptr, first, pd = _hessian_of(rv, r, der, ci, cj, nf)
-        if pd:
-            return 0, fire_steps
-        np.random.seed(seed + attempt)
-        for i in range(nf):
-            for a in range(X.shape[1]):
-                X[i, a] += 1e-4 * (np.random.random() - 0.5)
-    return 1, fire_steps
 
 
 @njit(cache=True)
@@ -425,12 +129,12 @@ def _modulus(X0, sizes, nf, pm, pr):
     beta, coeffs, xc, na = pm.beta, pm.coeffs, pm.xc, pm.na
     A, B, VR, trA = pr.A, pr.B, pr.VR, pr.trA
     n, d = X0.shape
-    ci, cj, lam = _pair_list(X0, sizes, nf, xc, na, _SKIN)
-    rv, r, der = _eval(X0, ci, cj, lam, beta, coeffs, xc, 2)
-    env, ptr, first, ok = _hessian_of(rv, r, der, ci, cj, nf)
+    ci, cj, lam = local_pairs(X0, sizes, nf, xc, na, SKIN)
+    rv, r, der = local_eval(X0, ci, cj, lam, beta, coeffs, xc, 2)
+    env, ptr, first, ok = local_hessian(rv, r, der, ci, cj, nf)
     if not ok:
         return np.nan
-    xdot = _tangent_of(rv, r, der, ci, cj, nf, A, env, ptr, first)
+    xdot = local_tangent(rv, r, der, ci, cj, nf, A, env, ptr, first)
     T = np.empty((n, d))
     _rows_times(A, X0, 0, n, T)
     for i in range(nf):
@@ -441,7 +145,7 @@ def _modulus(X0, sizes, nf, pm, pr):
     ks = np.array([-2.0, -1.0, 1.0, 2.0])
     for q in range(4):
         Xh = X0 + ks[q] * h * T
-        rv, r, der = _eval(Xh, ci, cj, lam, beta, coeffs, xc, 1)
+        rv, r, der = local_eval(Xh, ci, cj, lam, beta, coeffs, xc, 1)
         vals[q] = _stress_of(rv, r, der, ci, cj, nf, B, VR * np.exp(ks[q] * h * trA))
     return (8.0 * (vals[2] - vals[1]) - (vals[3] - vals[0])) / (12.0 * h)
 
@@ -459,33 +163,33 @@ def _aqs(X0, sizes, nf, pm, pr, direction, sgn, seed, curve_g, curve_s):
     A, B, VR, trA, step, nmax = pr.A, pr.B, pr.VR, pr.trA, pr.step, pr.nmax
     drop_tol, ftol = pr.drop_tol, pr.ftol
     n, d = X0.shape
-    skin2 = 0.25 * _SKIN * _SKIN
+    skin2 = 0.25 * SKIN * SKIN
     rec = curve_g.shape[0] > 0
     X = X0.copy()
-    ci, cj, lam = _pair_list(X, sizes, nf, xc, na, _SKIN)
+    ci, cj, lam = local_pairs(X, sizes, nf, xc, na, SKIN)
     Xref = X.copy()
-    rv, r, der = _eval(X, ci, cj, lam, beta, coeffs, xc, 2)
+    rv, r, der = local_eval(X, ci, cj, lam, beta, coeffs, xc, 2)
     s_prev = _stress_of(rv, r, der, ci, cj, nf, B, VR)
     g_prev = 0.0
     if rec:
         curve_g[0] = 0.0
         curve_s[0] = s_prev
-    env, ptr, first, ok = _hessian_of(rv, r, der, ci, cj, nf)
+    env, ptr, first, ok = local_hessian(rv, r, der, ci, cj, nf)
     if not ok:
-        status, _ = _relax(X, sizes, nf, beta, coeffs, xc, na, ftol, seed)
+        status, _ = local_relax(X, sizes, nf, beta, coeffs, xc, na, ftol, seed)
         if status != 0:
             return 2, np.nan, np.nan, 0
-        ci, cj, lam = _pair_list(X, sizes, nf, xc, na, _SKIN)
+        ci, cj, lam = local_pairs(X, sizes, nf, xc, na, SKIN)
         Xref = X.copy()
-        rv, r, der = _eval(X, ci, cj, lam, beta, coeffs, xc, 2)
-        env, ptr, first, ok = _hessian_of(rv, r, der, ci, cj, nf)
+        rv, r, der = local_eval(X, ci, cj, lam, beta, coeffs, xc, 2)
+        env, ptr, first, ok = local_hessian(rv, r, der, ci, cj, nf)
     delta = direction * step
     Dst = expm_small(delta * A)
     for k in range(1, nmax + 1):
         g = direction * k * step
         Dn = expm_small(g * A)
         # predictor: D(δ)·x + δ·ẋ on the free particles, D(γ)·x₀ on the frozen ones
-        xdot = _tangent_of(rv, r, der, ci, cj, nf, A, env, ptr, first)
+        xdot = local_tangent(rv, r, der, ci, cj, nf, A, env, ptr, first)
         Xp = np.empty((n, d))
         _rows_times(Dst, X, 0, nf, Xp)
         for i in range(nf):
@@ -493,12 +197,12 @@ def _aqs(X0, sizes, nf, pm, pr, direction, sgn, seed, curve_g, curve_s):
                 Xp[i, a] += delta * xdot[i, a]
         _affine(X0, Dn, nf, Xp)
         Xpred = Xp.copy()
-        if _maxdisp2(Xp, Xref, n) > skin2:
-            ci, cj, lam = _pair_list(Xp, sizes, nf, xc, na, _SKIN)
+        if max_disp2(Xp, Xref, n) > skin2:
+            ci, cj, lam = local_pairs(Xp, sizes, nf, xc, na, SKIN)
             Xref = Xp.copy()
         # corrector: chord iterations with the factor of the previous state
-        rv, r, der = _eval(Xp, ci, cj, lam, beta, coeffs, xc, 2)
-        e, F, fmax = _forces_of(rv, r, der, ci, cj, nf)
+        rv, r, der = local_eval(Xp, ci, cj, lam, beta, coeffs, xc, 2)
+        e, F, fmax = local_forces(rv, r, der, ci, cj, nf)
         conv = fmax < ftol
         for it in range(12):
             if conv:
@@ -508,38 +212,38 @@ def _aqs(X0, sizes, nf, pm, pr, direction, sgn, seed, curve_g, curve_s):
             for i in range(nf):
                 for a in range(d):
                     Xp[i, a] += dx[d * i + a]
-            if _maxdisp2(Xp, Xref, n) > skin2:
-                ci, cj, lam = _pair_list(Xp, sizes, nf, xc, na, _SKIN)
+            if max_disp2(Xp, Xref, n) > skin2:
+                ci, cj, lam = local_pairs(Xp, sizes, nf, xc, na, SKIN)
                 Xref = Xp.copy()
-            rv, r, der = _eval(Xp, ci, cj, lam, beta, coeffs, xc, 2)
-            e2, F2, fm2 = _forces_of(rv, r, der, ci, cj, nf)
+            rv, r, der = local_eval(Xp, ci, cj, lam, beta, coeffs, xc, 2)
+            e2, F2, fm2 = local_forces(rv, r, der, ci, cj, nf)
             slow = not fm2 < 0.5 * fmax
             F, fmax = F2, fm2
             conv = fmax < ftol
             if slow and not conv:
                 break
         if not conv:
-            ok_n, _ = _newton(Xp, sizes, nf, beta, coeffs, xc, na, ftol, 30)
+            ok_n, _ = local_newton(Xp, sizes, nf, beta, coeffs, xc, na, ftol, 30)
             if not ok_n:  # restart from the predictor: the minimum may have vanished
                 Xp[:] = Xpred
-                status, _ = _relax(Xp, sizes, nf, beta, coeffs, xc, na, ftol, seed + k)
+                status, _ = local_relax(Xp, sizes, nf, beta, coeffs, xc, na, ftol, seed + k)
                 if status != 0:  # last resort: the affine map of the previous state
                     _rows_times(Dst, X, 0, nf, Xp)
-                    status, _ = _relax(Xp, sizes, nf, beta, coeffs, xc, na, ftol, seed + 3 * k)
+                    status, _ = local_relax(Xp, sizes, nf, beta, coeffs, xc, na, ftol, seed + 3 * k)
                     if status != 0:
                         return 2, np.nan, np.nan, k
-            ci, cj, lam = _pair_list(Xp, sizes, nf, xc, na, _SKIN)
+            ci, cj, lam = local_pairs(Xp, sizes, nf, xc, na, SKIN)
             Xref = Xp.copy()
-            rv, r, der = _eval(Xp, ci, cj, lam, beta, coeffs, xc, 2)
-        env, ptr, first, ok = _hessian_of(rv, r, der, ci, cj, nf)
+            rv, r, der = local_eval(Xp, ci, cj, lam, beta, coeffs, xc, 2)
+        env, ptr, first, ok = local_hessian(rv, r, der, ci, cj, nf)
         if not ok:  # converged onto a saddle: leave it
-            status, _ = _relax(Xp, sizes, nf, beta, coeffs, xc, na, ftol, seed + 7919 * k)
+            status, _ = local_relax(Xp, sizes, nf, beta, coeffs, xc, na, ftol, seed + 7919 * k)
             if status != 0:
                 return 2, np.nan, np.nan, k
-            ci, cj, lam = _pair_list(Xp, sizes, nf, xc, na, _SKIN)
+            ci, cj, lam = local_pairs(Xp, sizes, nf, xc, na, SKIN)
             Xref = Xp.copy()
-            rv, r, der = _eval(Xp, ci, cj, lam, beta, coeffs, xc, 2)
-            env, ptr, first, ok = _hessian_of(rv, r, der, ci, cj, nf)
+            rv, r, der = local_eval(Xp, ci, cj, lam, beta, coeffs, xc, 2)
+            env, ptr, first, ok = local_hessian(rv, r, der, ci, cj, nf)
         s = _stress_of(rv, r, der, ci, cj, nf, B, VR * np.exp(g * trA))
         if rec:
             curve_g[k] = g
@@ -613,8 +317,8 @@ def _frozen_batch(x, sizes, h, sites, radius, reach, pm, pr, seed):
         X0, sz, nf, _ = _local_subsystem(x, sizes, h, sites[t], radius, reach, hinv, ncell,
                                          cstart, members, cap)
         info[t, 0] = nf
-        ci, cj, lam = _pair_list(X0, sz, nf, xc, na, _SKIN)
-        rv, r, der = _eval(X0, ci, cj, lam, pm.beta, pm.coeffs, xc, 1)
+        ci, cj, lam = local_pairs(X0, sz, nf, xc, na, SKIN)
+        rv, r, der = local_eval(X0, ci, cj, lam, pm.beta, pm.coeffs, xc, 1)
         res[t, 0] = _stress_of(rv, r, der, ci, cj, nf, B, VR)
         mu = _modulus(X0, sz, nf, pm, pr)
         res[t, 1] = mu
@@ -663,7 +367,7 @@ def _setup(conf, radius, geometry, component, margin):
     d = conf.dim
     A = deformation_generator(geometry, d)
     B = component_matrix(component, d)
-    reach = radius + conf.model.max_cutoff + _SKIN + margin
+    reach = radius + conf.model.max_cutoff + SKIN + margin
     if reach >= 0.5 * conf.box.perpendicular_widths().min():
         raise ValueError(
             f"cavity radius {radius:g} λ is too large for the frozen-matrix method in this cell: "

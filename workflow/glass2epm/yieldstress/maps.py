@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from glass2epm.core.contractions import PairSet
+from glass2epm.core.pairs import PairSet
 from glass2epm.core.io import Configuration, read_table, write_table
 from glass2epm.mechanics.expansion import numba_threads
 from glass2epm.yieldstress.bond import CavityExpansion, bond_sites
