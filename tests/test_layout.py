@@ -133,3 +133,13 @@ def test_readme_architecture_lists_every_module():
     assert not missing, f"modules missing from the README's architecture section: {missing}"
     for stage in STAGES:
         assert f"{stage}/" in section, stage
+
+
+@pytest.mark.parametrize("marker, home", [
+    ("alpha *= 0.99", "glass2epm.mechanics.minimize"),  # the FIRE step (Bitzek 2006)
+    ("(d2 - f1) * (ir * ir)", "glass2epm.core.contractions"),  # (second), Eq. B2
+])
+def test_one_home_for_shared_mechanics(marker, home):
+    """The FIRE update and the Eq. B2 prefactor are written once (issue: one mechanics core)."""
+    where = sorted(m for m, p in _modules().items() if marker in p.read_text())
+    assert where == [home]
