@@ -65,6 +65,7 @@ from glass2epm.mechanics.expansion import Expansion, generator, numba_threads, s
 from glass2epm.mechanics.hessian import SPDSolver, HessianSolver, assemble
 from glass2epm.yieldstress.bond2d import _site_expansion2
 from glass2epm.yieldstress.cavity import cavity_volume, free_sets, make_cavity
+from glass2epm.yieldstress.records import BondWork, Cavities, PairTable
 from glass2epm.mechanics.envelope import envelope_backsolve, envelope_factor, particle_envelope
 
 
@@ -343,8 +344,7 @@ def _argsort_stable(key, n, order, count):
 
 
 @njit(cache=True)
-def _site_bonds(x, h, site, free, istart, ipair, iother, jstart, jpair, jother, pdata, mark,
-                key, order, count, zslot, glob, firstp, li, lj, gi, gj, w, bd, pid):
+def _site_bonds(pt, site, free, zslot, wb):
     """The bonds of one cavity: every pair with at least one free end, written to the
     first m columns of the work arrays. Returns (m, floating), floating when no bond
     reaches a frozen particle (the cavity covers the cell: translations must be pinned).
@@ -358,7 +358,13 @@ def _site_bonds(x, h, site, free, istart, ipair, iother, jstart, jpair, jother, 
     once). Per bond: li, lj (local index of the i and j ends, −1 for frozen), gi, gj (the
     same with ``zslot`` for frozen: a slot of the solution vectors that stays 0), w
     (weight 1 or ½), pid (its pair) and the column bd[:, m] of its ``pdata`` row (x_ι,
-    A·x_ι, H·(A x)_ι, (first)..(fourth))."""
+    A·x_ι, H·(A x)_ι, (first)..(fourth)). ``pt``: the
+    :class:`~glass2epm.yieldstress.records.PairTable`; ``wb``: the
+    :class:`~glass2epm.yieldstress.records.BondWork` of the block."""
+    x, h, pdata = pt.x, pt.h, pt.pdata
+    istart, ipair, iother, jstart, jpair, jother = pt.istart, pt.ipair, pt.iother, pt.jstart, pt.jpair, pt.jother
+    mark, key, order, count, glob, firstp = wb.mark, wb.key, wb.order, wb.count, wb.glob, wb.firstp
+    li, lj, gi, gj, w, bd, pid = wb.li, wb.lj, wb.gi, wb.gj, wb.w, wb.bd, wb.pid
     d = x.shape[1]
     nf = free.shape[0]
     nr = pdata.shape[1]
@@ -562,12 +568,15 @@ def _site_expansion(li, lj, brv, ax, g1, bpre, w, A, B, nf, relax, out):
 
 
 @njit(cache=True, parallel=True)
-def _bond_sites(x, h, sites, fstart, fidx, istart, ipair, iother, jstart, jpair, jother, pdata,
-                hdiag, A, B, relax, nblocks, generic):
+def _bond_sites(pt, cav, A, B, relax, nblocks, generic):
     """O_B^w and its first three strain derivatives for every cavity (one ``prange`` over
-    blocks of sites, each with its own work arrays): the 2D path
-    (:func:`glass2epm.yieldstress.bond2d._site_expansion2`) or, in 3D or with ``generic``,
-    :func:`_site_expansion`. Returns (O (nsites, 4), ok (nsites,))."""
+    blocks of sites, each with its own :class:`~glass2epm.yieldstress.records.BondWork`):
+    the 2D path (:func:`glass2epm.yieldstress.bond2d._site_expansion2`) or, in 3D or with
+    ``generic``, :func:`_site_expansion`. ``pt``: the
+    :class:`~glass2epm.yieldstress.records.PairTable`; ``cav``: the
+    :class:`~glass2epm.yieldstress.records.Cavities`. Returns (O (nsites, 4), ok (nsites,))."""
+    x, sites, fstart, fidx = pt.x, cav.sites, cav.fstart, cav.fidx
+    istart, jstart = pt.istart, pt.jstart
     n, dim = x.shape
     ns = sites.shape[0]
     O = np.full((ns, 4), np.nan)
@@ -611,16 +620,14 @@ def _bond_sites(x, h, sites, fstart, fidx, istart, ipair, iother, jstart, jpair,
         u = np.zeros(2 * zslot + 2)
         env = np.empty(16 * capb * 8)
         out = np.empty(4)
+        wb = BondWork(mark, key, order, count, glob, firstp, li, lj, gi, gj, w, pid, bd, wk, fbw,
+                      fdw, bptrw, touched, dinv, u, out)
         for t in range(t0, t1):
             free = fidx[fstart[t]:fstart[t + 1]]
             nf = free.shape[0]
-            m, floating = _site_bonds(x, h, sites[t], free, istart, ipair, iother, jstart, jpair,
-                                      jother, pdata, mark, key, order, count, zslot, glob,
-                                      firstp, li, lj, gi, gj, w, bd, pid)
+            m, floating = _site_bonds(pt, sites[t], free, zslot, wb)
             if dim == 2 and not generic:
-                good, env = _site_expansion2(li, lj, gi, gj, w, bd, m, floating, A, B, nf, relax,
-                                             glob, hdiag, istart, jstart, firstp, fbw, fdw, bptrw,
-                                             touched, env, dinv, u, wk, out)
+                good, env = _site_expansion2(pt, wb, m, floating, A, B, nf, relax, env)
             else:
                 brv = np.ascontiguousarray(bd[0:dim, :m].T)
                 bax = np.ascontiguousarray(bd[dim:2 * dim, :m].T)
@@ -661,9 +668,8 @@ def _batched(conf, sites, free, ps, A, B, relax, generic=False):
     hdiag = (_diagonal_blocks(ps.rv, ps.pre, inc[0], inc[1], inc[3], inc[4]) if conf.dim == 2
              else np.zeros((conf.N, 3)))
     nblocks = int(max(1, min(sites.size, 8 * numba.get_num_threads())))
-    return _bond_sites(conf.x, conf.box.h, sites, fstart, fidx, *inc, pdata, hdiag, A,
-                       np.ascontiguousarray(B, dtype=float), bool(relax), nblocks,
-                       bool(generic))
+    return _bond_sites(PairTable(conf.x, conf.box.h, *inc, pdata, hdiag), Cavities(sites, fstart, fidx),
+                       A, np.ascontiguousarray(B, dtype=float), bool(relax), nblocks, bool(generic))
 
 
 def bond_sites(conf: Configuration, sites, radius: float, deformation="simple_shear",

@@ -217,15 +217,19 @@ def _pass_obs(gi, gj, bd, w, u, B, wk, m, out):
 
 
 @njit(cache=True)
-def _site_expansion2(li, lj, gi, gj, w, bd, m, floating, A, B, nf, relax, glob, hdiag, istart,
-                     jstart, firstp, fbw, fdw, bptrw, touched, env, dinv, u, wk, out):
+def _site_expansion2(pt, wb, m, floating, A, B, nf, relax, env):
     """2D cavity: O_B^w and its strain derivatives into ``out`` (4,). H_FF in 4×4 blocks
     (:func:`glass2epm.mechanics.envelope.block_envelope_factor`); then three solves, each followed by
     one vectorised pass over the bonds: Eq. (5) H_FF ẋ = −[H·(A x)]_F → d₁ and the
     right-hand side of Eq. (11) H_FF ẍ = −[T:d₁d₁ + H·(A d₁)]_F → d₂ and that of
     Eq. (12) H_FF x⃛ = −[M⋮d₁d₁d₁ + 3T:d₁d₂ + H·(A d₂)]_F → d₃ and the weighted stress
     observable. Returns (ok, env) (env possibly grown); ok False if H_FF is not
-    positive definite."""
+    positive definite. ``pt``: the :class:`~glass2epm.yieldstress.records.PairTable`;
+    ``wb``: the :class:`~glass2epm.yieldstress.records.BondWork` after
+    :func:`glass2epm.yieldstress.bond._site_bonds`."""
+    hdiag, istart, jstart = pt.hdiag, pt.istart, pt.jstart
+    li, lj, gi, gj, w, bd, glob, firstp = wb.li, wb.lj, wb.gi, wb.gj, wb.w, wb.bd, wb.glob, wb.firstp
+    fbw, fdw, bptrw, touched, dinv, u, wk, out = wb.fb, wb.fd, wb.bptr, wb.touched, wb.dinv, wb.u, wb.wk, wb.out
     if not (relax and nf > 0):
         for p in range(m):  # no free particle: d_n = Aⁿ x, no solve
             wk[_D10, p] = bd[2, p]
