@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml scripts/install-system-deps.sh
 	touch $(STAMP)
 
 run: install
-	$(BIN)/snakemake --workflow-profile profiles/default --cores $(CORES)
+	$(BIN)/snakemake --workflow-profile profiles/default --cores $(CORES) --rerun-incomplete
 	$(BIN)/snakemake --workflow-profile profiles/default --report results/report.html
 	@echo "figures: results/figures/  report: results/report.html  key numbers: results/report/comparison.tsv"
 
@@ -30,6 +30,7 @@ test: install
 	$(BIN)/python -m pytest -q
 
 test-slow: install
+	$(BIN)/python -m pip install --quiet -e '.[dev,ovito]' 2>/dev/null || echo "OVITO not installable here: its export checks are skipped"
 	$(BIN)/python -m pytest -q -m slow
 
 bench: install

@@ -300,4 +300,5 @@ def test_band_stage_commands_match_task_functions(tmp_path, capsys):
                      "-o", str(tmp_path / "growth.json")]) == 0
     out = _json.loads((tmp_path / "growth.json").read_text())
     assert out["Tp"] == 0.5 and out["particles"]["exponent"] > 0
-    assert tasks.band_growth(tmp_path / "w_task.parquet", [], 0.5, tmp_path / "g2.json") == out
+    ret = tasks.band_growth(tmp_path / "w_task.parquet", [], 0.5, tmp_path / "g2.json")
+    assert _json.loads((tmp_path / "g2.json").read_text()) == out == {**ret, "units": io.UNITS}

@@ -75,7 +75,7 @@ def test_lerner_import(reference_path):
 def test_lerner_bad_file(tmp_path):
     p = tmp_path / "bad.dat"
     p.write_text("10 0 1\n0.1 0.2\n")
-    with pytest.raises(SchemaError, match="columns per particle"):
+    with pytest.raises(ValueError, match="columns per particle"):
         io.read_lerner(p)
 
 

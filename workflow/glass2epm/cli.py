@@ -7,8 +7,14 @@ import argparse
 import importlib
 import pkgutil
 import sys
+from pathlib import Path
 
 from glass2epm import __version__, commands
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Help texts with each option's default (units are in the texts) and the
+    description's own line breaks."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,8 +24,17 @@ def build_parser() -> argparse.ArgumentParser:
         "(units: energy ε, length λ, stress ε/λ^d).",
     )
     parser.add_argument("--version", action="version", version=f"glass2epm {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of an error (default: one line naming the problem)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
+    add = sub.add_parser
+
+    def add_parser(name, **kw):  # every subcommand's --help shows the defaults
+        kw["formatter_class"] = _HelpFormatter
+        return add(name, **kw)
+
+    sub.add_parser = add_parser
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         mod = importlib.import_module(f"{commands.__name__}.{info.name}")
         if hasattr(mod, "register"):
@@ -27,13 +42,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: argument names that are outputs (of every command, and of some commands only)
+_OUTPUTS = {"output", "summary", "liquid", "bonds", "field"}
+_OUTPUTS_OF = {"band-profiles": {"widths", "profiles"}}
+
+
+def _check_paths(args) -> None:
+    """Before any work: no output is an input, and every output can be written."""
+    from glass2epm.core.validate import check_outputs
+
+    outs = _OUTPUTS | _OUTPUTS_OF.get(args.command, set())
+    outputs, inputs = [], []
+    for key, value in vars(args).items():
+        if key in ("func", "command") or value is None or isinstance(value, (bool, int, float)):
+            continue
+        values = value if isinstance(value, list) else [value]
+        if key in outs:
+            outputs += [v for v in values if isinstance(v, (str, Path))]
+        else:
+            inputs += [v for v in values if isinstance(v, (str, Path)) and Path(v).is_file()]
+    check_outputs(outputs, inputs)
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        _check_paths(args)
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
-        print(f"glass2epm {args.command}: error: {exc}", file=sys.stderr)
+    except (ValueError, OSError, RuntimeError, KeyError) as exc:
+        # bad input (glass2epm.core.validate.InputError, SchemaError), a missing or
+        # unwritable file, a run that cannot proceed: one line, exit status 2
+        if args.debug:
+            raise
+        msg = str(exc) if not isinstance(exc, KeyError) else f"missing key {exc}"
+        if isinstance(exc, OSError) and exc.filename and str(exc.filename) not in msg:
+            msg = f"{exc.filename}: {exc.strerror or msg}"
+        msg = "; ".join(line.strip() for line in msg.splitlines() if line.strip()) or type(exc).__name__
+        print(f"glass2epm {args.command}: error: {msg}",
+              file=sys.stderr)
         return 2
 
 

@@ -2,6 +2,8 @@
 import itertools
 import os
 
+from glass2epm.core.config import tp_key
+
 RESULTS = config["results"]
 PRESET = config["model"]["preset"]
 DIM = config["model"]["dim"]
@@ -81,9 +83,13 @@ def _sweep_table(path):
             )
         for k, r in enumerate(reader, start=2):
             try:
-                rows.append((int(r["N"]), float(r["Tp"]), int(r["seed"])))
+                row = (int(r["N"]), float(r["Tp"]), int(r["seed"]))
             except ValueError as exc:
                 raise ValueError(f"sweep table {path}, line {k}: {exc}") from None
+            tp_key(
+                row[1], f"sweep table {path}, line {k}"
+            )  # at most two decimals: paths hold two
+            rows.append(row)
     if not rows:
         raise ValueError(f"sweep table {path}: no rows")
     return rows

@@ -1,7 +1,7 @@
 """Rule `swap_mc`: equilibrate a liquid at T_p with SWAP Monte Carlo (paper ref. [60])."""
 
 from glass2epm.core.runtime import rule_context
-from glass2epm.prepare.tasks import equilibrate_liquid
+from glass2epm.prepare.tasks import equilibrate_liquid, progress_line
 
 with rule_context(snakemake) as log:
     wc, p = snakemake.wildcards, snakemake.params
@@ -10,6 +10,6 @@ with rule_context(snakemake) as log:
         sizes=p.sizes, sweeps=p.sweeps, tune_sweeps=p.tune_sweeps, p_swap=p.p_swap, check=p.check,
         tau_fraction=p.tau_fraction, liquid_path=snakemake.output.liquid,
         series_path=snakemake.output.series, provenance={"rule": "swap_mc"},
-        progress=lambda sweep, info: log.info("sweep %d %s", sweep, info),
+        progress=lambda sweep, info: log.info("%s", progress_line(sweep, info)),
     )
     log.info("%s", res.message)

@@ -218,10 +218,17 @@ class _Run:
             raise ValueError(f"ftol must be positive, got {self.ftol}")
         self.prior = dict(conf.strain or {})
         self.gamma0 = self._start_strain()
-        self.n_total = max(int(math.ceil((params.strain_max - self.sign * self.gamma0) / params.step - 1e-9)), 0)
+        span = params.strain_max - self.sign * self.gamma0
+        self.n_total = max(int(math.ceil(span / params.step - 1e-9)), 0)
         self.dg = self.sign * params.step
         self.D_step = deformation_at(params, self.A, self.dg)
         self.D_back = deformation_at(params, self.A, -self.dg)
+        # the run ends exactly at the target: a last step shorter than Δγ when the span is
+        # not a whole number of steps (all other steps, and their strains, as before)
+        last = span - (self.n_total - 1) * params.step
+        self.partial = self.n_total > 0 and last < params.step * (1.0 - 1e-9)
+        self.dg_last = self.sign * last if self.partial else self.dg
+        self.gamma_end = self.gamma0 + self.sign * span
         self.series_cols = series_columns(d)
         self.out_series = Path(control.output) if control.output is not None else None
         self.snap_final = snapshots_path(self.out_series) if self.out_series else None
@@ -257,12 +264,16 @@ class _Run:
 
     # -- strain counter and configurations ---------------------------------
     def gamma_at(self, n):
-        """γ_n = γ₀ + n Δγ (from the step index: no accumulated round-off)."""
+        """γ_n = γ₀ + n Δγ (from the step index: no accumulated round-off); the last step
+        of a run whose span is not a whole number of steps ends at the target exactly."""
+        if self.partial and n == self.n_total:
+            return self.gamma_end
         return self.gamma0 + n * self.dg
 
     def box_at(self, n, h0):
         """h_n = D(γ_n − γ₀)·h₀, tilt reduced (Lees–Edwards image jump)."""
-        return Box(reduce_tilt(deformation_at(self.params, self.A, n * self.dg) @ h0))
+        g = self.gamma_end - self.gamma0 if self.partial and n == self.n_total else n * self.dg
+        return Box(reduce_tilt(deformation_at(self.params, self.A, g) @ h0))
 
     def strain_dict(self, n):
         prior, geom_name = self.prior, self.geom_name
@@ -392,6 +403,11 @@ class _Run:
         """Step n → n+1: solve the step, flag and confirm a plastic event, append its rows."""
         n, x, box, params = state.n, state.x, state.box, self.params
         box_next = self.box_at(n + 1, state.h0)
+        D_step, D_back = self.D_step, self.D_back
+        if self.partial and n + 1 == self.n_total:  # the shorter last step
+            D_step = deformation_at(params, self.A, self.dg_last)
+            D_back = deformation_at(params, self.A, -self.dg_last)
+            self.stepper.D, self.stepper.dgamma = D_step, self.dg_last
         try:
             so = self.stepper.step(x, box, box_next)
         except MinimizationError as exc:
@@ -404,7 +420,7 @@ class _Run:
         rev = float("nan")
         if drop and params.confirm_events:
             rev, ev_back = reversal_distance(
-                so.x, x, box, self.conf.model, self.conf.sizes, self.D_back, state.ftol, self.threads
+                so.x, x, box, self.conf.model, self.conf.sizes, D_back, state.ftol, self.threads
             )
             evals += ev_back
             event = rev > params.reversal_tolerance
@@ -412,7 +428,7 @@ class _Run:
                          so.factorizations, so.predictor, so.fmax, event)
         row["stress_drop"] = drop
         if event:
-            state.events.append(self._event(n + 1, so, x, box_next, prev, dsig, rev))
+            state.events.append(self._event(n + 1, so, x, box_next, prev, dsig, rev, D_step))
         state.rows.append(row)
         state.x = wrap_lattice(so.x, box_next, far=True)
         state.box = box_next
@@ -423,9 +439,9 @@ class _Run:
         stats["fallbacks"] += 1 - so.predictor
         return row
 
-    def _event(self, n, so, x_prev, box_next, prev, dsig, rev) -> dict:
+    def _event(self, n, so, x_prev, box_next, prev, dsig, rev, D_step) -> dict:
         """One ``aqs_events`` row: Δσ_L, ΔU and the non-affine displacements |minimg(x_{n} − D x_{n−1})|."""
-        u = box_next.minimum_image(so.x - x_prev @ self.D_step.T)
+        u = box_next.minimum_image(so.x - x_prev @ D_step.T)
         umag = np.sqrt(np.einsum("ij,ij->i", u, u))
         return {
             "step": n,

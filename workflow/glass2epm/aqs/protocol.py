@@ -25,6 +25,8 @@ from glass2epm.core.io import Configuration
 
 GEOMETRIES = ("simple_shear", "pure_shear", "dilation")
 DIRECTIONS = {"forward": 1.0, "backward": -1.0}
+#: the largest strain step accepted (a larger one is a typo or a misunderstanding of AQS)
+MAX_STEP = 0.05
 DEFAULT_EVENT_THRESHOLD = 1e-6  # ε/λ^d
 DEFAULT_DISPLACEMENT_THRESHOLD = 0.1  # λ
 CHECKPOINT_VERSION = 1
@@ -74,6 +76,11 @@ class AQSParams:
             raise ValueError(
                 f"--step (strain increment Δγ) must be positive, got {self.step!r}; "
                 "use --direction backward to load in the negative direction"
+            )
+        if self.step > MAX_STEP:
+            raise ValueError(
+                f"--step (strain increment Δγ) = {self.step!r} is too large for quasistatic loading: "
+                f"at most {MAX_STEP} (typical: 1e-5 to 1e-3)"
             )
         if self.direction not in DIRECTIONS:
             raise ValueError(f"--direction must be 'forward' or 'backward', got {self.direction!r}")

@@ -147,18 +147,14 @@ def box_from_meta(meta: dict):
 
 
 def read_activity(path, box_side=None) -> ActivityMap:
-    """Read any glass2epm Parquet file with columns x, y, activity.
+    """Read an activity map: any table with columns x, y, activity (finite): a glass2epm
+    Parquet file, or plain user data (Parquet without glass2epm metadata, CSV, TSV).
 
     Box side: ``box_side`` if given (it wins), else the metadata (``box.h``
-    diagonal, or ``extra.box_side``); a ValueError names the file if none.
+    diagonal, or ``extra.box_side``); a ValueError names the file if none (a plain
+    table needs ``box_side``).
     """
-    t = io.read_table(path)
-    missing = [c for c in ("x", "y", "activity") if c not in t.columns]
-    if missing:
-        raise io.SchemaError(
-            f"{path}: missing columns {missing}; an activity map needs x, y, activity "
-            f"(schema 'activity', found schema {t.meta.get('schema')!r} with columns {sorted(t.columns)})"
-        )
+    t = io.read_user_table(path, ["x", "y", "activity"], "activity map")
     found = box_from_meta(t.meta)
     if box_side is not None:
         L = np.broadcast_to(np.asarray(box_side, dtype=float), (2,)).copy()
@@ -167,8 +163,8 @@ def read_activity(path, box_side=None) -> ActivityMap:
         L, tilt = found
     else:
         raise ValueError(
-            f"{path}: no box side: the file has neither box.h nor extra.box_side in its "
-            "glass2epm metadata; pass it explicitly (--box L)"
+            f"{path}: no box side: the file has neither box.h nor extra.box_side in glass2epm "
+            "metadata (a plain table has none); pass it explicitly (--box L)"
         )
     if np.any(~(L > 0)):
         raise ValueError(f"{path}: box sides must be positive, got {L.tolist()}")

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 
+from glass2epm.core.io import with_units
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
@@ -29,7 +31,9 @@ def register(subparsers) -> None:
             "width (FWHM above background, input units) and n_bands."
         ),
     )
-    p.add_argument("activity", metavar="ACTIVITY.parquet", help="activity map (columns x, y, activity)")
+    p.add_argument("activity", metavar="ACTIVITY.parquet", help="activity map: columns x, y (input length units) and activity "
+                        "(count); glass2epm Parquet, or plain Parquet/CSV/TSV with a header row "
+                        "(then --box is needed)")
     p.add_argument("--box", type=float, default=None, metavar="L",
                    help="box side in input units; overrides the metadata (box.h diagonal or "
                         "extra.box_side), needed when the file has neither")
@@ -58,7 +62,7 @@ def handler(args) -> int:
         raise ValueError(f"--bin must be positive, got {args.bin_width}")
     options = {k: getattr(args, k) for k in ("bin_width", "orientation", "scale", "binary", "seed", "n_perm")}
     res = detect.detect_band_file(args.activity, box_side=args.box, **options)
-    print(json.dumps(res.to_dict(profiles=args.profiles), sort_keys=True))
+    print(json.dumps(with_units(res.to_dict(profiles=args.profiles)), sort_keys=True))
     return 0
 
 

@@ -1,7 +1,7 @@
 """``glass2epm epm``: run the scalar FFT elasto-plastic model (paper Sec. V A, Eq. 24).
 
-Reads thresholds (any glass2epm Parquet file with a ``sigma_y`` column, e.g. a
-'thresholds' table or a yield map; optional ``sigma_y_renewal`` for P_renewal),
+Reads thresholds (any table with a ``sigma_y`` column in ε/λ^d: a glass2epm
+'thresholds' table or yield map, or a plain Parquet, CSV or TSV file; optional ``sigma_y_renewal`` for P_renewal),
 loads an L×L lattice quasistatically (:func:`glass2epm.epm.task.run_epm`) up to the requested strain and writes
 
 * ``SERIES`` ('epm_series'): one row per loading step (strain, stress after the
@@ -20,6 +20,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from glass2epm.core.io import with_units
+
 
 def register(subparsers):
     p = subparsers.add_parser(
@@ -28,7 +30,8 @@ def register(subparsers):
         description=__doc__.split("\n\n")[0],
     )
     p.add_argument("--thresholds", required=True, type=Path,
-                   help="Parquet file with column sigma_y (P_init) and optional sigma_y_renewal")
+                   help="table with column sigma_y (ε/λ^d; P_init) and optional sigma_y_renewal: glass2epm "
+                        "Parquet, or plain Parquet/CSV/TSV with a header row")
     p.add_argument("--renewal-table", type=Path, default=None,
                    help="separate file whose sigma_y column is P_renewal (e.g. the T_p = 0.7 yield map); "
                         "default: column sigma_y_renewal of --thresholds, else its sigma_y")
@@ -67,5 +70,5 @@ def handler(args) -> int:
                       renewal_modulus=args.renewal_modulus, onsite=args.onsite, renewal_mode=args.renewal_mode,
                       one_to_one=args.one_to_one, steady_from=args.steady_from, snapshots=snaps,
                       nswitch=args.nswitch, fft_workers=args.fft_workers)
-    print(json.dumps(summary, sort_keys=True))
+    print(json.dumps(with_units(summary), sort_keys=True))
     return 0

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import sys
 
+from glass2epm.core.io import with_units
+
 
 def register(sub):
     p = sub.add_parser(
@@ -55,6 +57,6 @@ def _expand(args):
         write_bonds(args.bonds, ex, provenance=prov)
     if args.field:
         write_bond_field(args.field, ex, provenance=prov)
-    json.dump(out, sys.stdout)
+    json.dump(with_units(out), sys.stdout)
     sys.stdout.write("\n")
     return 0

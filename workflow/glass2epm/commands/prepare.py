@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
+from glass2epm.core.io import with_units
+
 from glass2epm.core.model import PRESETS
 
 
@@ -28,7 +30,7 @@ def register(sub):
 
 def _prepare(args):
     from glass2epm.core.runtime import set_threads, setup_logging
-    from glass2epm.prepare.tasks import equilibrate_liquid, minimise_liquid
+    from glass2epm.prepare.tasks import equilibrate_liquid, minimise_liquid, progress_line
 
     log = setup_logging(None)
     set_threads(args.threads)
@@ -41,11 +43,10 @@ def _prepare(args):
         preset=args.preset, dim=args.dim, N=args.N, Tp=args.Tp, seed=args.seed, sizes=args.sizes,
         sweeps=args.sweeps, tune_sweeps=args.tune_sweeps, p_swap=args.p_swap, check=not args.no_check,
         liquid_path=args.liquid, provenance=prov,
-        progress=lambda s, info: log.info("sweep %d: e=%.6f msd=%.3g fs=%.3g", s,
-                                          info["energy_per_particle"], info["msd"], info["fs"]),
+        progress=lambda s, info: log.info("%s", progress_line(s, info)),
     )
     log.info("%s", res.message)
     glass, mres = minimise_liquid(conf, glass_path=args.output, threads=args.threads, provenance=prov)
-    json.dump({"swap_mc": res.summary(), "minimize": mres.__dict__}, sys.stdout)
+    json.dump(with_units({"swap_mc": res.summary(), "minimize": mres.__dict__}), sys.stdout)
     sys.stdout.write("\n")
     return 0

@@ -21,6 +21,8 @@ import json
 import re
 import sys
 
+from glass2epm.core.io import with_units
+
 def parse_chunk(text: str) -> tuple[int, int]:
     m = re.match(r"^\s*(\d+)\s*/\s*(\d+)\s*$", str(text))
     if not m:
@@ -69,6 +71,6 @@ def _yieldmap(args):
                         args.geometry, args.component, step=args.step, max_strain=args.max_strain,
                         threads=args.threads, chunk=chunk, merge=args.merge,
                         provenance={"command": "yieldmap", "config": str(args.config)})
-    json.dump(summary, sys.stdout)
+    json.dump(with_units(summary), sys.stdout)
     sys.stdout.write("\n")
     return 0

@@ -180,6 +180,57 @@ def read_table(path, schema: Schema | str | None = None) -> Table:
     return Table(cols, meta, path)
 
 
+def read_user_table(path, required, what: str) -> Table:
+    """A table of user data: a glass2epm Parquet file, or a plain one (Parquet without
+    glass2epm metadata, ``.csv`` or ``.tsv`` with a header row).
+
+    ``required``: the column names it must have; ``what`` names the table in errors.
+    Every required column must be numeric and finite. A plain table has empty metadata.
+    """
+    from glass2epm.core.validate import InputError
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file ({what})")
+    if path.suffix.lower() in (".csv", ".tsv", ".txt"):
+        import pyarrow.csv as pcsv
+
+        delim = "\t" if path.suffix.lower() in (".tsv", ".txt") else ","
+        try:
+            table = pcsv.read_csv(path, parse_options=pcsv.ParseOptions(delimiter=delim))
+        except Exception as exc:
+            raise InputError(f"{path}: cannot read as {'TSV' if delim != ',' else 'CSV'} with a header row ({exc})") from None
+        meta = {}
+    else:
+        try:
+            md = pq.read_schema(path).metadata or {}
+        except Exception as exc:
+            raise InputError(f"{path}: not a Parquet, CSV or TSV file ({exc})") from None
+        if META_KEY in md:
+            return _checked_columns(read_table(path), required, what)
+        table = pq.read_table(path)
+        meta = {}
+    cols = {name: table.column(name).to_numpy() for name in table.column_names}
+    return _checked_columns(Table(cols, meta, path), required, what)
+
+
+def _checked_columns(t: Table, required, what: str) -> Table:
+    from glass2epm.core.validate import InputError
+
+    missing = [c for c in required if c not in t.columns]
+    if missing:
+        raise InputError(f"{t.path}: {what} needs columns {list(required)}; missing {missing} "
+                         f"(found {sorted(t.columns)})")
+    for c in required:
+        v = t.columns[c]
+        if not np.issubdtype(np.asarray(v).dtype, np.number):
+            raise InputError(f"{t.path}: column {c!r} of the {what} must be numeric")
+        bad = ~np.isfinite(np.asarray(v, dtype=float))
+        if bad.any():
+            raise InputError(f"{t.path}: row {int(np.argmax(bad))}: column {c!r} is not finite")
+    return t
+
+
 # ----------------------------------------------------------------------------
 # configurations
 
@@ -241,7 +292,11 @@ def write_configuration(path, conf: Configuration, provenance: dict | None = Non
     )
 
 
-def read_configuration(path) -> Configuration:
+def read_configuration(path, check: bool = True) -> Configuration:
+    """The configuration of a ``configuration`` table; with ``check`` (default) it must pass
+    :func:`glass2epm.core.validate.check_configuration` (N > 0, finite positions,
+    positive sizes, the model's density, no overlaps), else
+    :class:`~glass2epm.core.validate.InputError` names the file and the row."""
     t = read_table(path, CONFIGURATION)
     model = t.model
     box = t.box
@@ -251,84 +306,212 @@ def read_configuration(path) -> Configuration:
     x = np.stack([t[c] for c in "xyz"[:d]], axis=1)
     extra = dict(t.meta.get("extra") or {})
     Tp = extra.pop("Tp", None)
-    return Configuration(x, t["size"], box, model, Tp=Tp, seed=t.meta.get("seed"),
+    conf = Configuration(x, t["size"], box, model, Tp=Tp, seed=t.meta.get("seed"),
                          strain=t.meta.get("strain") or {"gamma": 0.0, "geometry": "simple_shear"},
                          provenance=t.meta.get("provenance") or {}, extra=extra)
+    if check:
+        from glass2epm.core.validate import check_configuration
+
+        check_configuration(conf, str(path))
+    return conf
 
 
-def read_lerner(path, preset: str = "lerner-poly2d") -> Configuration:
+def read_lerner(path, preset: str = "lerner-poly2d", density: float | None = None) -> Configuration:
     """Read the Lerner-group text format (``L strain pressure``, then ``x/L y/L λ``).
 
-    The strain on line 1 is the Lees–Edwards shear strain (tilt = strain · L).
+    The strain on line 1 is the Lees–Edwards shear strain (tilt = strain · L). The
+    number density N/L^d must be the preset's (relative 1e-3: a file cut short changes
+    it) unless ``density`` is given, and the configuration passes
+    :func:`glass2epm.core.validate.check_configuration` (finite positions, positive
+    sizes, no overlaps); otherwise :class:`~glass2epm.core.validate.InputError` names
+    the file and the row (0-based particle row, after the header line).
     """
+    from glass2epm.core.validate import InputError, check_configuration
+
     path = Path(path)
     try:
         with open(path) as fh:
             head = fh.readline().split()
             rows = np.loadtxt(fh, ndmin=2)
-    except (OSError, ValueError) as exc:
-        raise SchemaError(f"{path}: cannot read Lerner format ({exc})") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except ValueError as exc:
+        raise InputError(f"{path}: not a Lerner-format file ({exc})") from None
     if len(head) < 2:
-        raise SchemaError(f"{path}: first line must be 'L strain pressure', got {head!r}")
-    L, gamma = float(head[0]), float(head[1])
+        raise InputError(f"{path}: first line must be 'L strain pressure', got {head!r}")
+    try:
+        L, gamma = float(head[0]), float(head[1])
+    except ValueError:
+        raise InputError(f"{path}: first line must be 'L strain pressure', got {head!r}") from None
+    if not (np.isfinite(L) and L > 0) or not np.isfinite(gamma):
+        raise InputError(f"{path}: line 1: box side L = {head[0]} and strain = {head[1]} must be finite, L > 0")
+    if rows.size == 0:
+        raise InputError(f"{path}: no particles (N = 0)")
     if rows.shape[1] not in (3, 4):
-        raise SchemaError(f"{path}: expected 3 (2D) or 4 (3D) columns per particle, got {rows.shape[1]}")
+        raise InputError(f"{path}: expected 3 (2D) or 4 (3D) columns per particle, got {rows.shape[1]}")
     d = rows.shape[1] - 1
-    model = Model.from_preset(preset, dim=d)
     n = rows.shape[0]
-    density = n / L**d
-    if abs(density - model.density) > 1e-3 * model.density:
-        model = Model.from_preset(preset, dim=d, density=density)
+    if density is None:
+        model = Model.from_preset(preset, dim=d)
+    else:
+        model = Model.from_preset(preset, dim=d, density=float(density))
     box = Box.square(L, d, gamma)
     s = rows[:, :d]
     x = s @ box.h.T
-    return Configuration(x, rows[:, d], box, model, strain={"gamma": gamma, "geometry": "simple_shear"},
+    conf = Configuration(x, rows[:, d], box, model, strain={"gamma": gamma, "geometry": "simple_shear"},
                          provenance={"source": str(path.name), "format": "lerner"})
+    if density is None and abs(n / L**d - model.density) > 1e-3 * model.density:
+        raise InputError(
+            f"{path}: N = {n} particles in a box of side {L:g} give density {n / L**d:.6g}, but preset "
+            f"{preset!r} has {model.density:g}: a file cut short or padded? (pass the density "
+            f"explicitly, --density, if the file really is at another density)")
+    check_configuration(conf, str(path))
+    return conf
 
 
-def export(conf: Configuration, path) -> Path:
-    """Write a configuration for visualisation: ``.gsd`` (HOOMD/OVITO) or ``.extxyz`` (ASE/OVITO)."""
+def continuous_cell(conf: Configuration) -> np.ndarray:
+    """The cell h with the *continuous* Lees–Edwards tilt of the recorded strain.
+
+    Internally the tilt is kept reduced to [−½, ½) of the side (:func:`reduce_tilt`),
+    which jumps by one box side at γ = ½ + k. Analysis codes that compare frames by
+    their cells (OVITO's atomic strain and D²min, ASE) need the continuous one: for a
+    ``simple_shear`` strain record γ, the xy tilt is shifted by a whole number of box
+    sides to the value closest to γ·L_y (the same lattice, so the same periodic system).
+    Other geometries keep h.
+    """
+    h = np.array(conf.box.h, dtype=float)
+    strain = conf.strain or {}
+    gamma = strain.get("gamma")
+    if strain.get("geometry", "simple_shear") == "simple_shear" and gamma is not None and np.isfinite(gamma):
+        k = np.round((float(gamma) * h[1, 1] - h[0, 1]) / h[0, 0])
+        h[0, 1] += k * h[0, 0]
+    return h
+
+
+def particle_table(path, n: int) -> dict:
+    """Per-particle columns of a table to attach to an export (``--with``).
+
+    Any Parquet table (glass2epm metadata or a plain one) with ``n`` rows, or with a
+    ``particle`` column of 0-based indices (rows may then come in any order and some
+    particles may be missing: NaN). Every numeric column except positions (x, y, z) and
+    ``particle`` is returned as a float array of length ``n``.
+    """
+    from glass2epm.core.validate import InputError
+
     path = Path(path)
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # pyarrow raises several types for a bad file
+        raise InputError(f"{path}: cannot read as Parquet ({exc})") from None
+    cols = {c: table.column(c).to_numpy() for c in table.column_names}
+    rows = table.num_rows
+    if "particle" in cols:
+        idx = np.asarray(cols.pop("particle"), dtype=np.int64)
+        if idx.size and (idx.min() < 0 or idx.max() >= n):
+            raise InputError(f"{path}: column 'particle' must hold indices 0..{n - 1}")
+    elif rows == n:
+        idx = np.arange(n)
+    else:
+        raise InputError(f"{path}: {rows} rows for {n} particles (add a 'particle' column of 0-based indices)")
+    out = {}
+    for c, v in cols.items():
+        if c in ("x", "y", "z") or not np.issubdtype(np.asarray(v).dtype, np.number):
+            continue
+        full = np.full(n, np.nan)
+        full[idx] = np.asarray(v, dtype=float)
+        out[c] = full
+    if not out:
+        raise InputError(f"{path}: no numeric per-particle column to attach")
+    return out
+
+
+def _wrapped(conf: Configuration, h: np.ndarray) -> np.ndarray:
+    """Positions wrapped into the cell h centred at the origin (fractions in [−½, ½))."""
+    s = np.linalg.solve(h, conf.x.T).T
+    s -= np.floor(s + 0.5)
+    return s @ h.T
+
+
+def _gsd_frame(conf: Configuration, particles: dict | None):
+    import gsd.hoomd
+
+    frame = gsd.hoomd.Frame()
+    d = conf.dim
+    h = continuous_cell(conf)
+    frame.configuration.step = int((conf.strain or {}).get("step", 0) or 0)
+    frame.configuration.dimensions = d
+    # HOOMD: [Lx, Ly, Lz, xy, xz, yz] with tilt factors relative to the sides; 2D: Lz = 0
+    if d == 2:
+        frame.configuration.box = [h[0, 0], h[1, 1], 0.0, h[0, 1] / h[1, 1], 0.0, 0.0]
+    else:
+        frame.configuration.box = [h[0, 0], h[1, 1], h[2, 2], h[0, 1] / h[1, 1], h[0, 2] / h[2, 2],
+                                   h[1, 2] / h[2, 2]]
+    pos = np.zeros((conf.N, 3))
+    pos[:, :d] = _wrapped(conf, h)
+    frame.particles.N = conf.N
+    frame.particles.position = pos.astype(np.float32)
+    frame.particles.diameter = conf.sizes.astype(np.float32)  # λ_i is the particle diameter
+    frame.particles.types = ["A"]
+    frame.log["glass2epm/strain"] = np.array([float((conf.strain or {}).get("gamma", 0.0) or 0.0)])
+    for name, values in (particles or {}).items():
+        frame.log[f"particles/{name}"] = np.asarray(values, dtype=np.float64)
+    return frame
+
+
+def _atoms(conf: Configuration, particles: dict | None):
+    from ase import Atoms
+
+    d = conf.dim
+    h = continuous_cell(conf)
+    cell = np.zeros((3, 3))
+    cell[:d, :d] = h.T  # ASE: cell vectors as rows
+    if d == 2:
+        cell[2, 2] = 1.0  # a non-periodic third direction (pbc "T T F")
+    pos = np.zeros((conf.N, 3))
+    pos[:, :d] = _wrapped(conf, h) + 0.5 * h.sum(axis=1)  # into the cell [0, 1)^d
+    atoms = Atoms(["H"] * conf.N, positions=pos, cell=cell, pbc=[True] * d + [False] * (3 - d))
+    atoms.new_array("size", conf.sizes.copy())
+    atoms.new_array("radius", 0.5 * conf.sizes)  # OVITO's particle radius
+    for name, values in (particles or {}).items():
+        atoms.new_array(name, np.asarray(values, dtype=float))
+    strain = conf.strain or {}
+    atoms.info["step"] = int(strain.get("step", 0) or 0)
+    atoms.info["strain"] = float(strain.get("gamma", 0.0) or 0.0)
+    return atoms
+
+
+def export(conf, path, particles: dict | None = None) -> Path:
+    """Write configuration(s) for visualisation and analysis codes, atomically.
+
+    ``conf``: a :class:`Configuration` or a sequence of them (a trajectory: one frame
+    each). ``path``: ``.gsd`` (HOOMD, OVITO) or ``.extxyz`` (ASE, OVITO).
+    ``particles``: per-particle columns {name: (N,)} (or one dict per frame) to attach.
+
+    Conventions: the cell has the continuous Lees–Edwards tilt (:func:`continuous_cell`);
+    GSD: HOOMD's box (2D: Lz = 0, ``dimensions`` 2), positions centred, ``diameter`` =
+    λ_i, ``configuration/step`` the AQS step, ``log/glass2epm/strain`` γ, per-particle
+    columns as ``log/particles/<name>``. extxyz: pbc "T T F" in 2D, columns ``size`` (λ_i)
+    and ``radius`` (λ_i/2, OVITO's radius), ``step`` and ``strain`` in the comment line.
+    """
+    path = Path(path)
+    frames = [conf] if isinstance(conf, Configuration) else list(conf)
+    if not frames:
+        raise ValueError(f"{path}: nothing to export")
+    extra = particles if isinstance(particles, (list, tuple)) else [particles] * len(frames)
+    if path.suffix not in (".gsd", ".extxyz", ".xyz"):
+        raise ValueError(f"{path}: unknown export format; use .gsd or .extxyz")
     tmp = atomic_path(path)
     try:
         if path.suffix == ".gsd":
             import gsd.hoomd
 
-            frame = gsd.hoomd.Frame()
-            frame.particles.N = conf.N
-            d = conf.dim
-            h = conf.box.h
-            pos = np.zeros((conf.N, 3))
-            # GSD boxes are centred at the origin; tilt factors relative to sides
-            s = np.linalg.solve(h, conf.x.T).T
-            s -= np.floor(s) + 0.5
-            pos[:, :d] = s @ h.T
-            frame.particles.position = pos.astype(np.float32)
-            frame.particles.diameter = conf.sizes.astype(np.float32)
-            frame.particles.types = ["A"]
-            Lz = h[2, 2] if d == 3 else 1.0
-            xz = h[0, 2] / Lz if d == 3 else 0.0
-            yz = h[1, 2] / Lz if d == 3 else 0.0
-            frame.configuration.box = [h[0, 0], h[1, 1], Lz, h[0, 1] / h[1, 1], xz, yz]
-            frame.configuration.dimensions = d
             with gsd.hoomd.open(tmp, mode="w") as f:
-                f.append(frame)
-        elif path.suffix in (".extxyz", ".xyz"):
-            from ase import Atoms
+                for c, p in zip(frames, extra):
+                    f.append(_gsd_frame(c, p))
+        else:
             from ase.io import write
 
-            d = conf.dim
-            cell = np.zeros((3, 3))
-            cell[:d, :d] = conf.box.h.T  # ASE: cell vectors as rows
-            pos = np.zeros((conf.N, 3))
-            pos[:, :d] = conf.box.wrap(conf.x)
-            if d == 2:
-                cell[2, 2] = 1.0
-            atoms = Atoms(["H"] * conf.N, positions=pos, cell=cell, pbc=[True] * d + [False] * (3 - d))
-            atoms.new_array("size", conf.sizes)
-            write(tmp, atoms, format="extxyz")
-        else:
-            raise ValueError(f"{path}: unknown export format; use .gsd or .extxyz")
+            write(tmp, [_atoms(c, p) for c, p in zip(frames, extra)], format="extxyz")
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -336,11 +519,25 @@ def export(conf: Configuration, path) -> Path:
     return path
 
 
+#: the unit system, stated in every JSON output (key ``units``)
+UNITS = {"energy": "epsilon", "length": "lambda", "mass": "m", "stress": "epsilon/lambda^d",
+         "force": "epsilon/lambda", "temperature": "epsilon/k_B", "strain": "dimensionless",
+         "wall_time": "s", "monte_carlo_time": "sweeps (N trial moves)"}
+
+
+def with_units(obj):
+    """``obj`` (a dict) with the key ``units`` (:data:`UNITS`) unless it has one."""
+    if isinstance(obj, dict) and "units" not in obj:
+        return {**obj, "units": UNITS}
+    return obj
+
+
 def write_json(path, obj) -> Path:
+    """Write ``obj`` as JSON (sorted keys), atomically, with the unit system under ``units``."""
     path = Path(path)
     tmp = atomic_path(path)
     try:
-        tmp.write_text(json.dumps(_to_jsonable(obj), indent=2, sort_keys=True) + "\n")
+        tmp.write_text(json.dumps(_to_jsonable(with_units(obj)), indent=2, sort_keys=True) + "\n")
         os.replace(tmp, path)
     finally:
         if tmp.exists():

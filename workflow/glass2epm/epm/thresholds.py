@@ -116,15 +116,13 @@ def renewal_index(key, k, m, n):
 
 
 def read_thresholds(path) -> tuple[np.ndarray, np.ndarray | None, dict]:
-    """Read a thresholds table (any glass2epm Parquet file with a ``sigma_y`` column, e.g. a
-    yield map). Returns (sigma_y, sigma_y_renewal or None, columns dict)."""
-    from glass2epm.core.io import read_table
+    """Read a thresholds table: any table with a ``sigma_y`` column (ε/λ^d, finite): a
+    glass2epm 'thresholds' table or yield map, or plain user data (Parquet without
+    glass2epm metadata, CSV, TSV); optional ``sigma_y_renewal`` (NaN-padded).
+    Returns (sigma_y, sigma_y_renewal or None, columns dict)."""
+    from glass2epm.core.io import read_user_table
 
-    t = read_table(path)
-    if "sigma_y" not in t.columns:
-        raise ValueError(
-            f"{path}: no 'sigma_y' column (schema {t.meta.get('schema')!r}, columns "
-            f"{sorted(t.columns)}); expected a 'thresholds' table or a yield map with column sigma_y")
+    t = read_user_table(path, ["sigma_y"], "thresholds table")
     sy = _as_table(t["sigma_y"], f"{path}: column sigma_y")
     ren = t.columns.get("sigma_y_renewal")
     if ren is not None:

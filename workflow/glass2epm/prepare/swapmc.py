@@ -290,7 +290,8 @@ def run_swap_mc(conf: Configuration, T: float, sweeps: int, seed: int, p_swap: f
     or when the system still ages: τ measured from the middle of production exceeds
     ``aging_factor`` × τ from its start (or is not reached in the second half).
     ``progress(sweep, dict)`` is called at the first and last record and at most every
-    ``progress_interval`` seconds of wall time.
+    ``progress_interval`` seconds of wall time; the dict holds the recorded values, the
+    trial rate ``trials_per_s``, ``total_sweeps`` and the estimated time left ``eta_s`` (s).
 
     Returns (final Configuration with Tp = T, :class:`SwapMCResult`). Particles come out
     in a spatially sorted order (identities are meaningless under swaps).
@@ -332,8 +333,9 @@ def run_swap_mc(conf: Configuration, T: float, sweeps: int, seed: int, p_swap: f
         now = time.perf_counter()
         if progress is not None and (force_progress or now - last["progress"] >= progress_interval):
             last["progress"] = now
-            progress(sweep, {**vals, "rebuilds": mc.rebuilds,
-                             "trials_per_s": mc.trials / max(now - t_start, 1e-12)})
+            rate = mc.trials / max(now - t_start, 1e-12)
+            progress(sweep, {**vals, "rebuilds": mc.rebuilds, "trials_per_s": rate, "total_sweeps": sweeps,
+                             "eta_s": (sweeps - sweep) * N / rate if mc.trials else nan})
 
     # -- tuning phase ---------------------------------------------------------
     # the step is adapted after every block of ≥ 2000 trials; block boundaries do not

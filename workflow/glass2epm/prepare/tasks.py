@@ -19,6 +19,21 @@ from glass2epm.mechanics.minimize import minimize
 from glass2epm.prepare import swapmc
 
 
+def progress_line(sweep: int, info: dict) -> str:
+    """One progress line of SWAP MC: sweep k/total, energy, MSD, F_s, trial rate and ETA."""
+    total = int(info.get("total_sweeps") or 0)
+    eta = info.get("eta_s")
+    if eta is None or eta != eta:
+        eta_txt = "ETA —"
+    else:
+        m, sec = divmod(int(round(eta)), 60)
+        h, m = divmod(m, 60)
+        eta_txt = f"ETA {h}h{m:02d}m" if h else f"ETA {m}m{sec:02d}s"
+    pct = f" ({100.0 * sweep / total:.1f} %)" if total else ""
+    return (f"sweep {sweep}/{total}{pct}  e = {info['energy_per_particle']:.6f} ε  MSD = {info['msd']:.3g} λ²  "
+            f"F_s = {info['fs']:.3g}  {info.get('trials_per_s', float('nan')):.3g} trials/s  {eta_txt}")
+
+
 def equilibrate_liquid(*, preset: str, dim: int, N: int, Tp: float, seed: int, sizes: str,
                        sweeps: int, tune_sweeps: int, p_swap: float, check: bool,
                        tau_fraction: float = 0.1, liquid_path: str | Path | None = None,

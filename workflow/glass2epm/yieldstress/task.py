@@ -14,6 +14,7 @@ import re
 import numpy as np
 
 from glass2epm.core.io import read_configuration
+from glass2epm.core.validate import InputError
 from glass2epm.mechanics.expansion import numba_threads
 from glass2epm.yieldstress import maps
 from glass2epm.yieldstress.bond import component_matrix
@@ -32,6 +33,35 @@ def parse_length(text, d: float, what: str) -> float:
                          "with the suffix 'lambda' (e.g. 6.2lambda)")
     v = float(m.group(1))
     return v if m.group(2) in ("lambda", "λ") else v * d
+
+
+#: max|F| (ε/λ) above which a configuration is not an inherent state for the yield maps
+INHERENT_FTOL = 1e-6
+
+
+def check_cavity(conf, radius: float, source) -> None:
+    """The cavity and its interaction shell must fit in half the smallest box width
+    (no particle may see a periodic image of the cavity), else
+    :class:`~glass2epm.core.validate.InputError`."""
+    rc = float(conf.model.max_cutoff)
+    half = 0.5 * float(conf.box.perpendicular_widths().min())
+    if not (np.isfinite(radius) and radius > 0):
+        raise InputError(f"--radius must be positive, got {radius!r} λ")
+    if radius + rc > half:
+        raise InputError(f"{source}: --radius {radius:.4g} λ is too large for this box: the cavity plus "
+                         f"the interaction range ({radius:.4g} + {rc:.4g} λ) must fit in half the smallest "
+                         f"box width ({half:.4g} λ)")
+
+
+def check_inherent_state(conf, source) -> None:
+    """The yield maps expand about a minimum: max|F| must be below :data:`INHERENT_FTOL`."""
+    from glass2epm.core.potential import ForceField
+
+    _, f, _ = ForceField(conf.model).compute(conf.x, conf.sizes, conf.box)
+    fmax = float(np.sqrt(np.einsum("ij,ij->i", f, f)).max())
+    if not fmax < INHERENT_FTOL:
+        raise InputError(f"{source}: not an inherent state (max|F| = {fmax:.3g} ε/λ, at most {INHERENT_FTOL:g} "
+                         "required): minimise it first (the workflow's minimize rule, or glass2epm prepare)")
 
 
 def yield_map(config, output, method: str = "bond", radius="5", spacing="3", block="5",
@@ -64,6 +94,9 @@ def yield_map(config, output, method: str = "bond", radius="5", spacing="3", blo
         raise ValueError("--sites-chunk and --merge are exclusive (compute a chunk, or merge chunks)")
     if method not in ("bond", "frozen"):
         raise ValueError(f"unknown method {method!r}; use bond or frozen")
+    if not merge:
+        check_cavity(conf, radius, config)
+        check_inherent_state(conf, config)
     with numba_threads(threads):
         if chunk:
             if method != "frozen":
