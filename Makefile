@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml scripts/install-system-deps.sh
 run: install
 	$(BIN)/snakemake --workflow-profile profiles/default --cores $(CORES) --rerun-incomplete
 	$(BIN)/snakemake --workflow-profile profiles/default --report results/report.html
-	@echo "figures: results/figures/  report: results/report.html  key numbers: results/report/comparison.tsv"
+	@echo "start here: results/report/index.html (key numbers, figures with captions)  full report: results/report.html  figures: results/figures/"
 
 test: install
 	$(BIN)/python -m pytest -q

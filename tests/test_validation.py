@@ -271,3 +271,42 @@ def test_snapshot_folder_becomes_one_trajectory(tmp_path, capsys, small_glass):
     assert code == 0, err
     frames = read(tmp_path / "traj.extxyz", index=":")
     assert len(frames) == 4 and frames[3].cell[1, 0] == pytest.approx(0.9 * small_glass.box.h[1, 1])
+
+
+def test_bands_takes_the_box_from_an_epm_table(tmp_path, capsys):
+    rng = np.random.default_rng(4)
+    x, y = rng.uniform(0, 32, 3000), rng.uniform(0, 32, 3000)
+    act = (np.abs(x - 16) < 2).astype(float) * 4 + rng.poisson(0.1, 3000)
+    p = io.write_table(tmp_path / "epm.parquet", "activity", {"x": x, "y": y, "activity": act},
+                       extra={"L": 32, "source": "epm", "length_unit": "block"})
+    code, err = _run(capsys, "bands", p)
+    assert code == 0, err
+
+
+def test_report_landing_page(tmp_path):
+    """The landing page opens with the key-numbers table, then the figures with captions."""
+    from glass2epm.plotting.index import write_index
+
+    table = tmp_path / "comparison.tsv"
+    table.write_text("quantity\tthis run\tpaper\neps_pl\t0.12\t0.1\n")
+    figs = tmp_path / "figures"
+    figs.mkdir()
+    (figs / "fig1.png").write_bytes(b"\x89PNG")
+    out = write_index(table, [(figs / "fig1.png", "Fig. 1. P(|φ|) <tails>")], tmp_path / "report" / "index.html")
+    text = out.read_text()
+    assert text.index("Key numbers") < text.index("<table") < text.index("<figure>")
+    assert "eps_pl" in text and "../figures/fig1.png" in text and "Fig. 1. P(|φ|) &lt;tails&gt;" in text
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["prepare", "--N", "0", "--Tp", "1", "-o", "{o}"], "--N = 0"),
+    (["prepare", "--N", "100", "--Tp", "-1", "-o", "{o}"], "--Tp = -1.0"),
+    (["epm", "--thresholds", "{o}", "-L", "1", "--eps-pl", "0.1", "--modulus", "1", "--strain", "1",
+      "--seed", "1", "-o", "{o}2"], "--size = 1"),
+    (["prepare", "--N", "100", "--Tp", "nan", "-o", "{o}"], "--Tp"),
+])
+def test_numeric_options_have_ranges(tmp_path, capsys, argv, match):
+    out = tmp_path / "o.parquet"
+    code, err = _run(capsys, *[a.replace("{o}", str(out)) for a in argv])
+    assert code == 2 and match in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists()

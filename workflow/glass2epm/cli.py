@@ -47,6 +47,34 @@ _OUTPUTS = {"output", "summary", "liquid", "bonds", "field"}
 _OUTPUTS_OF = {"band-profiles": {"widths", "profiles"}}
 
 
+#: ranges of numeric options, by argument name: (low, high, low open, high open, unit)
+_RANGES = {
+    "threads": (1, None, False, False, ""), "fft_workers": (1, None, False, False, ""),
+    "N": (1, None, False, False, "particles"), "dim": (2, 3, False, False, ""),
+    "Tp": (0, None, True, False, "ε/k_B"), "sweeps": (2, None, False, False, "sweeps"),
+    "tune_sweeps": (0, None, False, False, "sweeps"), "p_swap": (0, 1, False, False, ""),
+    "seed": (0, None, False, False, ""), "size": (2, None, False, False, "blocks"),
+    "eps_pl": (0, None, True, False, ""), "modulus": (0, None, True, False, "ε/λ^d"),
+    "renewal_modulus": (0, None, True, False, "ε/λ^d"), "box": (0, None, True, False, ""),
+    "checkpoint_every": (1, None, False, False, "steps"), "checkpoint_seconds": (0, None, True, False, "s"),
+    "snapshot_every": (0, None, False, False, ""), "ftol": (0, None, True, False, "ε/λ"),
+    "max_strain": (0, None, True, False, ""), "n_perm": (1, None, False, False, ""),
+    "scale": (0, None, True, False, ""), "bin_width": (0, None, True, False, ""),
+}
+
+
+def _check_numbers(args) -> None:
+    """Every numeric option within its range (:data:`_RANGES`), before any work."""
+    from glass2epm.core.validate import check_range
+
+    for key, value in vars(args).items():
+        if key in _RANGES and value is not None and not isinstance(value, bool):
+            lo, hi, lo_open, hi_open, unit = _RANGES[key]
+            check_range(f"--{key.replace('_', '-')}", value, lo, hi, lo_open=lo_open, hi_open=hi_open, unit=unit)
+        elif isinstance(value, float) and value != value:
+            raise ValueError(f"--{key.replace('_', '-')} is NaN")
+
+
 def _check_paths(args) -> None:
     """Before any work: no output is an input, and every output can be written."""
     from glass2epm.core.validate import check_outputs
@@ -68,6 +96,7 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        _check_numbers(args)
         _check_paths(args)
         return int(args.func(args) or 0)
     except (ValueError, OSError, RuntimeError, KeyError) as exc:

@@ -351,6 +351,29 @@ def summary_inputs(wildcards):
     return d
 
 
+# the report's figures, in the order of the landing page, and their caption files
+FIGURE_CAPTIONS = [(f"fig{k}.png", f"fig{k}.rst") for k in range(1, 10)] + [
+    ("onset.png", "onset.rst")
+]
+
+
+def rendered_captions():
+    """The captions of FIGURE_CAPTIONS as plain text (their Jinja fields filled from the
+    config, as Snakemake's report does); params of the landing page: it reruns when a
+    caption's text changes."""
+    from types import SimpleNamespace
+
+    from jinja2 import Template
+
+    ctx = SimpleNamespace(config=config)
+    texts = []
+    for _, rst in FIGURE_CAPTIONS:
+        with open(os.path.join(workflow.basedir, "workflow", "report", rst)) as fh:
+            text = Template(fh.read()).render(snakemake=ctx)
+        texts.append(" ".join(text.replace("\\|", "|").split()))
+    return texts
+
+
 def all_targets():
     samples = glass_samples()
     t = sample_files(out("sample", "properties.json"), samples)
@@ -359,7 +382,7 @@ def all_targets():
     t += sorted(set(sample_files(out("tp", "bond_tails.json"), samples)))
     t += sorted(set(sample_files(out("n", "bond_prefactors.parquet"), samples)))
     t += [figure(f"fig{k}.{ext}") for k in range(1, 10) for ext in ("png", "pdf")]
-    t += [out("top", "report/comparison.tsv")]
+    t += [out("top", "report/comparison.tsv"), out("top", "report/index.html")]
     a = config["aqs"]
     for g in a["geometries"]:
         for d in a["directions"]:

@@ -274,3 +274,23 @@ rule summary:
         runtime=5,
     script:
         "../scripts/summary.py"
+
+
+rule report_index:
+    input:
+        table=out("top", "report/comparison.tsv"),
+        figures=[figure(png) for png, _ in FIGURE_CAPTIONS],
+    output:
+        out("top", "report/index.html"),
+    log:
+        log("top", "report_index"),
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    params:
+        captions=lambda wc: rendered_captions(),
+    script:
+        "../scripts/report_index.py"

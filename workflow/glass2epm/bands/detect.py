@@ -133,14 +133,19 @@ class ActivityMap:
 
 def box_from_meta(meta: dict):
     """(sides (Lx, Ly), tilt) from glass2epm metadata: ``box.h`` diagonal (tilt =
-    h[0][1]) if present, else ``extra.box_side``; None if neither is there."""
+    h[0][1]) if present, else ``extra.box_side``, else an EPM table's lattice side
+    ``extra.L`` (blocks); None if none is there."""
     box = meta.get("box") or {}
     if box.get("h") is not None:
         h = np.asarray(box["h"], dtype=float)
         if h.shape[0] < 2:
             raise ValueError(f"box matrix in metadata has shape {h.shape}, expected 2x2")
         return np.array([h[0, 0], h[1, 1]]), float(h[0, 1])
-    side = (meta.get("extra") or {}).get("box_side")
+    extra = meta.get("extra") or {}
+    side = extra.get("box_side")
+    if side is None and extra.get("L") is not None and (extra.get("length_unit") == "block"
+                                                        or extra.get("source") == "epm"):
+        side = extra["L"]  # an EPM table: the lattice side L, in blocks
     if side is not None:
         return np.broadcast_to(np.asarray(side, dtype=float), (2,)).copy(), 0.0
     return None

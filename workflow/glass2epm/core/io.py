@@ -519,6 +519,19 @@ def export(conf, path, particles: dict | None = None) -> Path:
     return path
 
 
+def write_text(path, text: str) -> Path:
+    """Write a text file (HTML, TSV, ...) atomically: a temporary name, then a rename."""
+    path = Path(path)
+    tmp = atomic_path(path)
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
 #: the unit system, stated in every JSON output (key ``units``)
 UNITS = {"energy": "epsilon", "length": "lambda", "mass": "m", "stress": "epsilon/lambda^d",
          "force": "epsilon/lambda", "temperature": "epsilon/k_B", "strain": "dimensionless",
