@@ -76,12 +76,7 @@ def glass(tmp_path_factory):
 def test_swap_mc_killed_then_rerun(tmp_path):
     args = ["prepare", "--N", 2000, "--Tp", 1.0, "--seed", 5, "--sweeps", 20000, "--tune-sweeps", 100,
             "--no-check"]
-    ref = tmp_path / "ref.parquet"
-    assert _run(*args, "-o", ref).returncode == 0
-    out = tmp_path / "glass.parquet"
-    _kill_midway(args + ["-o", out], [out], after=4.0)
-    assert _run(*args, "-o", out).returncode == 0
-    _same_tables(ref, out)
+    _killed_rerun_matches(tmp_path, args, after=4.0)
 
 
 def test_aqs_killed_then_resumed_from_its_checkpoint(tmp_path, glass):
@@ -104,28 +99,28 @@ def test_aqs_killed_then_resumed_from_its_checkpoint(tmp_path, glass):
     assert not ckpt.exists()
 
 
-def test_frozen_map_killed_then_rerun(tmp_path, glass):
-    args = ["yieldmap", glass, "--method", "frozen", "--radius", "3", "--spacing", "1", "--threads", "1"]
-    ref = tmp_path / "ref.parquet"
+def _killed_rerun_matches(tmp_path, args, after: float = 3.0):
+    """Reference run of ``args`` (-o ref), then a run killed after ``after`` s and rerun:
+    the same table, and no output while killed."""
+    ref, out = tmp_path / "ref.parquet", tmp_path / "out.parquet"
     r = _run(*args, "-o", ref)
     assert r.returncode == 0, r.stderr
-    out = tmp_path / "map.parquet"
-    _kill_midway(args + ["-o", out], [out], after=3.0)
-    assert _run(*args, "-o", out).returncode == 0
+    _kill_midway(args + ["-o", out], [out], after=after)
+    r = _run(*args, "-o", out)
+    assert r.returncode == 0, r.stderr
     _same_tables(ref, out)
+
+
+def test_frozen_map_killed_then_rerun(tmp_path, glass):
+    _killed_rerun_matches(tmp_path, ["yieldmap", glass, "--method", "frozen", "--radius", "3", "--spacing", "1",
+                                     "--threads", "1"])
 
 
 def test_epm_killed_then_rerun(tmp_path):
     sy = tmp_path / "thr.csv"
     sy.write_text("sigma_y\n" + "\n".join(f"{float(v)!r}" for v in np.random.default_rng(1).uniform(0.5, 1.5, 1000)))
-    args = ["epm", "--thresholds", sy, "-L", 128, "--eps-pl", 0.1, "--modulus", 10, "--strain", 30.0, "--seed", 2]
-    ref = tmp_path / "ref.parquet"
-    r = _run(*args, "-o", ref)
-    assert r.returncode == 0, r.stderr
-    out = tmp_path / "epm.parquet"
-    _kill_midway(args + ["-o", out], [out], after=3.0)
-    assert _run(*args, "-o", out).returncode == 0
-    _same_tables(ref, out)
+    _killed_rerun_matches(tmp_path, ["epm", "--thresholds", sy, "-L", 128, "--eps-pl", 0.1, "--modulus", 10,
+                                     "--strain", 30.0, "--seed", 2])
 
 
 _CALIBRATE = """
