@@ -42,39 +42,67 @@ def _config(model, n, dim, seed=0):
     return s @ box.h.T, model.sizes(n), box
 
 
-def _run(kernel, x, sizes, box, model, full):
+def _run(kernel, x, sizes, box, model, full, *blocks):
     vl = VerletList(model, skin=0.3, per_pair=True, full=full)
     vl.build(x, sizes, box)
     f = np.empty_like(x)
     s = np.empty((x.shape[1], x.shape[1]))
-    e = kernel(x, box.h, vl.record(), P.pair_model(model), f, s)
+    e = kernel(x, box.h, vl.record(), P.pair_model(model), f, s, *blocks)
     return e, f, s
 
 
-@pytest.mark.parametrize("full", [False, True])
-def test_fast_2d_kernels_match_generic(full):
+def _threads(k):
+    """Run with k numba threads (at most the pool size)."""
+    import numba
+
+    return min(k, numba.config.NUMBA_NUM_THREADS)
+
+
+@pytest.mark.parametrize("threaded", [False, True])
+def test_fast_2d_kernels_match_generic(threaded):
+    import numba
+
     m = Model.from_preset("lerner-poly2d")
     x, sizes, box = _config(m, 900, 2)
-    fast = P._full_b10q3 if full else P._half2_b10q3
-    gen = P._full_generic if full else P._half2_generic
-    e1, f1, s1 = _run(fast, x, sizes, box, m, full)
-    e2, f2, s2 = _run(gen, x, sizes, box, m, full)
+    fast = P._threaded_b10q3 if threaded else P._half2_b10q3
+    gen = P._threaded_generic if threaded else P._half2_generic
+    prev = numba.get_num_threads()
+    numba.set_num_threads(_threads(2))
+    try:
+        b = (_threads(2),) if threaded else ()
+        e1, f1, s1 = _run(fast, x, sizes, box, m, False, *b)
+        e2, f2, s2 = _run(gen, x, sizes, box, m, False, *b)
+        e3, f3, _ = _run(P.energy_forces_threaded if threaded else P.energy_forces_half, x, sizes, box, m,
+                         False, *b)
+    finally:
+        numba.set_num_threads(prev)
     assert e1 > 0 and np.abs(f1).max() > 1e-3
     assert e1 == pytest.approx(e2, rel=1e-12)
     np.testing.assert_allclose(f1, f2, rtol=0, atol=1e-11 * np.abs(f2).max())
     np.testing.assert_allclose(s1, s2, rtol=0, atol=1e-12 * np.abs(s2).max())
     # the dispatcher picks the fast path for the presets
-    e3, f3, _ = _run(P.energy_forces_full if full else P.energy_forces_half, x, sizes, box, m, full)
     assert e3 == pytest.approx(e1, rel=1e-14)
     np.testing.assert_allclose(f3, f1, rtol=0, atol=1e-13 * np.abs(f1).max())
 
 
-def test_3d_half_and_full_agree():
-    m = Model.from_preset("richard2023", dim=3)
-    x, sizes, box = _config(m, 1000, 3)
+@pytest.mark.parametrize("dim,preset,n", [(2, "lerner-poly2d", 2000), (3, "richard2023", 1000)])
+def test_threaded_kernel_equals_serial(dim, preset, n):
+    """The threaded half-list kernel (per-thread force buffers) against the serial one, with
+    1 and 2 threads: energies, forces and stress agree to round-off; forces sum to zero."""
+    import numba
+
+    m = Model.from_preset(preset, dim=dim)
+    x, sizes, box = _config(m, n, dim)
     e1, f1, s1 = _run(P.energy_forces_half, x, sizes, box, m, False)
-    e2, f2, s2 = _run(P.energy_forces_full, x, sizes, box, m, True)
-    assert e1 > 0
-    assert e1 == pytest.approx(e2, rel=1e-12)
-    np.testing.assert_allclose(f1, f2, rtol=0, atol=1e-11 * np.abs(f1).max())
-    np.testing.assert_allclose(s1, s2, rtol=0, atol=1e-12 * np.abs(s1).max())
+    prev = numba.get_num_threads()
+    try:
+        for k in (1, _threads(2), 3):  # 3 blocks on at most 2 threads: blocks, not threads, matter
+            numba.set_num_threads(min(k, _threads(2)))
+            e2, f2, s2 = _run(P.energy_forces_threaded, x, sizes, box, m, False, k)
+            assert e1 > 0
+            assert e2 == pytest.approx(e1, rel=1e-12)
+            np.testing.assert_allclose(f2, f1, rtol=0, atol=1e-11 * np.abs(f1).max())
+            np.testing.assert_allclose(s2, s1, rtol=0, atol=1e-12 * np.abs(s1).max())
+            assert np.abs(f2.sum(axis=0)).max() < 1e-10 * np.abs(f2).max() * n
+    finally:
+        numba.set_num_threads(prev)

@@ -324,8 +324,10 @@ class _Run:
             {
                 **series_row(0, self.gamma_at(0), e, s, self.A, self.n_part, evals, 0, 0, fmax, False),
                 "stress_drop": False,
+                "max_nonaffine": 0.0,
             }
         ]
+        self.stepper.start(x)
         if self.snap_stage is not None and self.snap_stage.exists():
             shutil.rmtree(self.snap_stage)
         if self.params.snapshot_every > 0:
@@ -409,37 +411,41 @@ class _Run:
             D_back = deformation_at(params, self.A, -self.dg_last)
             self.stepper.D, self.stepper.dgamma = D_step, self.dg_last
         try:
-            so = self.stepper.step(x, box, box_next)
+            so = self.stepper.step(x, box, box_next, state.rows[-1]["loaded_stress"])
         except MinimizationError as exc:
             raise RuntimeError(f"AQS step {n + 1} (γ = {self.gamma_at(n + 1):g}) failed: {exc}") from None
         prev = state.rows[-1]
         dsig = loaded_stress(so.stress, self.A) - prev["loaded_stress"]
         drop = bool(-self.sign * dsig > params.event_threshold)
-        event = drop
-        evals = so.evaluations
+        u = so.x - x @ D_step.T  # non-affine displacement of the step (same frame: no images)
+        umax = float(np.sqrt(np.einsum("ij,ij->i", u, u).max()))
+        jump = params.event_displacement > 0 and umax > params.event_displacement
+        event = drop or jump
+        evals, nfact = so.evaluations, so.factorizations
         rev = float("nan")
-        if drop and params.confirm_events:
-            rev, ev_back = reversal_distance(
-                so.x, x, box, self.conf.model, self.conf.sizes, D_back, state.ftol, self.threads
-            )
+        if event and params.confirm_events:
+            rev, ev_back, nf_back = self.stepper.reversal(so.x, x, box, D_back)
             evals += ev_back
+            nfact += nf_back
             event = rev > params.reversal_tolerance
         row = series_row(n + 1, self.gamma_at(n + 1), so.energy, so.stress, self.A, self.n_part, evals,
-                         so.factorizations, so.predictor, so.fmax, event)
+                         nfact, so.predictor, so.fmax, event)
         row["stress_drop"] = drop
+        row["max_nonaffine"] = umax
         if event:
-            state.events.append(self._event(n + 1, so, x, box_next, prev, dsig, rev, D_step))
+            state.events.append(self._event(n + 1, so, x, box_next, prev, dsig, rev, D_step, drop))
         state.rows.append(row)
         state.x = wrap_lattice(so.x, box_next, far=True)
+        self.stepper.commit(state.x, so.x, elastic=bool(so.predictor) and not event)
         state.box = box_next
         state.n = n + 1
         stats["steps"] += 1
         stats["evaluations"] += evals
-        stats["factorizations"] += so.factorizations
+        stats["factorizations"] += nfact
         stats["fallbacks"] += 1 - so.predictor
         return row
 
-    def _event(self, n, so, x_prev, box_next, prev, dsig, rev, D_step) -> dict:
+    def _event(self, n, so, x_prev, box_next, prev, dsig, rev, D_step, drop) -> dict:
         """One ``aqs_events`` row: Δσ_L, ΔU and the non-affine displacements |minimg(x_{n} − D x_{n−1})|."""
         u = box_next.minimum_image(so.x - x_prev @ D_step.T)
         umag = np.sqrt(np.einsum("ij,ij->i", u, u))
@@ -452,6 +458,7 @@ class _Run:
             "max_displacement": float(umag.max()),
             "stress_before": prev["loaded_stress"],
             "reversal_distance": rev,
+            "stress_drop": bool(drop),
         }
 
     def after_step(self, state: _State, row: dict, clock: _Clock, t_start: float) -> None:
@@ -502,6 +509,7 @@ class _Run:
         ev = to_arrays(state.events, EVENT_COLUMNS)
         stats["wall_s"] = time.perf_counter() - t_start
         stats["resumed"] = resumed
+        stats["solver"] = dict(self.stepper.counts)
         result = AQSResult(series, ev, final, complete, self.mem_snaps, {}, stats)
         if complete and self.out_series is not None:
             result.paths = finish_outputs(

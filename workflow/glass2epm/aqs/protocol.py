@@ -29,7 +29,8 @@ DIRECTIONS = {"forward": 1.0, "backward": -1.0}
 MAX_STEP = 0.05
 DEFAULT_EVENT_THRESHOLD = 1e-6  # ε/λ^d
 DEFAULT_DISPLACEMENT_THRESHOLD = 0.1  # λ
-CHECKPOINT_VERSION = 1
+DEFAULT_EVENT_DISPLACEMENT = 0.1  # λ
+CHECKPOINT_VERSION = 2
 
 
 class AQSInterrupted(RuntimeError):
@@ -50,8 +51,16 @@ class AQSParams:
     generator : optional deformation generator A (upper-triangular d×d) overriding
         ``geometry``; D(γ) = exp(γA).
     predictor : ``"linear"`` (linear-response start, the default) or ``"affine"``.
-    polish : with the linear predictor, ``"chord"`` (Newton with the step's Hessian,
-        default) or ``"minimize"`` (FIRE + Newton from the prediction).
+    polish : with the linear predictor, ``"chord"`` (continuation: extrapolated or
+        linear-response prediction, Anderson chord Newton, Newton; the default) or
+        ``"minimize"`` (FIRE + Newton from the linear-response prediction).
+    event_threshold : a step is an event candidate when the loaded stress falls by more
+        than this (ε/λ^d) ...
+    event_displacement : ... or when some particle's non-affine displacement over the
+        step, max_i |x_i(n) − D(Δγ)·x_i(n−1)|, exceeds this (λ; 0 switches it off). Small
+        events with hardly any stress drop are found this way. Candidates are confirmed
+        by the reversal check (``confirm_events``).
+    hessian_reuse : steps one factorisation serves the chord corrector.
     """
 
     step: float
@@ -64,11 +73,12 @@ class AQSParams:
     polish: str = "chord"
     event_threshold: float = DEFAULT_EVENT_THRESHOLD
     displacement_threshold: float = DEFAULT_DISPLACEMENT_THRESHOLD
+    event_displacement: float = DEFAULT_EVENT_DISPLACEMENT
     snapshot_every: float = 0.01
     confirm_events: bool = True
     reversal_tolerance: float = 1e-3
     max_chord: int = 25
-    hessian_reuse: int = 50
+    hessian_reuse: int = 200
     refresh_iterations: int = 6
 
     def validate(self):
@@ -92,8 +102,8 @@ class AQSParams:
             raise ValueError(f"polish must be 'chord' or 'minimize', got {self.polish!r}")
         if not math.isfinite(self.strain_max):
             raise ValueError(f"--strain must be finite, got {self.strain_max!r}")
-        if self.event_threshold < 0 or self.displacement_threshold < 0:
-            raise ValueError("event_threshold and displacement_threshold must be >= 0")
+        if self.event_threshold < 0 or self.displacement_threshold < 0 or self.event_displacement < 0:
+            raise ValueError("event_threshold, displacement_threshold and event_displacement must be >= 0")
         if int(self.hessian_reuse) < 1 or int(self.max_chord) < 1:
             raise ValueError("hessian_reuse and max_chord must be >= 1")
         if self.snapshot_every < 0:
@@ -111,6 +121,7 @@ class AQSParams:
         except (TypeError, ValueError):
             raise ValueError(f"--step must be a number, got {step!r}") from None
         casts = {"event_threshold": float, "displacement_threshold": float, "confirm_events": bool,
+                 "event_displacement": float,
                  "reversal_tolerance": float, "snapshot_every": float, "hessian_reuse": int,
                  "max_chord": int, "refresh_iterations": int}
         unknown = set(options) - set(cls.__dataclass_fields__)

@@ -67,6 +67,7 @@ def series_columns(d: int) -> list[str]:
             "predictor",
             "max_force",
             "stress_drop",
+            "max_nonaffine",
             "event",
         ]
     )
@@ -81,6 +82,7 @@ EVENT_COLUMNS = [
     "max_displacement",
     "stress_before",
     "reversal_distance",
+    "stress_drop",
 ]
 _BOOL_COLUMNS = {"event", "stress_drop"}
 _INT_COLUMNS = {"step", "force_evaluations", "factorizations", "predictor", "n_displaced"}

@@ -118,21 +118,38 @@ def _make_half2(term):
     return kernel
 
 
-def _make_full(term):
-    """Threaded kernel (2D and 3D) over a full list, specialised on the pair term."""
+def _make_threaded(term):
+    """Threaded kernel (2D and 3D) over a *half* list, specialised on the pair term.
+
+    The rows (particles i) are split into ``nblocks`` blocks (one per thread) with equal pair
+    counts; each block adds its pair forces (on i and on j > i) into its own buffer
+    rows i ≥ its first row, and the buffers are summed per particle afterwards. Every
+    pair is computed once (a full list computes each twice, so 2 threads over it gained
+    nothing on 2 cores). The sums run in a thread-count dependent order: results differ
+    from the serial kernel by round-off only (tests/test_core_kernels.py)."""
 
     @njit(cache=True, parallel=True, fastmath=True)
-    def kernel(x, h, nl, pm, forces, stress):
+    def kernel(x, h, nl, pm, forces, stress, nblocks):
         start, nbr, il2, img = nl.start, nl.nbr, nl.il2, nl.img
         half_beta, coeffs = pm.half_beta, pm.coeffs
         n, d = x.shape
         xc2 = pm.xc * pm.xc
-        epart = np.zeros(n)
-        spart = np.zeros((n, 6))
-        for i in prange(n):
-            f0 = 0.0
-            f1 = 0.0
-            f2 = 0.0
+        nt = max(1, nblocks)
+        m = start[n]
+        lo = np.empty(nt + 1, dtype=np.int64)
+        lo[0] = 0
+        for t in range(1, nt):
+            lo[t] = np.searchsorted(start, (m * t) // nt)
+        lo[nt] = n
+        buf = np.empty((nt, n, 3))
+        epart = np.zeros(nt)
+        spart = np.zeros((nt, 6))
+        for t in prange(nt):
+            b = buf[t]
+            for k in range(lo[t], n):
+                b[k, 0] = 0.0
+                b[k, 1] = 0.0
+                b[k, 2] = 0.0
             ee = 0.0
             s0 = 0.0
             s1 = 0.0
@@ -140,54 +157,68 @@ def _make_full(term):
             s3 = 0.0
             s4 = 0.0
             s5 = 0.0
-            for p in range(start[i], start[i + 1]):
-                j = nbr[p]
-                dz = 0.0
-                if d == 2:
+            for i in range(lo[t], lo[t + 1]):
+                f0 = 0.0
+                f1 = 0.0
+                f2 = 0.0
+                for p in range(start[i], start[i + 1]):
+                    j = nbr[p]
+                    dz = 0.0
                     ny = img[p, 1]
-                    dx = x[j, 0] - x[i, 0] + img[p, 0] * h[0, 0] + ny * h[0, 1]
-                    dy = x[j, 1] - x[i, 1] + ny * h[1, 1]
-                else:
-                    ny = img[p, 1]
-                    nz = img[p, 2]
-                    dx = x[j, 0] - x[i, 0] + img[p, 0] * h[0, 0] + ny * h[0, 1] + nz * h[0, 2]
-                    dy = x[j, 1] - x[i, 1] + ny * h[1, 1] + nz * h[1, 2]
-                    dz = x[j, 2] - x[i, 2] + nz * h[2, 2]
-                ph, g = term((dx * dx + dy * dy + dz * dz) * il2[p], il2[p], half_beta, coeffs, xc2)
-                ee += 0.5 * ph
-                f0 += g * dx
-                f1 += g * dy
-                f2 += g * dz
-                hg = 0.5 * g
-                s0 += hg * dx * dx
-                s1 += hg * dx * dy
-                s2 += hg * dy * dy
-                s3 += hg * dx * dz
-                s4 += hg * dy * dz
-                s5 += hg * dz * dz
-            forces[i, 0] = f0
-            forces[i, 1] = f1
-            if d == 3:
-                forces[i, 2] = f2
-            epart[i] = ee
-            spart[i, 0] = s0
-            spart[i, 1] = s1
-            spart[i, 2] = s2
-            spart[i, 3] = s3
-            spart[i, 4] = s4
-            spart[i, 5] = s5
+                    if d == 2:
+                        dx = x[j, 0] - x[i, 0] + img[p, 0] * h[0, 0] + ny * h[0, 1]
+                        dy = x[j, 1] - x[i, 1] + ny * h[1, 1]
+                    else:
+                        nz = img[p, 2]
+                        dx = x[j, 0] - x[i, 0] + img[p, 0] * h[0, 0] + ny * h[0, 1] + nz * h[0, 2]
+                        dy = x[j, 1] - x[i, 1] + ny * h[1, 1] + nz * h[1, 2]
+                        dz = x[j, 2] - x[i, 2] + nz * h[2, 2]
+                    ph, g = term((dx * dx + dy * dy + dz * dz) * il2[p], il2[p], half_beta, coeffs, xc2)
+                    ee += ph
+                    gx = g * dx
+                    gy = g * dy
+                    gz = g * dz
+                    f0 += gx
+                    f1 += gy
+                    f2 += gz
+                    b[j, 0] -= gx
+                    b[j, 1] -= gy
+                    b[j, 2] -= gz
+                    s0 += gx * dx
+                    s1 += gx * dy
+                    s2 += gy * dy
+                    s3 += gx * dz
+                    s4 += gy * dz
+                    s5 += gz * dz
+                b[i, 0] += f0
+                b[i, 1] += f1
+                b[i, 2] += f2
+            epart[t] = ee
+            spart[t, 0] = s0
+            spart[t, 1] = s1
+            spart[t, 2] = s2
+            spart[t, 3] = s3
+            spart[t, 4] = s4
+            spart[t, 5] = s5
+        for k in prange(n):
+            for a in range(d):
+                acc = 0.0
+                for t in range(nt):
+                    if k >= lo[t]:
+                        acc += buf[t, k, a]
+                forces[k, a] = acc
         e = epart.sum()
-        t = spart.sum(axis=0)
-        stress[0, 0] = t[0]
-        stress[0, 1] = t[1]
-        stress[1, 0] = t[1]
-        stress[1, 1] = t[2]
+        t6 = spart.sum(axis=0)
+        stress[0, 0] = t6[0]
+        stress[0, 1] = t6[1]
+        stress[1, 0] = t6[1]
+        stress[1, 1] = t6[2]
         if d == 3:
-            stress[0, 2] = t[3]
-            stress[2, 0] = t[3]
-            stress[1, 2] = t[4]
-            stress[2, 1] = t[4]
-            stress[2, 2] = t[5]
+            stress[0, 2] = t6[3]
+            stress[2, 0] = t6[3]
+            stress[1, 2] = t6[4]
+            stress[2, 1] = t6[4]
+            stress[2, 2] = t6[5]
         return e
 
     return kernel
@@ -195,8 +226,8 @@ def _make_full(term):
 
 _half2_b10q3 = _make_half2(_term_b10q3)
 _half2_generic = _make_half2(_term_generic)
-_full_b10q3 = _make_full(_term_b10q3)
-_full_generic = _make_full(_term_generic)
+_threaded_b10q3 = _make_threaded(_term_b10q3)
+_threaded_generic = _make_threaded(_term_generic)
 
 
 @njit(cache=True)
@@ -240,11 +271,13 @@ def energy_forces_half(x, h, nl, pm, forces, stress):
 
 
 @njit(cache=True)
-def energy_forces_full(x, h, nl, pm, forces, stress):
-    """As :func:`energy_forces_half` over a full list, threaded over particles."""
-    if pm.half_beta == 5 and pm.coeffs.shape[0] == 4:
-        return _full_b10q3(x, h, nl, pm, forces, stress)
-    return _full_generic(x, h, nl, pm, forces, stress)
+def energy_forces_threaded(x, h, nl, pm, forces, stress, nblocks):
+    """As :func:`energy_forces_half` (same half list), threaded over ``nblocks`` blocks of
+    particles (:func:`_make_threaded`; pass numba's thread count). The block count, not
+    the thread count, fixes the order of the sums: results depend on it at round-off."""
+    if pm.half_beta == 5 and pm.coeffs.shape[0] == 4 and x.shape[1] == 2:
+        return _threaded_b10q3(x, h, nl, pm, forces, stress, nblocks)
+    return _threaded_generic(x, h, nl, pm, forces, stress, nblocks)
 
 
 @njit(cache=True)
@@ -299,14 +332,14 @@ def effective_threads(threads: int, n: int) -> int:
 class ForceField:
     """Energy, forces and stress of a configuration, with its own Verlet list.
 
-    ``threads`` > 1 uses a full list and the threaded kernel (pays from N ≈ 5·10³).
+    ``threads`` > 1 uses the threaded kernel over the same half list (pays from N ≈ 5·10³).
     ``evaluations`` counts force evaluations.
     """
 
     def __init__(self, model: Model, skin: float = 0.3, threads: int = 1):
         self.model = model
         self.threads = max(1, int(threads))
-        self.vlist = VerletList(model, skin=skin, per_pair=True, full=self.threads > 1)
+        self.vlist = VerletList(model, skin=skin, per_pair=True, full=False)
         self.evaluations = 0
 
     def ensure_list(self, x: np.ndarray, sizes: np.ndarray, box: Box) -> None:
@@ -321,9 +354,10 @@ class ForceField:
         s = np.empty((x.shape[1], x.shape[1]))
         if self.threads > 1:
             prev = numba.get_num_threads()
-            numba.set_num_threads(min(self.threads, numba.config.NUMBA_NUM_THREADS))
+            nt = min(self.threads, numba.config.NUMBA_NUM_THREADS)
+            numba.set_num_threads(nt)
             try:
-                e = energy_forces_full(x, box.h, vl.record(), pm, forces, s)
+                e = energy_forces_threaded(x, box.h, vl.record(), pm, forces, s, nt)
             finally:
                 numba.set_num_threads(prev)
         else:

@@ -195,6 +195,7 @@ AQS_SERIES = register(
             "predictor": "",  # 1: linear-response start kept, 0: affine fallback
             "max_force": "epsilon/lambda",
             "stress_drop": "bool",  # raw criterion, before the irreversibility check
+            "max_nonaffine": "lambda",  # max_i |x_i(n) − D(Δγ)·x_i(n−1)| over the step
         },
         needs_model=True,
         needs_box=True,
@@ -218,6 +219,7 @@ AQS_EVENTS = register(
             "max_displacement": "lambda",
             "stress_before": STRESS,
             "reversal_distance": "lambda",
+            "stress_drop": "bool",  # False: found by the non-affine displacement criterion alone
         },
         needs_model=True,
         description="AQS plastic events: loaded-stress change Δσ_L over the step (signed), "

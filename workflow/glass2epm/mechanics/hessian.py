@@ -31,7 +31,7 @@ from glass2epm.core.potential import ForceField, pair_data  # noqa: F401 (pair_d
 log = logging.getLogger(__name__)
 
 try:  # CHOLMOD
-    from sksparse.cholmod import CholmodNotPositiveDefiniteError, cholesky
+    from sksparse.cholmod import CholmodNotPositiveDefiniteError, analyze, cholesky
 
     HAVE_CHOLMOD = True
 except ImportError:  # pragma: no cover - exercised only without SuiteSparse
@@ -97,18 +97,70 @@ def hessian(conf: Configuration, ff: ForceField | None = None) -> sp.csc_matrix:
     return assemble(ii, jj, rv, r, der[1], der[2], conf.N)
 
 
-class SPDSolver:
-    """Factorise a symmetric positive-definite sparse matrix once, solve many times."""
+class Ordering:
+    """A fill-reducing ordering of the Hessian's degrees of freedom, kept across factorisations.
 
-    def __init__(self, A: sp.spmatrix):
+    CHOLMOD's ordering (AMD/METIS, chosen by its "default" method) is about half the cost
+    of a factorisation at N = 4·10⁴; successive Hessians of one system along an AQS path
+    differ in a few pairs, so the ordering of an earlier one serves later ones (the
+    symbolic analysis of the permuted matrix with the natural ordering is cheap). The
+    ordering is stored over *all* N d degrees of freedom, so that it still applies when
+    the pinned particle or the set of rattlers changes; it is recomputed after
+    ``reorder_every`` uses. :meth:`state`/:meth:`restore` save it in checkpoints (the
+    factor's round-off depends on it, and a resumed run must be bitwise the same).
+    """
+
+    def __init__(self, reorder_every: int = 100):
+        self.reorder_every = int(reorder_every)
+        self.order = None  # (N d,) dof order, or None: compute one at the next factorisation
+        self.uses = 0
+
+    def reduced(self, keep_dofs: np.ndarray):
+        """The permutation of the reduced system ``keep_dofs`` (None: compute a new ordering)."""
+        if self.order is None or self.uses >= self.reorder_every:
+            return None
+        rank = np.empty(self.order.size, dtype=np.int64)
+        rank[self.order] = np.arange(self.order.size)
+        self.uses += 1
+        return np.argsort(rank[keep_dofs], kind="stable")
+
+    def record(self, keep_dofs: np.ndarray, perm: np.ndarray, ndof: int) -> None:
+        """Keep the ordering ``perm`` CHOLMOD chose for the reduced system ``keep_dofs``."""
+        rest = np.setdiff1d(np.arange(ndof), keep_dofs, assume_unique=True)
+        self.order = np.concatenate([keep_dofs[perm], rest]).astype(np.int64)
+        self.uses = 0
+
+    def state(self) -> dict:
+        return {"order": np.zeros(0, np.int64) if self.order is None else self.order,
+                "uses": np.array(self.uses)}
+
+    def restore(self, st: dict) -> None:
+        self.order = None if st["order"].size == 0 else st["order"].astype(np.int64).copy()
+        self.uses = int(st["uses"])
+
+
+class SPDSolver:
+    """Factorise a symmetric positive-definite sparse matrix once, solve many times.
+
+    ``perm``: a fill-reducing permutation to use instead of CHOLMOD's own ordering
+    (the matrix is permuted and factorised with the natural ordering); ``perm`` is then
+    CHOLMOD's ordering (``None`` without CHOLMOD)."""
+
+    def __init__(self, A: sp.spmatrix, perm: np.ndarray | None = None):
         A = sp.csc_matrix(A)
         self.shape = A.shape
+        self.given = perm
         if HAVE_CHOLMOD:
             try:
-                self._f = cholesky(A)
+                if perm is None:
+                    self._f = cholesky(A)
+                    self.perm = self._f.P()
+                else:
+                    self._f = cholesky(A[perm][:, perm], ordering_method="natural")
+                    self.perm = perm
             except CholmodNotPositiveDefiniteError as exc:
                 raise NotPositiveDefinite(f"matrix not positive definite ({exc})") from None
-            self._solve = self._f
+            self._solve = self._f if perm is None else self._permuted
         else:  # pragma: no cover
             warnings.warn("scikit-sparse not available: falling back to SuperLU (slow beyond N ~ 1e5)")
             from scipy.sparse.linalg import splu
@@ -117,6 +169,12 @@ class SPDSolver:
             if np.any(lu.U.diagonal() <= 0):
                 raise NotPositiveDefinite("matrix not positive definite (SuperLU pivots)")
             self._solve = lu.solve
+            self.perm = None
+
+    def _permuted(self, b):
+        out = np.empty_like(b)
+        out[self.given] = self._f(b[self.given])
+        return out
 
     def __call__(self, b: np.ndarray) -> np.ndarray:
         return self._solve(b)
@@ -128,10 +186,12 @@ class HessianSolver:
     ``b`` and the returned ``u`` are (N, d) arrays. The right-hand side is
     projected onto zero total force first (it is zero up to round-off for any
     b = H·v), and the solution has zero mean over the particles that take part.
-    One factorisation serves every solve (Eqs. 5, 11, 12 share it).
+    One factorisation serves every solve (Eqs. 5, 11, 12 share it). ``ordering``: an
+    :class:`Ordering` reused (and updated) across factorisations of one system.
     """
 
-    def __init__(self, H: sp.spmatrix, n: int, dim: int, active: np.ndarray | None = None):
+    def __init__(self, H: sp.spmatrix, n: int, dim: int, active: np.ndarray | None = None,
+                 ordering: Ordering | None = None):
         self.n = n
         self.dim = dim
         H = sp.csc_matrix(H)
@@ -148,7 +208,13 @@ class HessianSolver:
         keep = idx[idx != self.pinned]
         self.keep_dofs = (keep[:, None] * dim + np.arange(dim)).ravel()
         Hr = H[self.keep_dofs][:, self.keep_dofs]
-        self.solver = SPDSolver(Hr)
+        perm = None if ordering is None else ordering.reduced(self.keep_dofs)
+        if ordering is not None and perm is None and HAVE_CHOLMOD:
+            # a new ordering (symbolic analysis only), then the same numeric route as a reused
+            # one: the factor is a function of (H, ordering), so a restart reproduces it
+            perm = analyze(Hr).P()
+            ordering.record(self.keep_dofs, perm, n * dim)
+        self.solver = SPDSolver(Hr, perm)
 
     @classmethod
     def from_configuration(cls, conf: Configuration, ff: ForceField | None = None) -> "HessianSolver":

@@ -27,7 +27,7 @@ from glass2epm.core.box import Box
 from glass2epm.mechanics.hessian import HessianSolver, NotPositiveDefinite, SPDSolver, assemble
 from glass2epm.core.io import Configuration
 from glass2epm.core.model import Model
-from glass2epm.core.potential import (ForceField, effective_threads, energy_forces_full,
+from glass2epm.core.potential import (ForceField, effective_threads, energy_forces_threaded,
                                       energy_forces_half, pair_model)
 
 log = logging.getLogger(__name__)
@@ -55,14 +55,14 @@ class MinimizeResult:
 class FireRun(NamedTuple):
     """What one FIRE chunk may do: stop at max|F| < ``ftarget`` or after ``max_steps``;
     the list (built at ``x_ref``) is stale once a particle moved ``max_disp``; ``mobile``
-    (N,) is 1 for particles that move, 0 for frozen ones; ``parallel`` picks the threaded
-    force kernel; ``maxmove`` caps the largest move per step."""
+    (N,) is 1 for particles that move, 0 for frozen ones; ``threads`` > 1 picks the threaded
+    force kernel with that many blocks; ``maxmove`` caps the largest move per step."""
 
     x_ref: np.ndarray
     max_disp: float
     ftarget: float
     max_steps: int
-    parallel: bool
+    threads: int
     mobile: np.ndarray
     maxmove: float
 
@@ -164,8 +164,8 @@ def _fire_chunk(x, v, h, nl, pm, run, state, forces, stress):
     steps = 0
     status = 2
     while steps < run.max_steps:
-        if run.parallel:
-            energy_forces_full(x, h, nl, pm, forces, stress)
+        if run.threads > 1:
+            energy_forces_threaded(x, h, nl, pm, forces, stress, run.threads)
         else:
             energy_forces_half(x, h, nl, pm, forces, stress)
         steps += 1
@@ -184,6 +184,176 @@ def _fire_chunk(x, v, h, nl, pm, run, state, forces, stress):
     return status
 
 
+@dataclass
+class NewtonResult:
+    """The end of a Newton polish: positions, energy (ε), forces (ε/λ), stress (ε/λ^d),
+    max|F|, Newton steps taken, force evaluations, and whether max|F| < ftol was reached."""
+
+    x: np.ndarray
+    energy: float
+    forces: np.ndarray
+    stress: np.ndarray
+    fmax: float
+    steps: int
+    evaluations: int
+    converged: bool
+
+
+def hessian_factor(ff: ForceField, x, sizes, box, ordering=None) -> HessianSolver:
+    """The factorised Hessian at x (translations removed) from the pairs of a fresh list;
+    raises :class:`~glass2epm.mechanics.hessian.NotPositiveDefinite` off a minimum."""
+    n, d = x.shape
+    ii, jj, rv, lam = ff.pairs(x, sizes, box)
+    r = np.sqrt(np.einsum("ij,ij->i", rv, rv))
+    der = ff.model.radial_derivatives(r, lam, order=2)
+    return HessianSolver(assemble(ii, jj, rv, r, der[1], der[2], n), n, d, ordering=ordering)
+
+
+def newton(ff: ForceField, x, sizes, box, ftol: float, max_steps: int = 20, *, mobile=None,
+           free_dofs=None, factorize=None, progress=None, first_step: int = 0) -> NewtonResult:
+    """Newton's method H·Δx = F to max|F| < ``ftol`` (ε/λ): the one Newton of the package.
+
+    Each step factorises the Hessian at the current positions (``factorize(x)`` →
+    a solver with ``.solve(F)``; default :func:`hessian_factor`); a Hessian that is not
+    positive definite ends the polish unconverged (not near a stable minimum). The step
+    is halved up to 7 times until max|F| drops and the energy does not rise (while it is
+    resolvable, max|F| ≥ 10⁻⁷); a step that cannot be made to descend ends it unconverged.
+    ``mobile`` (N,) 0/1 and ``free_dofs`` restrict it to the free particles (frozen matrix
+    of Sec. IV: the free–free Hessian block). Stops unconverged after ``max_steps`` steps.
+    """
+    n, d = x.shape
+    e, f, s = ff.compute(x, sizes, box)
+    evals = 1
+    if mobile is not None:
+        f *= mobile[:, None]
+    fmax = float(np.abs(f).max())
+    steps = 0
+    ok = True
+    while fmax >= ftol:
+        if steps >= max_steps:
+            ok = False
+            break
+        try:
+            if free_dofs is not None:
+                ii, jj, rv, lam = ff.pairs(x, sizes, box)
+                r = np.sqrt(np.einsum("ij,ij->i", rv, rv))
+                der = ff.model.radial_derivatives(r, lam, order=2)
+                H = assemble(ii, jj, rv, r, der[1], der[2], n)
+                dx = np.zeros_like(f)
+                dx.reshape(-1)[free_dofs] = SPDSolver(H[free_dofs][:, free_dofs])(f.reshape(-1)[free_dofs])
+            else:
+                fac = hessian_factor(ff, x, sizes, box) if factorize is None else factorize(x)
+                dx = fac.solve(f)
+        except NotPositiveDefinite:
+            ok = False
+            break
+        step = 1.0
+        accepted = False
+        for _ in range(8):
+            xt = x + step * dx
+            et, ft, st = ff.compute(xt, sizes, box)
+            if mobile is not None:
+                ft *= mobile[:, None]
+            evals += 1
+            fmt = float(np.abs(ft).max())
+            # descent: max|F| must drop, and the energy too while it is resolvable
+            downhill = et <= e + 1e-13 * abs(e) or fmax < 1e-7
+            if (fmt < fmax and downhill) or fmt < ftol:
+                accepted = True
+                break
+            step *= 0.5
+        steps += 1
+        if progress is not None:
+            progress("newton", first_step + steps, fmt)
+        if not accepted:
+            ok = False
+            break
+        x, e, f, s, fmax = xt, et, ft, st, fmt
+    return NewtonResult(x, float(e), f, s, fmax, steps, evals, ok)
+
+
+@njit(cache=True)
+def region_list(nl, mobile):
+    """The sub-list of a half :class:`~glass2epm.core.neighbors.NeighbourList` over the
+    particles that are mobile or listed neighbours of a mobile one (``idx``, in index
+    order): every listed pair with at least one mobile end, re-indexed. Returns (idx,
+    start, nbr, il2, img, mobile_sub); the forces it gives on mobile particles are
+    complete, those on the others are not (they are held fixed)."""
+    start, nbr, il2, img = nl.start, nl.nbr, nl.il2, nl.img
+    n = start.shape[0] - 1
+    keep = np.zeros(n, dtype=np.bool_)
+    for i in range(n):
+        for p in range(start[i], start[i + 1]):
+            j = nbr[p]
+            if mobile[i] or mobile[j]:
+                keep[i] = True
+                keep[j] = True
+    idx = np.flatnonzero(keep)
+    loc = -np.ones(n, dtype=np.int64)
+    for k in range(idx.shape[0]):
+        loc[idx[k]] = k
+    m = idx.shape[0]
+    counts = np.zeros(m + 1, dtype=np.int64)
+    for k in range(m):
+        i = idx[k]
+        for p in range(start[i], start[i + 1]):
+            if mobile[i] or mobile[nbr[p]]:
+                counts[k + 1] += 1
+    sstart = np.cumsum(counts)
+    snbr = np.empty(sstart[m], dtype=np.int64)
+    sil2 = np.empty(sstart[m])
+    simg = np.empty((sstart[m], img.shape[1]), dtype=img.dtype)
+    q = 0
+    for k in range(m):
+        i = idx[k]
+        for p in range(start[i], start[i + 1]):
+            j = nbr[p]
+            if mobile[i] or mobile[j]:
+                snbr[q] = loc[j]
+                sil2[q] = il2[p]
+                simg[q] = img[p]
+                q += 1
+    mob = np.zeros(m)
+    for k in range(m):
+        if mobile[idx[k]]:
+            mob[k] = 1.0
+    return idx, sstart, snbr, sil2, simg, mob
+
+
+def fire_region(ff: ForceField, x, sizes, box, mobile, ftarget: float, max_steps: int = 200_000,
+                skin: float = 0.3, dtmax: float = 0.05) -> tuple[bool, int]:
+    """FIRE on the ``mobile`` particles (bool (N,)) with all others held fixed, in place on x.
+
+    The same FIRE step as :func:`minimize` (:func:`fire_step`, through :func:`_fire_chunk`)
+    on the compact subsystem of :func:`region_list`, so a step costs in proportion to the
+    region, not to N. The global list of ``ff`` is rebuilt (and the subsystem re-cut)
+    whenever a mobile particle moved skin/2. Stops at max|F| < ``ftarget`` (ε/λ) over the
+    mobile particles. Returns (converged, FIRE steps).
+    """
+    from glass2epm.core.neighbors import NeighbourList
+
+    pm = pair_model(ff.model)
+    d = x.shape[1]
+    v = np.zeros_like(x)
+    state = np.array([0.1 * dtmax, 0.1, 0.0, dtmax, 0.0])
+    mobile = np.asarray(mobile, dtype=np.bool_)
+    while True:
+        ff.vlist.build(x, sizes, box)
+        idx, st, nb, il2, img, mob = region_list(ff.vlist.record(), mobile)
+        xs = x[idx].copy()
+        vs = v[idx].copy()
+        forces = np.empty_like(xs)
+        stress = np.empty((d, d))
+        run = FireRun(xs.copy(), 0.5 * skin, float(ftarget), max_steps - int(state[4]), 1, mob, 0.1)
+        status = _fire_chunk(xs, vs, box.h, NeighbourList(st, nb, il2, img), pm, run, state, forces, stress)
+        x[idx] = xs
+        v[idx] = vs
+        if status == 0:
+            return True, int(state[4])
+        if status == 2 or state[4] >= max_steps:
+            return False, int(state[4])
+
+
 def minimize(
     conf: Configuration,
     ftol: float | None = None,
@@ -196,6 +366,7 @@ def minimize(
     progress=None,
     x0: np.ndarray | None = None,
     frozen: np.ndarray | None = None,
+    factorize=None,
 ) -> tuple[Configuration, MinimizeResult]:
     """Minimise the energy at fixed box; returns the inherent state and a summary.
 
@@ -208,6 +379,8 @@ def minimize(
     frozen : optional boolean mask of particles held fixed (the frozen matrix of
         Sec. IV); forces and convergence then concern the other particles only, and
         Newton steps use the free–free block of the Hessian.
+    factorize : optional ``factorize(x)`` → Hessian solver for the Newton polish
+        (:func:`newton`; e.g. one that keeps a CHOLMOD ordering).
     """
     model: Model = conf.model
     n, d = conf.N, conf.dim
@@ -219,7 +392,7 @@ def minimize(
     sizes = conf.sizes
     ff = ForceField(model, skin=skin, threads=effective_threads(threads, n))
     pm = pair_model(model)
-    parallel = ff.threads > 1
+    nthreads = min(ff.threads, numba.config.NUMBA_NUM_THREADS)
     if frozen is not None:
         frozen = np.asarray(frozen, dtype=bool)
         if frozen.shape != (n,):
@@ -236,8 +409,8 @@ def minimize(
     evals = 0
     newton_steps = 0
     prev_threads = numba.get_num_threads()
-    if parallel:
-        numba.set_num_threads(min(ff.threads, numba.config.NUMBA_NUM_THREADS))
+    if nthreads > 1:
+        numba.set_num_threads(nthreads)
     try:
         for attempt in range(12):
             # ---------------- FIRE ----------------
@@ -245,7 +418,7 @@ def minimize(
                 ff.vlist.build(x, sizes, box)
                 steps_before = state[4]
                 run = FireRun(ff.vlist.x_ref, 0.5 * skin, float(fire_target),
-                              max_steps - int(state[4]), parallel, mobile, 0.1)
+                              max_steps - int(state[4]), nthreads, mobile, 0.1)
                 status = _fire_chunk(x, v, box.h, ff.vlist.record(), pm, run, state, forces, stress)
                 evals += int(state[4] - steps_before)
                 if progress is not None:
@@ -258,50 +431,12 @@ def minimize(
                         f"(max|F| = {np.abs(forces).max():.3g})"
                     )
             # ---------------- Newton polish ----------------
-            ok = True
-            e, f, _ = ff.compute(x, sizes, box)
-            f *= mobile[:, None]
-            evals += 1
-            fmax = np.abs(f).max()
-            while fmax >= ftol:
-                if newton_steps >= max_newton:
-                    ok = False
-                    break
-                ii, jj, rv, lam = ff.pairs(x, sizes, box)
-                r = np.sqrt(np.einsum("ij,ij->i", rv, rv))
-                der = model.radial_derivatives(r, lam, order=2)
-                H = assemble(ii, jj, rv, r, der[1], der[2], n)
-                try:
-                    if free_dofs is None:
-                        dx = HessianSolver(H, n, d).solve(f)
-                    else:
-                        dx = np.zeros_like(f)
-                        dx.reshape(-1)[free_dofs] = SPDSolver(H[free_dofs][:, free_dofs])(
-                            f.reshape(-1)[free_dofs])
-                except NotPositiveDefinite:
-                    ok = False
-                    break
-                step = 1.0
-                accepted = False
-                for _ in range(8):
-                    xt = x + step * dx
-                    et, ft, _ = ff.compute(xt, sizes, box)
-                    ft *= mobile[:, None]
-                    evals += 1
-                    fmt = np.abs(ft).max()
-                    # descent: max|F| must drop, and the energy too while it is resolvable
-                    downhill = et <= e + 1e-13 * abs(e) or fmax < 1e-7
-                    if (fmt < fmax and downhill) or fmt < ftol:
-                        accepted = True
-                        break
-                    step *= 0.5
-                newton_steps += 1
-                if progress is not None:
-                    progress("newton", newton_steps, float(fmt))
-                if not accepted:
-                    ok = False
-                    break
-                x, e, f, fmax = xt, et, ft, fmt
+            nr = newton(ff, x, sizes, box, ftol, max_newton - newton_steps, mobile=mobile,
+                        free_dofs=free_dofs, progress=progress, first_step=newton_steps,
+                        factorize=factorize)
+            x, e, fmax, ok = nr.x, nr.energy, nr.fmax, nr.converged
+            evals += nr.evaluations
+            newton_steps += nr.steps
             if ok:
                 break
             # Newton could not finish: descend further with FIRE, then retry
