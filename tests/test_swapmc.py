@@ -356,3 +356,56 @@ def test_prepare_tasks_match_direct_calls(tmp_path):
                                summary_path=tmp_path / "min.json")
     np.testing.assert_array_equal(glass.x, minimize(ref)[0].x)
     assert (tmp_path / "min.json").exists() and (tmp_path / "series.parquet").exists()
+
+
+def test_checkpoint_resume_is_bitwise(tmp_path):
+    """Killed mid-run (in tuning and in production) and resumed from the checkpoint: the
+    liquid and the series are bitwise those of an uninterrupted run."""
+    conf = swapmc.random_liquid(LERNER, 120, seed=4)
+    kw = dict(T=1.0, sweeps=300, tune_sweeps=40, seed=11, record_every=7, check_equilibration=False)
+    ref, rref = swapmc.run_swap_mc(conf, **kw)
+
+    class Kill(RuntimeError):
+        pass
+
+    for stop in (21, 180):  # a tuning record, a production record
+        ck = tmp_path / f"ck{stop}.npz"
+
+        def kill(sweep, info, stop=stop):
+            if sweep >= stop:
+                raise Kill
+
+        with pytest.raises(Kill):
+            swapmc.run_swap_mc(conf, checkpoint=ck, checkpoint_seconds=0.0, progress=kill,
+                               progress_interval=0.0, **kw)
+        assert ck.exists()
+        out, res = swapmc.run_swap_mc(conf, checkpoint=ck, checkpoint_seconds=0.0, **kw)
+        assert not ck.exists()  # removed at the end
+        np.testing.assert_array_equal(out.x, ref.x)
+        np.testing.assert_array_equal(out.sizes, ref.sizes)
+        for c in rref.series:
+            np.testing.assert_array_equal(res.series[c], rref.series[c], err_msg=c)
+        assert res.energy_tracked == rref.energy_tracked
+    # a checkpoint of other arguments is refused, naming the file
+    ck = tmp_path / "other.npz"
+    with pytest.raises(Kill):
+        swapmc.run_swap_mc(conf, checkpoint=ck, checkpoint_seconds=0.0, progress_interval=0.0,
+                           progress=lambda s, i: (_ for _ in ()).throw(Kill()) if s > 50 else None, **kw)
+    with pytest.raises(ValueError, match="other arguments"):
+        swapmc.run_swap_mc(conf, checkpoint=ck, **{**kw, "seed": 12})
+
+
+def test_parallel_chains_equal_single_runs(tmp_path):
+    """Chains on 2 threads give, per seed, bitwise the result of a single run."""
+    from glass2epm.prepare.tasks import equilibrate_liquid, equilibrate_liquids
+
+    common = dict(preset="lerner-poly2d", dim=2, N=150, Tp=1.0, sizes="quantile", sweeps=120,
+                  tune_sweeps=20, p_swap=0.2, check=False)
+    runs = equilibrate_liquids([3, 4, 5], threads=2, **common)
+    for seed, (conf, res) in zip([3, 4, 5], runs):
+        one, r1 = equilibrate_liquid(seed=seed, **common)
+        np.testing.assert_array_equal(conf.x, one.x)
+        np.testing.assert_array_equal(conf.sizes, one.sizes)
+        np.testing.assert_array_equal(res.series["energy_per_particle"], r1.series["energy_per_particle"])
+    with pytest.raises(ValueError, match="distinct"):
+        equilibrate_liquids([3, 3], **common)

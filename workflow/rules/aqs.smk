@@ -31,6 +31,7 @@ rule aqs:
             "snapshot_every",
             "event_threshold",
             "displacement_threshold",
+            "event_displacement",
             "steady_from",
         ),
         strain=aqs_strain,

@@ -5,7 +5,7 @@ rule epm_bands:
     input:
         init=out("tp", "epm_thresholds_bond.parquet"),
         renewal=lambda wc: out("tp", "epm_thresholds_bond.parquet").format(
-            **{**wc, "Tp": tp_str(config["epm"]["renewal_Tp"])}
+            **{**wc, "Tp": tp_str(abs_tp(config["epm"]["renewal_Tp"]))}
         ),
         calibration=out("n", "epm_calibration.json"),
     output:

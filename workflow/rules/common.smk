@@ -3,6 +3,7 @@ import itertools
 import os
 
 from glass2epm.core.config import tp_key
+from glass2epm.prepare.onset import absolute_tp
 
 RESULTS = config["results"]
 PRESET = config["model"]["preset"]
@@ -64,6 +65,14 @@ def keys(section, *names):
     return {k: config[section][k] for k in names}
 
 
+def abs_tp(t):
+    """A T_p of the config (glasses.Tp, epm.renewal_Tp, swap_mc.sweeps_by_Tp keys) in ε/k_B:
+    the config's values are in `glasses.Tp_units` (absolute, or multiples of T_onset).
+    """
+    g = config["glasses"]
+    return absolute_tp([float(t)], g["Tp_units"], PRESET, g["T_onset"])[0]
+
+
 def tp_str(t):
     """T_p as it appears in paths and config keys: two decimals ("0.40")."""
     return f"{float(t):.2f}"
@@ -96,14 +105,19 @@ def _sweep_table(path):
 
 
 def glass_samples():
-    """Every (preset, dim, N, Tp, seed): the product of the `glasses` lists, or the sweep table."""
+    """Every (preset, dim, N, Tp, seed): the product of the `glasses` lists, or the sweep
+    table; T_p in ε/k_B (`glasses.Tp_units: onset` multiplies by the onset temperature).
+    """
     g = config["glasses"]
     if g["table"]:
         combos = _sweep_table(g["table"])
     else:
         combos = itertools.product(g["N"], g["Tp"], g["seeds"])
+    combos = list(combos)
+    temps = absolute_tp([t for _, t, _ in combos], g["Tp_units"], PRESET, g["T_onset"])
     return [
-        dict(preset=PRESET, dim=DIM, N=n, Tp=tp_str(t), seed=s) for n, t, s in combos
+        dict(preset=PRESET, dim=DIM, N=n, Tp=tp_str(t), seed=s)
+        for (n, _, s), t in zip(combos, temps)
     ]
 
 
@@ -131,7 +145,8 @@ def sample_files(pattern, samples):
 
 def swap_sweeps(wildcards):
     mc = config["swap_mc"]
-    return int(mc["sweeps_by_Tp"].get(wildcards.Tp, mc["sweeps"]))
+    by_tp = {tp_str(abs_tp(k)): v for k, v in mc["sweeps_by_Tp"].items()}
+    return int(by_tp.get(wildcards.Tp, mc["sweeps"]))
 
 
 def swap_runtime(wildcards, attempt):
@@ -148,13 +163,14 @@ def aqs_strain(wildcards):
 
 
 def aqs_runtime(wildcards, attempt):
-    """Minutes: 0.6 s per step × (N/10⁴)^1.75, at least 10. Measured on 2 threads (2D,
-    step 1e-4): 0.43-0.52 s per step at N = 10⁴, 5 s at N = 4·10⁴ (minimiser iterations
-    grow with the box, so the cost is superlinear in N). A run killed at the limit
-    resumes from its checkpoint on the retry."""
+    """Minutes: 0.3 s per step × (N/10⁴)^1.7, at least 10. Measured with the continuation
+    engine (issue 17; 2D, step 1e-4, instantaneous quenches, events included): 0.18-0.19 s
+    per step at N = 10⁴ on 2 threads, 2.6 s at N = 4·10⁴ on 1 thread (N^1.64 between the
+    two: event relaxation by FIRE grows faster than N). A run killed at the limit resumes
+    from its checkpoint on the retry."""
     a = config["aqs"]
     steps = aqs_strain(wildcards) / a["step"]
-    per_step = 0.6 * (int(wildcards.N) / 1e4) ** 1.75
+    per_step = 0.3 * (int(wildcards.N) / 1e4) ** 1.7
     return max(10, int(steps * per_step / 60) + 10) * attempt
 
 
@@ -205,7 +221,7 @@ def band_lattices():
 
 def renewal_samples():
     """Figure-size samples at the EPM renewal temperature (T_p = 0.7)."""
-    ren = tp_str(config["epm"]["renewal_Tp"])
+    ren = tp_str(abs_tp(config["epm"]["renewal_Tp"]))
     chosen = fig_samples(Tp=ren)
     if not chosen:
         raise ValueError(f"no glasses at epm.renewal_Tp = {ren} for the figure size")
@@ -259,7 +275,7 @@ def compare_lattice(N):
 
 def steady_samples_glasses():
     """Glasses at the renewal T_p of every N (P(σ_s) against system size, Fig. 5b)."""
-    ren = tp_str(config["epm"]["renewal_Tp"])
+    ren = tp_str(abs_tp(config["epm"]["renewal_Tp"]))
     return [s for s in glass_samples() if s["Tp"] == ren]
 
 
@@ -394,7 +410,7 @@ def all_targets():
     t += sorted(set(sample_files(out("n", "yield_compare.parquet"), samples)))
     t += [out("top", "expansion_check.parquet")]
     # the EPM needs P_renewal: only sizes that have glasses at renewal_Tp
-    ren = tp_str(config["epm"]["renewal_Tp"])
+    ren = tp_str(abs_tp(config["epm"]["renewal_Tp"]))
     with_renewal = {s["N"] for s in samples if s["Tp"] == ren}
     epm_samples = [s for s in samples if s["N"] in with_renewal]
     t += sorted(set(sample_files(out("n", "epm_compare.parquet"), epm_samples)))

@@ -35,10 +35,10 @@ rule epm_thresholds:
 rule epm_calibrate:
     input:
         thresholds=lambda wc: out("tp", "epm_thresholds_bond.parquet").format(
-            **wc, Tp=tp_str(config["epm"]["renewal_Tp"])
+            **wc, Tp=tp_str(abs_tp(config["epm"]["renewal_Tp"]))
         ),
         particles=lambda wc: out("tp", "aqs_statistics.parquet").format(
-            **wc, Tp=tp_str(config["epm"]["renewal_Tp"])
+            **wc, Tp=tp_str(abs_tp(config["epm"]["renewal_Tp"]))
         ),
     output:
         out("n", "epm_calibration.json"),
@@ -71,7 +71,7 @@ rule epm_run:
     input:
         init=out("tp", "epm_thresholds_{method}.parquet"),
         renewal=lambda wc: out("tp", "epm_thresholds_{method}.parquet").format(
-            **{**wc, "Tp": tp_str(config["epm"]["renewal_Tp"])}
+            **{**wc, "Tp": tp_str(abs_tp(config["epm"]["renewal_Tp"]))}
         ),
         calibration=out("n", "epm_calibration.json"),
     output:

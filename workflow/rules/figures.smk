@@ -272,6 +272,13 @@ rule summary:
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        tp_scale=lambda wc: dict(
+            Tp=sorted({float(s["Tp"]) for s in glass_samples()}),
+            units=config["glasses"]["Tp_units"],
+            T_onset=config["glasses"]["T_onset"],
+            preset=PRESET,
+        ),
     script:
         "../scripts/summary.py"
 

@@ -22,6 +22,7 @@ rule swap_mc:
         check=config["swap_mc"]["check_equilibration"],
         tau_fraction=config["swap_mc"]["tau_fraction"],
         sizes=config["glasses"]["sizes"],
+        checkpoint=out("sample", "swap_mc.checkpoint.npz"),
     script:
         "../scripts/swap_mc.py"
 

@@ -13,6 +13,7 @@ with rule_context(snakemake) as log:
         snapshot_every=p["snapshot_every"],
         event_threshold=p["event_threshold"],
         displacement_threshold=p["displacement_threshold"],
+        event_displacement=p["event_displacement"],
     )
     res, summary = shear_task(
         snakemake.input[0],

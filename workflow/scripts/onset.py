@@ -3,7 +3,7 @@
 import json
 
 from glass2epm.core import io
-from glass2epm.prepare.onset import estimate_onset
+from glass2epm.prepare.onset import MEASURED_ONSET, onset_interval
 from glass2epm.core.schemas import ONSET
 from glass2epm.core.runtime import rule_context
 
@@ -24,6 +24,12 @@ with rule_context(snakemake) as log:
     for preset in sorted(set(rows["preset"])):
         sel = [i for i, q in enumerate(rows["preset"]) if q == preset]
         if len({rows["Tp"][i] for i in sel}) >= 3:
-            fits[preset] = estimate_onset([rows["Tp"][i] for i in sel], [rows["e_IS"][i] for i in sel])
+            fits[preset] = onset_interval([rows["Tp"][i] for i in sel], [rows["e_IS"][i] for i in sel])
             log.info("onset %s: %s", preset, fits[preset])
+            stored = MEASURED_ONSET.get(preset)
+            if stored is not None:
+                lo, hi = fits[preset]["T_onset_ci"]
+                if not lo <= stored["T_onset"] <= hi:
+                    log.warning("onset %s: the stored T_onset = %g (glasses.Tp_units: onset) lies outside "
+                                "this run's interval [%g, %g]", preset, stored["T_onset"], lo, hi)
     io.write_table(snakemake.output[0], ONSET, rows, extra={"onset_fits": fits})

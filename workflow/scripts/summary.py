@@ -7,4 +7,4 @@ with rule_context(snakemake) as log:
     i = snakemake.input
     pick = lambda prefix: {float(k.split("_", 1)[1]): v for k, v in i.items() if k.startswith(prefix)}  # noqa: E731
     summary(i.calibration, pick("tails_"), i.yield_compare, pick("growth_"), pick("size_"), i.epm_compare,
-            i.steady, snakemake.output.table, snakemake.output.numbers)
+            i.steady, snakemake.output.table, snakemake.output.numbers, tp_scale=dict(snakemake.params.tp_scale))

@@ -1,4 +1,5 @@
-"""Rule `swap_mc`: equilibrate a liquid at T_p with SWAP Monte Carlo (paper ref. [60])."""
+"""Rule `swap_mc`: equilibrate a liquid at T_p with SWAP Monte Carlo (paper ref. [60]); a killed
+job resumes bitwise from its checkpoint (saved every 10 minutes)."""
 
 from glass2epm.core.runtime import rule_context
 from glass2epm.prepare.tasks import equilibrate_liquid, progress_line
@@ -11,5 +12,6 @@ with rule_context(snakemake) as log:
         tau_fraction=p.tau_fraction, liquid_path=snakemake.output.liquid,
         series_path=snakemake.output.series, provenance={"rule": "swap_mc"},
         progress=lambda sweep, info: log.info("%s", progress_line(sweep, info)),
+        checkpoint=p.checkpoint,
     )
     log.info("%s", res.message)

@@ -140,11 +140,33 @@ def write_tsv(path, rows):
     os.replace(tmp, path)
 
 
+def tp_scale_row(temps, units: str, T_onset: float | None, preset: str) -> tuple:
+    """(row, numbers): the glasses' T_p on both scales, ε/k_B and T_p/T_onset (T_onset from
+    ``glasses.T_onset`` or the preset's measured value, :data:`glass2epm.prepare.onset.MEASURED_ONSET`)."""
+    from glass2epm.prepare.onset import MEASURED_ONSET
+
+    stored = MEASURED_ONSET.get(preset)
+    Ton = T_onset if T_onset is not None else (stored or {}).get("T_onset")
+    temps = sorted(float(t) for t in temps)
+    num = {"Tp": temps, "units": units, "T_onset": Ton,
+           "T_onset_ci": None if T_onset is not None or stored is None else stored.get("T_onset_ci")}
+    if Ton is None:
+        return ("T_p (ε/k_B)", ", ".join(f"{t:.2f}" for t in temps), "0.7, 0.4, 0.2 (onset ≈ 0.6)"), num
+    num["Tp_over_T_onset"] = [t / Ton for t in temps]
+    txt = ", ".join(f"{t:.2f} ({t / Ton:.2f})" for t in temps)
+    return (f"T_p in ε/k_B (T_p/T_onset, T_onset = {Ton:.3g})", txt, "0.7, 0.4, 0.2 (1.2, 0.67, 0.33)"), num
+
+
 def summary(calibration, tails: dict, yield_compare, growth: dict, band_size: dict, epm_compare, steady,
-            table, numbers) -> list:
+            table, numbers, tp_scale: dict | None = None) -> list:
     """Task of the rule ``summary``: :func:`comparison` written as the report's TSV ``table``
-    and the JSON ``numbers``; returns the rows."""
+    and the JSON ``numbers``; returns the rows. ``tp_scale``: {Tp: [...], units, T_onset,
+    preset} adds the T_p row on both scales (:func:`tp_scale_row`)."""
     rows, num = comparison(calibration, tails, yield_compare, growth, band_size, epm_compare, steady=steady)
+    if tp_scale is not None:
+        row, num["Tp_scale"] = tp_scale_row(tp_scale["Tp"], tp_scale["units"], tp_scale["T_onset"],
+                                            tp_scale["preset"])
+        rows.insert(0, row)
     for r in rows:
         logging.getLogger("glass2epm").info("%s | %s | %s", *r)
     write_tsv(table, rows)

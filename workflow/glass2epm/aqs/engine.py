@@ -12,42 +12,44 @@ side at any strain. The cell at step n is computed from the initial cell,
 h_n = D(γ_n − γ_0)·h_0, and the strain counter from the step index,
 γ_n = γ_0 + n Δγ, so neither accumulates round-off.
 
-Linear-response start (Eqs. 2, 5). The minimisation of a step starts from
-
-    x_pred = D(Δγ)·x + Δγ ẋ,     H·ẋ = −H·(A x)        (d₁ = A·x + ẋ)
-
-(ẋ on pair separation vectors, Lees–Edwards aware, ERRATA) instead of the affine
-guess D(Δγ)·x. The error of x_pred is O(Δγ²): on the stable N = 1024 reference glass
-at Δγ = 10⁻⁴ its max force is ~10⁻² of the affine guess's. One CHOLMOD factorisation
-of H serves twice: for ẋ and as the (chord) Newton matrix H·Δx = F that polishes
-x_pred to max|F| < ftol; and it is reused over following steps (``hessian_reuse``)
-while the chord iteration converges in at most ``refresh_iterations`` iterations,
-since a factorisation costs ~50–100 force evaluations (:class:`Stepper`). Near
-instabilities the step falls back to the standard AQS step,
-:func:`glass2epm.mechanics.minimize.minimize` (FIRE + Newton) from the *affine* guess: when the
-Hessian is not positive definite, when the prediction's max force is not below the
-affine guess's, or when the chord iteration stops contracting even with a fresh
-Hessian (the elastic branch ends: a plastic event). Plastic events are therefore
-resolved exactly as in plain AQS.
+Continuation of the elastic branch (Eqs. 2, 5; :mod:`glass2epm.aqs.stepper`). Between
+plastic events the inherent state x(γ) is a smooth function of γ, so a step is solved
+by a predictor (the polynomial extrapolation of the last states of the branch, order
+up to 5; or the linear response x_pred = D(Δγ)·x + Δγ ẋ, H·ẋ = −H·(A x), on pair
+separations, Lees–Edwards aware, ERRATA) and a corrector (chord Newton with a reused
+CHOLMOD factorisation of H, Anderson-accelerated with secant pairs carried across
+steps; a fresh factorisation; Newton). A factorisation is reused for up to
+``hessian_reuse`` steps, and CHOLMOD's fill-reducing ordering for 100 factorisations.
+When the branch ends (the corrector does not converge, or converges to a state with a
+stress drop or a non-affine jump), the step is the standard AQS step:
+:func:`glass2epm.mechanics.minimize.minimize` (FIRE + Newton) from the *affine* guess
+D(Δγ)·x, so plastic events are resolved exactly as in plain AQS. On the shared
+N = 1024 reference glass to γ = 0.15 the events (steps and stress drops) and the
+path are those of the engine before the continuation (tests/test_aqs_continuation.py).
 
 Observables per step (one row of the ``aqs_series`` table): total strain γ, the
 virial stress σ (Eq. 15; negative in compression, pressure p = −Tr σ/d), U/N, the
 force evaluations the step used, and a plastic-event flag. The *loaded* stress is
 σ_L = σ:A / (A:A): σ_xy for simple shear, (σ_xx − σ_yy)/2 for pure shear, Tr σ/d
 for dilation. A step is an event when the loaded stress falls, against the loading
-direction, by more than ``event_threshold``: −sign(Δγ)·Δσ_L > threshold. Each event
-records Δσ_L, ΔU (total, ε) and the number of particles whose non-affine
-displacement over the step, |minimg(x_{n+1} − D(Δγ)x_n)|, exceeds
-``displacement_threshold`` (λ).
+direction, by more than ``event_threshold``: −sign(Δγ)·Δσ_L > threshold, or when some
+particle's non-affine displacement over the step, max_i |x_{n+1,i} − D(Δγ)x_{n,i}|
+(series column ``max_nonaffine``), exceeds ``event_displacement`` (λ; small events
+with hardly any stress drop, frequent at N ≥ 10⁴). Each event records Δσ_L, ΔU
+(total, ε), whether the stress criterion fired (``stress_drop``) and the number of
+particles whose non-affine displacement over the step, |minimg(x_{n+1} − D(Δγ)x_n)|,
+exceeds ``displacement_threshold`` (λ).
 
 A stress drop alone is not proof of plasticity: approaching a saddle-node
 instability the elastic branch softens as σ ≈ σ_c − c√(γ_c − γ), so the last steps
 before an event can lower σ_L *reversibly* (seen at Δγ = 10⁻³ in quenched glasses).
-With ``confirm_events`` (default) every stress-drop step is therefore checked for
-irreversibility: the step is undone (x → D(−Δγ)·x, minimised in the previous cell)
-and it counts as a plastic event only if the state does not return to the previous
-one, max_i |Δx_i| > ``reversal_tolerance`` (λ). The raw criterion stays in the
-series column ``stress_drop``; the check's force evaluations are counted in the step.
+With ``confirm_events`` (default) every candidate step is therefore checked for
+irreversibility: the step is undone (x → D(−Δγ)·x, relaxed in the previous cell by the
+chord corrector with the step's factorisation, else Newton, else FIRE + Newton,
+:meth:`~glass2epm.aqs.stepper.Stepper.reversal`) and it counts as a plastic event only
+if the state does not return to the previous one, max_i |Δx_i| > ``reversal_tolerance``
+(λ). The raw stress criterion stays in the series column ``stress_drop``; the check's
+force evaluations and factorisations are counted in the step.
 
 Outputs (written only at the end, each by atomic rename; partial progress lives only
 in the checkpoint, so a crashed run never leaves output that looks complete):
@@ -65,10 +67,11 @@ end; the series file is written last.
 Checkpoint / restart. Every ``checkpoint_every`` steps or ``checkpoint_seconds``
 seconds the full state (positions, cell, initial cell, step, the series and events
 so far, parameters and a fingerprint of the input) is written atomically to a
-``.npz`` checkpoint, together with the positions and cell at which the reused Hessian
-was factorised (it is refactorised from them on restart, deterministically). A step is
-a pure function of that state (fresh neighbour lists and minimiser at every step; there
-is no RNG), so a run killed and restarted from its checkpoint produces bitwise the same
+``.npz`` checkpoint, together with the stepper's state (:meth:`Stepper.state`: the
+branch history, the positions, cell and dof order at which the reused Hessian was
+factorised, which is refactorised from them on restart, the carried secant pairs, the
+CHOLMOD ordering and the Verlet list's build state). A step is a pure function of that
+state (there is no RNG), so a run killed and restarted from its checkpoint produces bitwise the same
 series as an uninterrupted run (tests/test_aqs.py).
 """
 

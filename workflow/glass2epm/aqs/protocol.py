@@ -79,7 +79,7 @@ class AQSParams:
     reversal_tolerance: float = 1e-3
     max_chord: int = 25
     hessian_reuse: int = 200
-    refresh_iterations: int = 6
+    refresh_iterations: int = 12
 
     def validate(self):
         if not math.isfinite(self.step) or self.step <= 0:

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from glass2epm.core.io import atomic_path, read_configuration, write_table
+from glass2epm.core.io import read_checkpoint as io_read_checkpoint
+from glass2epm.core.io import read_configuration, write_table
+from glass2epm.core.io import write_checkpoint as io_write_checkpoint
 from glass2epm.core.schemas import AQS_EVENTS, AQS_SERIES
 from glass2epm.aqs.protocol import loaded_stress
 
@@ -136,22 +138,12 @@ def from_arrays(cols: dict, columns: list[str]) -> list[dict]:
 
 
 def write_checkpoint(path: Path, state: dict) -> None:
-    tmp = atomic_path(path)
-    try:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **state)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    """Atomic ``.npz`` checkpoint (:func:`glass2epm.core.io.write_checkpoint`)."""
+    io_write_checkpoint(path, state)
 
 
 def read_checkpoint(path: Path) -> dict:
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except Exception as exc:
-        raise ValueError(f"{path}: not a readable AQS checkpoint ({exc})") from None
+    return io_read_checkpoint(path, "AQS")
 
 
 # ---------------------------------------------------------------------------

@@ -106,6 +106,14 @@ def register(subparsers) -> None:
         help="non-affine displacement (λ) counted per event (default 0.1)",
     )
     p.add_argument(
+        "--event-displacement",
+        type=float,
+        default=None,
+        metavar="U",
+        help="a step whose largest non-affine displacement exceeds U (λ) is an event candidate even "
+        "without a stress drop (confirmed by the reversal check; 0: off; default 0.1)",
+    )
+    p.add_argument(
         "--no-confirm-events",
         action="store_true",
         help="flag every loaded-stress drop as an event, without checking that the "
@@ -149,7 +157,7 @@ def handler(args) -> int:
         logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     # CLI options named as the protocol's fields; unset (None) ones keep its defaults
     fields = ("direction", "geometry", "ftol", "predictor", "snapshot_every", "event_threshold",
-              "displacement_threshold")
+              "displacement_threshold", "event_displacement")
     protocol = AQSParams.build(
         args.step, args.strain, confirm_events=not args.no_confirm_events,
         **{k: getattr(args, k) for k in fields if getattr(args, k) is not None},

@@ -80,6 +80,30 @@ def atomic_path(path: Path):
     return Path(tmp)
 
 
+def write_checkpoint(path, state: dict) -> None:
+    """Write the arrays of ``state`` as an ``.npz`` checkpoint, atomically (a killed write
+    leaves the previous checkpoint intact). Checkpoints of long runs (AQS, SWAP MC) hold
+    what is needed to continue bitwise; they are not outputs and carry no metadata key."""
+    path = Path(path)
+    tmp = atomic_path(path)
+    try:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **state)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def read_checkpoint(path, what: str = "") -> dict:
+    """The arrays of an ``.npz`` checkpoint; an unreadable file raises ValueError naming it."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except Exception as exc:
+        raise ValueError(f"{path}: not a readable {what + ' ' if what else ''}checkpoint ({exc})") from None
+
+
 def write_table(path, schema: Schema | str, columns: dict, **meta) -> Path:
     """Write a dict of equal-length 1-D arrays as Parquet with glass2epm metadata."""
     if isinstance(schema, str):

@@ -610,19 +610,3 @@ def spatial_order(x: np.ndarray, box: Box, cell: float = 2.0) -> np.ndarray:
         key = (plane * nc[1] + row) * nc[0] + col
     return np.argsort(key, kind="stable")
 
-
-@njit(cache=True)
-def grow_mask(start, nbr, mask, depth):
-    """``mask`` (N,) bool grown by ``depth`` hops over the pairs of a (half or full) CSR
-    list: after one hop it also holds every listed neighbour of a member."""
-    out = mask.copy()
-    n = start.shape[0] - 1
-    for _ in range(depth):
-        cur = out.copy()
-        for i in range(n):
-            for p in range(start[i], start[i + 1]):
-                j = nbr[p]
-                if cur[i] or cur[j]:
-                    out[i] = True
-                    out[j] = True
-    return out

@@ -154,13 +154,13 @@ class SPDSolver:
             try:
                 if perm is None:
                     self._f = cholesky(A)
-                    self.perm = self._f.P()
+                    self.perm = None
                 else:
                     self._f = cholesky(A[perm][:, perm], ordering_method="natural")
                     self.perm = perm
             except CholmodNotPositiveDefiniteError as exc:
                 raise NotPositiveDefinite(f"matrix not positive definite ({exc})") from None
-            self._solve = self._f if perm is None else self._permuted
+            self._solve = self._f  # not a bound method of self: no reference cycle keeps a factor alive
         else:  # pragma: no cover
             warnings.warn("scikit-sparse not available: falling back to SuperLU (slow beyond N ~ 1e5)")
             from scipy.sparse.linalg import splu
@@ -177,6 +177,8 @@ class SPDSolver:
         return out
 
     def __call__(self, b: np.ndarray) -> np.ndarray:
+        if self.given is not None and HAVE_CHOLMOD:
+            return self._permuted(b)
         return self._solve(b)
 
 

@@ -210,7 +210,8 @@ def hessian_factor(ff: ForceField, x, sizes, box, ordering=None) -> HessianSolve
 
 
 def newton(ff: ForceField, x, sizes, box, ftol: float, max_steps: int = 20, *, mobile=None,
-           free_dofs=None, factorize=None, progress=None, first_step: int = 0) -> NewtonResult:
+           free_dofs=None, factorize=None, progress=None, first_step: int = 0,
+           max_move: float | None = None) -> NewtonResult:
     """Newton's method H·Δx = F to max|F| < ``ftol`` (ε/λ): the one Newton of the package.
 
     Each step factorises the Hessian at the current positions (``factorize(x)`` →
@@ -219,9 +220,12 @@ def newton(ff: ForceField, x, sizes, box, ftol: float, max_steps: int = 20, *, m
     is halved up to 7 times until max|F| drops and the energy does not rise (while it is
     resolvable, max|F| ≥ 10⁻⁷); a step that cannot be made to descend ends it unconverged.
     ``mobile`` (N,) 0/1 and ``free_dofs`` restrict it to the free particles (frozen matrix
-    of Sec. IV: the free–free Hessian block). Stops unconverged after ``max_steps`` steps.
+    of Sec. IV: the free–free Hessian block). Stops unconverged after ``max_steps`` steps,
+    or once a particle moved more than ``max_move`` (λ) from the start (it left the basin
+    the caller meant).
     """
     n, d = x.shape
+    x_start = x
     e, f, s = ff.compute(x, sizes, box)
     evals = 1
     if mobile is not None:
@@ -269,89 +273,12 @@ def newton(ff: ForceField, x, sizes, box, ftol: float, max_steps: int = 20, *, m
             ok = False
             break
         x, e, f, s, fmax = xt, et, ft, st, fmt
+        if max_move is not None and fmax >= ftol:
+            u = x - x_start
+            if np.einsum("ij,ij->i", u, u).max() > max_move * max_move:
+                ok = False
+                break
     return NewtonResult(x, float(e), f, s, fmax, steps, evals, ok)
-
-
-@njit(cache=True)
-def region_list(nl, mobile):
-    """The sub-list of a half :class:`~glass2epm.core.neighbors.NeighbourList` over the
-    particles that are mobile or listed neighbours of a mobile one (``idx``, in index
-    order): every listed pair with at least one mobile end, re-indexed. Returns (idx,
-    start, nbr, il2, img, mobile_sub); the forces it gives on mobile particles are
-    complete, those on the others are not (they are held fixed)."""
-    start, nbr, il2, img = nl.start, nl.nbr, nl.il2, nl.img
-    n = start.shape[0] - 1
-    keep = np.zeros(n, dtype=np.bool_)
-    for i in range(n):
-        for p in range(start[i], start[i + 1]):
-            j = nbr[p]
-            if mobile[i] or mobile[j]:
-                keep[i] = True
-                keep[j] = True
-    idx = np.flatnonzero(keep)
-    loc = -np.ones(n, dtype=np.int64)
-    for k in range(idx.shape[0]):
-        loc[idx[k]] = k
-    m = idx.shape[0]
-    counts = np.zeros(m + 1, dtype=np.int64)
-    for k in range(m):
-        i = idx[k]
-        for p in range(start[i], start[i + 1]):
-            if mobile[i] or mobile[nbr[p]]:
-                counts[k + 1] += 1
-    sstart = np.cumsum(counts)
-    snbr = np.empty(sstart[m], dtype=np.int64)
-    sil2 = np.empty(sstart[m])
-    simg = np.empty((sstart[m], img.shape[1]), dtype=img.dtype)
-    q = 0
-    for k in range(m):
-        i = idx[k]
-        for p in range(start[i], start[i + 1]):
-            j = nbr[p]
-            if mobile[i] or mobile[j]:
-                snbr[q] = loc[j]
-                sil2[q] = il2[p]
-                simg[q] = img[p]
-                q += 1
-    mob = np.zeros(m)
-    for k in range(m):
-        if mobile[idx[k]]:
-            mob[k] = 1.0
-    return idx, sstart, snbr, sil2, simg, mob
-
-
-def fire_region(ff: ForceField, x, sizes, box, mobile, ftarget: float, max_steps: int = 200_000,
-                skin: float = 0.3, dtmax: float = 0.05) -> tuple[bool, int]:
-    """FIRE on the ``mobile`` particles (bool (N,)) with all others held fixed, in place on x.
-
-    The same FIRE step as :func:`minimize` (:func:`fire_step`, through :func:`_fire_chunk`)
-    on the compact subsystem of :func:`region_list`, so a step costs in proportion to the
-    region, not to N. The global list of ``ff`` is rebuilt (and the subsystem re-cut)
-    whenever a mobile particle moved skin/2. Stops at max|F| < ``ftarget`` (ε/λ) over the
-    mobile particles. Returns (converged, FIRE steps).
-    """
-    from glass2epm.core.neighbors import NeighbourList
-
-    pm = pair_model(ff.model)
-    d = x.shape[1]
-    v = np.zeros_like(x)
-    state = np.array([0.1 * dtmax, 0.1, 0.0, dtmax, 0.0])
-    mobile = np.asarray(mobile, dtype=np.bool_)
-    while True:
-        ff.vlist.build(x, sizes, box)
-        idx, st, nb, il2, img, mob = region_list(ff.vlist.record(), mobile)
-        xs = x[idx].copy()
-        vs = v[idx].copy()
-        forces = np.empty_like(xs)
-        stress = np.empty((d, d))
-        run = FireRun(xs.copy(), 0.5 * skin, float(ftarget), max_steps - int(state[4]), 1, mob, 0.1)
-        status = _fire_chunk(xs, vs, box.h, NeighbourList(st, nb, il2, img), pm, run, state, forces, stress)
-        x[idx] = xs
-        v[idx] = vs
-        if status == 0:
-            return True, int(state[4])
-        if status == 2 or state[4] >= max_steps:
-            return False, int(state[4])
 
 
 def minimize(

@@ -464,7 +464,7 @@ def _mc_trials(s, nl, pm, mp, n_trials):
     return done
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _mc_run(s, nl, pm, mp, spec, n_trials):
     """``n_trials`` trial moves, rebuilding (and re-sorting) lists in place when needed.
 

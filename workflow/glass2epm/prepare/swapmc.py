@@ -203,6 +203,31 @@ class SwapMC:
         """Rebuild the neighbour list now (it is rebuilt automatically when needed)."""
         self._rebuild()
 
+    # -- checkpoint ---------------------------------------------------------
+    _STATE = ("x", "xoff", "sizes", "x0", "order", "xref", "rng", "st", "info")
+
+    def state(self) -> dict:
+        """Everything the trajectory depends on (arrays): positions, sizes, offsets, time
+        origins, order, list reference, random state, counters, step and the lists."""
+        out = {"mc_" + k: getattr(self, k).copy() for k in self._STATE}
+        out.update(mc_step=np.array(self._step), mc_start=self._lists.start.copy(),
+                   mc_ent=self._lists.ent.copy(), mc_ends=self._lists.ends.copy())
+        return out
+
+    def restore(self, st: dict) -> None:
+        """Continue from :meth:`state` (same model, cell, T, p_swap and skin): bitwise the
+        same trajectory as the run that wrote it."""
+        for k in self._STATE:
+            a = getattr(self, k)
+            b = st["mc_" + k]
+            if a.shape != b.shape or a.dtype != b.dtype:
+                raise ValueError(f"SWAP MC checkpoint: {k} has shape {b.shape} {b.dtype}, "
+                                 f"expected {a.shape} {a.dtype}")
+            a[...] = b  # in place: the numba state record holds these arrays
+        self._step = float(st["mc_step"])
+        self._lists = PackedLists(st["mc_start"].copy(), st["mc_ent"].copy(), st["mc_ends"].copy(),
+                                  self.shifts, self._lam_lo, self._inv_dl)
+
     def delta_displacement(self, i: int, disp) -> float:
         """ΔU (ε) of displacing particle i by ``disp`` (λ), as the kernel computes it."""
         disp = np.asarray(disp, dtype=float)
@@ -276,7 +301,8 @@ def run_swap_mc(conf: Configuration, T: float, sweeps: int, seed: int, p_swap: f
                 tune_sweeps: int | None = None, record_every: int | None = None,
                 check_equilibration: bool = True, progress=None, step: float = 0.1,
                 skin: float | None = None, target_acceptance: float = 0.4, tau_fraction: float = 0.1,
-                aging_factor: float = 3.0, progress_interval: float = 10.0):
+                aging_factor: float = 3.0, progress_interval: float = 10.0, checkpoint=None,
+                checkpoint_seconds: float = 600.0):
     """Equilibrate ``conf`` at temperature T (ε/k_B) with SWAP Monte Carlo.
 
     Phases: ``tune_sweeps`` sweeps (default max(10, min(1000, sweeps // 10))) in which the
@@ -292,6 +318,13 @@ def run_swap_mc(conf: Configuration, T: float, sweeps: int, seed: int, p_swap: f
     ``progress(sweep, dict)`` is called at the first and last record and at most every
     ``progress_interval`` seconds of wall time; the dict holds the recorded values, the
     trial rate ``trials_per_s``, ``total_sweeps`` and the estimated time left ``eta_s`` (s).
+
+    ``checkpoint``: an ``.npz`` path. The whole state (the :meth:`SwapMC.state` arrays, the
+    records so far and the position in the schedule of blocks) is written there atomically
+    every ``checkpoint_seconds`` of wall time (at block ends: a tuning block or a record
+    interval), and a run finding a checkpoint written with the same arguments and input
+    continues from it: the result is bitwise that of an uninterrupted run. It is removed
+    at the end.
 
     Returns (final Configuration with Tp = T, :class:`SwapMCResult`). Particles come out
     in a spatially sorted order (identities are meaningless under swaps).
@@ -337,35 +370,59 @@ def run_swap_mc(conf: Configuration, T: float, sweeps: int, seed: int, p_swap: f
             progress(sweep, {**vals, "rebuilds": mc.rebuilds, "trials_per_s": rate, "total_sweeps": sweeps,
                              "eta_s": (sweeps - sweep) * N / rate if mc.trials else nan})
 
+    # -- checkpoint -------------------------------------------------------------
+    tune_block = max(1, int(math.ceil(2000 / N)))
+    mid = prod // 2
+    loop = {"phase": 0, "s": 0, "next_rec": record_every}
+    ck = None if checkpoint is None else _Checkpoint(
+        checkpoint, checkpoint_seconds, conf,
+        dict(T=float(T), sweeps=sweeps, tune_sweeps=tune_sweeps, seed=int(seed), p_swap=float(p_swap),
+             record_every=record_every, step=float(step), skin=mc.skin,
+             target_acceptance=float(target_acceptance)))
+    if ck is not None and ck.exists():
+        st = ck.read()
+        mc.restore(st)
+        for c in rows:
+            rows[c] = list(st["rows_" + c])
+        last["c"] = st["last_c"].copy()
+        loop = {k: int(v) for k, v in zip(("phase", "s", "next_rec"), st["loop"])}
+    else:
+        record(0, 0, nan, nan, force_progress=True)
+
+    def block_done():
+        if ck is not None:
+            ck.maybe_write(mc, rows, last["c"], loop)
+
     # -- tuning phase ---------------------------------------------------------
     # the step is adapted after every block of ≥ 2000 trials; block boundaries do not
     # depend on record_every, so neither does the trajectory
-    tune_block = max(1, int(math.ceil(2000 / N)))
-    s = 0
-    next_rec = record_every
-    record(0, 0, nan, nan, force_progress=True)
-    while s < tune_sweeps:
-        nxt = min(s + tune_block, tune_sweeps)
-        c0 = mc.counters()
-        mc.sweep(nxt - s)
-        s = nxt
-        c1 = mc.counters() - c0
-        if c1[0] > 0:
-            acc = c1[1] / c1[0]
-            mc.step = mc.step * min(1.5, max(0.67, acc / target_acceptance))
-        # overlapping starts have huge energies: keep the tracked value exact here
+    if loop["phase"] == 0:
+        s, next_rec = loop["s"], loop["next_rec"]
+        while s < tune_sweeps:
+            nxt = min(s + tune_block, tune_sweeps)
+            c0 = mc.counters()
+            mc.sweep(nxt - s)
+            s = nxt
+            c1 = mc.counters() - c0
+            if c1[0] > 0:
+                acc = c1[1] / c1[0]
+                mc.step = mc.step * min(1.5, max(0.67, acc / target_acceptance))
+            # overlapping starts have huge energies: keep the tracked value exact here
+            mc.resync_energy()
+            if s >= next_rec or s == tune_sweeps:
+                record(s, 0, nan, nan)
+                next_rec = (s // record_every + 1) * record_every
+            loop.update(s=s, next_rec=next_rec)
+            block_done()
+        # -- production -------------------------------------------------------------
+        # two time origins: the start and the middle of production. In equilibrium both
+        # give the same τ; a system still ageing relaxes more slowly from the later one.
         mc.resync_energy()
-        if s >= next_rec or s == tune_sweeps:
-            record(s, 0, nan, nan)
-            next_rec = (s // record_every + 1) * record_every
-    # -- production -------------------------------------------------------------
-    # two time origins: the start and the middle of production. In equilibrium both
-    # give the same τ; a system still ageing relaxes more slowly from the later one.
-    mc.resync_energy()
-    mc.mark_origin(0)
-    mid = prod // 2
-    record(tune_sweeps, 1, 0.0, 1.0)
-    s = 0
+        mc.mark_origin(0)
+        record(tune_sweeps, 1, 0.0, 1.0)
+        loop.update(phase=1, s=0, next_rec=0)
+        block_done()
+    s = loop["s"]
     while s < prod:
         nxt = min(s + record_every, prod)
         if s < mid < nxt:
@@ -377,6 +434,9 @@ def run_swap_mc(conf: Configuration, T: float, sweeps: int, seed: int, p_swap: f
         msd, fs = mc.observables(k, 0)
         msd2, fs2 = mc.observables(k, 1) if s >= mid else (nan, nan)
         record(tune_sweeps + s, 1, msd, fs, msd2, fs2, force_progress=(s == prod))
+        loop["s"] = s
+        if s < prod:
+            block_done()
     elapsed = time.perf_counter() - t_start
 
     series = {c: np.asarray(v, dtype=np.int64 if c in ("sweep", "phase") else float)
@@ -432,9 +492,63 @@ def run_swap_mc(conf: Configuration, T: float, sweeps: int, seed: int, p_swap: f
             "seed": int(seed), "step": mc.step, "tau": None if not math.isfinite(tau) else tau}},
         extra=dict(conf.extra),
     )
+    if ck is not None:
+        ck.remove()
     if check_equilibration and not ok:
         raise EquilibrationError(msg, result=result, conf=out)
     return out, result
+
+
+class _Checkpoint:
+    """The ``.npz`` checkpoint of one :func:`run_swap_mc` call, tied to its arguments and input."""
+
+    VERSION = 1
+
+    def __init__(self, path, seconds: float, conf: Configuration, args: dict):
+        import hashlib
+        import json
+        from pathlib import Path
+
+        self.path = Path(path)
+        self.seconds = float(seconds)
+        hsh = hashlib.sha256()
+        for a in (conf.x, conf.sizes, conf.box.h):
+            hsh.update(np.ascontiguousarray(a, dtype=float).tobytes())
+        hsh.update(json.dumps(conf.model.to_dict(), sort_keys=True).encode())
+        self.meta = json.dumps({"version": self.VERSION, "input": hsh.hexdigest(), "args": args}, sort_keys=True)
+        self.last = time.perf_counter()
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def read(self) -> dict:
+        import json
+
+        from glass2epm.core.io import read_checkpoint
+
+        st = read_checkpoint(self.path, "SWAP MC")
+        if str(st.get("meta")) != self.meta:
+            have = json.loads(str(st.get("meta", "{}")))
+            raise ValueError(f"{self.path}: SWAP MC checkpoint written for other arguments or another "
+                             f"input ({have.get('args')}); delete it to start afresh")
+        return st
+
+    def maybe_write(self, mc: SwapMC, rows: dict, last_c, loop: dict) -> None:
+        now = time.perf_counter()
+        if now - self.last < self.seconds:
+            return
+        from glass2epm.core.io import write_checkpoint
+
+        data = {"meta": np.array(self.meta), "loop": np.array([loop["phase"], loop["s"], loop["next_rec"]]),
+                "last_c": np.asarray(last_c), **mc.state()}
+        for c, v in rows.items():
+            data["rows_" + c] = np.asarray(v, dtype=np.int64 if c in ("sweep", "phase") else float)
+        write_checkpoint(self.path, data)
+        self.last = time.perf_counter()
+
+    def remove(self) -> None:
+        if self.path.exists():
+            self.path.unlink()
 
 
 def write_series(path, result: SwapMCResult, conf: Configuration):

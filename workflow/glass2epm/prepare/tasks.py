@@ -38,26 +38,58 @@ def equilibrate_liquid(*, preset: str, dim: int, N: int, Tp: float, seed: int, s
                        sweeps: int, tune_sweeps: int, p_swap: float, check: bool,
                        tau_fraction: float = 0.1, liquid_path: str | Path | None = None,
                        series_path: str | Path | None = None, provenance: dict | None = None,
-                       progress: Callable | None = None):
+                       progress: Callable | None = None, checkpoint: str | Path | None = None,
+                       checkpoint_seconds: float = 600.0):
     """A random liquid (sizes from p(λ) ∝ λ⁻³, App. A) equilibrated at T_p by SWAP MC.
 
     ``sweeps`` production sweeps follow ``tune_sweeps`` tuning sweeps (see
     :func:`swapmc.run_swap_mc`; ``check`` raises :class:`swapmc.EquilibrationError` when
     τ > ``tau_fraction`` of production). Writes the liquid to ``liquid_path`` and the
-    ``swapmc_series`` table to ``series_path`` when given. Returns (liquid, result).
+    ``swapmc_series`` table to ``series_path`` when given. ``checkpoint``: a path where the
+    run saves its state every ``checkpoint_seconds`` and from which it resumes, bitwise.
+    Returns (liquid, result).
     """
     model = Model.from_preset(preset, dim=int(dim))
     liquid = swapmc.random_liquid(model, int(N), seed=int(seed), sizes=sizes)
     conf, res = swapmc.run_swap_mc(
         liquid, T=float(Tp), sweeps=int(sweeps) + int(tune_sweeps), tune_sweeps=int(tune_sweeps),
         seed=int(seed), p_swap=float(p_swap), check_equilibration=bool(check),
-        tau_fraction=float(tau_fraction), progress=progress,
+        tau_fraction=float(tau_fraction), progress=progress, checkpoint=checkpoint,
+        checkpoint_seconds=float(checkpoint_seconds),
     )
     if series_path is not None:
         swapmc.write_series(series_path, res, conf)
     if liquid_path is not None:
         io.write_configuration(liquid_path, conf, provenance=provenance)
     return conf, res
+
+
+def equilibrate_liquids(seeds, *, threads: int = 1, liquid_paths=None, series_paths=None,
+                        checkpoints=None, progress: Callable | None = None, **common):
+    """Independent SWAP MC chains, one per seed, run concurrently on ``threads`` threads.
+
+    Each chain is :func:`equilibrate_liquid` with its own seed (and its own
+    ``liquid_paths``/``series_paths``/``checkpoints`` entry when given; ``common``: the
+    other arguments). The Monte Carlo kernel releases the GIL, so chains run in parallel
+    threads of one process; each chain is serial, so its result is bitwise the one of a
+    single run with that seed. ``progress(seed, sweep, info)``. Returns [(liquid, result)]
+    in the order of ``seeds``.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    seeds = [int(s) for s in seeds]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be distinct, got {seeds}")
+    pick = (lambda seq, k: None if seq is None else seq[k])
+
+    def chain(k):
+        prog = None if progress is None else (lambda sw, info, s=seeds[k]: progress(s, sw, info))
+        return equilibrate_liquid(seed=seeds[k], liquid_path=pick(liquid_paths, k),
+                                  series_path=pick(series_paths, k), checkpoint=pick(checkpoints, k),
+                                  progress=prog, **common)
+
+    with ThreadPoolExecutor(max_workers=max(1, int(threads))) as pool:
+        return list(pool.map(chain, range(len(seeds))))
 
 
 def minimise_liquid(liquid: Configuration | str | Path, *, glass_path: str | Path,

@@ -1,0 +1,123 @@
+"""The AQS continuation engine (issue 17): predictor, corrector, reused ordering, Newton,
+and the event criteria, each checked by an independent route.
+
+* the polynomial predictor is exact for polynomials of its order (by construction of
+  the weights, checked on random polynomials);
+* a factorisation with a reused CHOLMOD ordering solves the same system as a fresh one
+  (against a dense solve), also when the active set changed; a restored ordering gives
+  the bitwise same factor;
+* Newton returns a perturbed inherent state to the minimum FIRE found;
+* the shared reference glass sheared to γ = 0.15 gives the events and the path of the
+  engine before this issue (tests/data/aqs_reference_N1024.json, computed with the old
+  linear-response + chord + FIRE code): same steps, same stress drops, stress and
+  energy to 1e-10 relative;
+* the non-affine displacement criterion finds irreversible events without a stress drop.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from glass2epm.aqs.engine import run_aqs
+from glass2epm.aqs.stepper import _extrapolation
+from glass2epm.core.potential import ForceField
+from glass2epm.mechanics.hessian import HessianSolver, Ordering, hessian
+from glass2epm.mechanics.minimize import newton
+
+OLD = Path(__file__).parent / "data" / "aqs_reference_N1024.json"
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5])
+def test_extrapolation_is_exact_for_polynomials_of_its_order(k):
+    rng = np.random.default_rng(k)
+    coef = rng.standard_normal(k + 1)
+    p = np.polynomial.Polynomial(coef)
+    t = np.arange(k + 1, dtype=float)  # x_{n−k}, …, x_n at t = 0..k
+    w = _extrapolation(k)
+    pred = sum(wj * p(t[k - j]) for j, wj in enumerate(w))
+    assert pred == pytest.approx(p(k + 1.0), rel=1e-12, abs=1e-12)
+    assert sum(w) == pytest.approx(1.0)  # affine invariance: lattice shifts pass through
+
+
+def test_reused_ordering_solves_the_same_system(small_glass):
+    n, d = small_glass.N, small_glass.dim
+    H = hessian(small_glass)
+    rng = np.random.default_rng(0)
+    b = rng.standard_normal((n, d))
+    b -= b.mean(axis=0)
+    order = Ordering()
+    fresh = HessianSolver(H, n, d, ordering=order)  # computes and records an ordering
+    assert order.order is not None and order.uses == 0
+    saved = order.state()
+    reused = HessianSolver(H, n, d, ordering=order)
+    assert order.uses == 1
+    u1, u2 = fresh.solve(b), reused.solve(b)
+    # dense route on the reduced matrix (pinned particle removed)
+    Hd = H.toarray()[np.ix_(fresh.keep_dofs, fresh.keep_dofs)]
+    bb = b.reshape(-1)[fresh.keep_dofs]
+    ud = np.zeros(n * d)
+    ud[fresh.keep_dofs] = np.linalg.solve(Hd, bb)
+    ud = ud.reshape(n, d)
+    ud -= ud.mean(axis=0)
+    scale = np.abs(ud).max()
+    assert np.abs(u1 - ud).max() < 1e-9 * scale
+    assert np.abs(u2 - ud).max() < 1e-9 * scale
+    # another active set (a particle made a rattler): the full-dof order still applies
+    act = np.ones(n, dtype=bool)
+    act[int(np.argmin(np.diff(H.indptr).reshape(n, d)[:, 0]))] = False
+    other = HessianSolver(H, n, d, active=act, ordering=order)
+    assert other.solver.given is not None and other.solver.given.size == other.keep_dofs.size
+    # a restored ordering gives the bitwise same factor (checkpoints rely on it)
+    again = Ordering()
+    again.restore(saved)
+    np.testing.assert_array_equal(HessianSolver(H, n, d, ordering=again).solve(b), u2)
+
+
+def test_newton_returns_to_the_minimum(small_glass):
+    rng = np.random.default_rng(5)
+    x0 = small_glass.x + 2e-3 * rng.standard_normal(small_glass.x.shape)
+    ff = ForceField(small_glass.model)
+    nr = newton(ff, x0, small_glass.sizes, small_glass.box, 1e-10, 20)
+    assert nr.converged and nr.fmax < 1e-10
+    u = small_glass.box.minimum_image(nr.x - small_glass.x)
+    assert np.abs(u - u.mean(axis=0)).max() < 1e-7  # the same minimum, up to a translation
+    # the basin guard: a move larger than max_move ends the polish unconverged
+    nr2 = newton(ff, x0, small_glass.sizes, small_glass.box, 1e-10, 20, max_move=1e-6)
+    assert not nr2.converged
+
+
+def test_reference_events_and_path_unchanged(reference_conf):
+    """The shared snapshot to γ = 0.15 in steps of 1e-4: the events and path of the engine
+    before issue 17 (same steps, same stress drops; stress and energy to 1e-10)."""
+    old = json.loads(OLD.read_text())
+    r = run_aqs(reference_conf, 1e-4, 0.15, snapshot_every=0)
+    s, e = r.series, r.events
+    assert r.complete and len(s["strain"]) == 1501
+    np.testing.assert_array_equal(e["step"], old["event_steps"])
+    np.testing.assert_allclose(e["dsigma"], old["event_dsigma"], rtol=1e-8, atol=0)
+    assert np.all(e["stress_drop"])  # every reference event shows a stress drop
+    k = np.array(old["series_steps"])
+    for col in ("sxy", "sxx", "syy", "energy_per_particle"):
+        want = np.array(old[col])
+        assert np.abs(s[col][k] - want).max() < 1e-10 * np.abs(want).max(), col
+    # the engine mostly continues the branch: few fallbacks, few factorisations
+    assert (s["predictor"][1:] == 0).sum() <= len(e["step"]) + 2
+    assert s["factorizations"][1:].mean() < 0.15
+
+
+def test_displacement_criterion_finds_events_without_stress_drop(small_glass):
+    """With the stress criterion off (a huge threshold), the non-affine displacement
+    criterion alone finds the irreversible steps; with both off there are none."""
+    both = run_aqs(small_glass, 1e-3, 0.1, snapshot_every=0)
+    assert both.events["step"].size >= 2
+    disp = run_aqs(small_glass, 1e-3, 0.1, snapshot_every=0, event_threshold=1e9, event_displacement=0.1)
+    np.testing.assert_array_equal(disp.events["step"], both.events["step"])
+    assert not disp.events["stress_drop"].any()
+    assert np.all(disp.events["reversal_distance"] > 1e-3)
+    assert np.all(disp.series["max_nonaffine"][disp.events["step"]] > 0.1)
+    none = run_aqs(small_glass, 1e-3, 0.1, snapshot_every=0, event_threshold=1e9, event_displacement=0.0)
+    assert none.events["step"].size == 0
