@@ -49,9 +49,8 @@ from glass2epm.aqs.protocol import AQSParams, loaded_stress
 from glass2epm.core.box import Box
 from glass2epm.core.io import Configuration
 from glass2epm.core.potential import ForceField, effective_threads
-from glass2epm.core import contractions as C
-from glass2epm.mechanics.hessian import HessianSolver, NotPositiveDefinite, Ordering, assemble
-from glass2epm.mechanics.linear_response import affine_force
+from glass2epm.mechanics.hessian import HessianSolver, NotPositiveDefinite, Ordering
+from glass2epm.mechanics.linear_response import nonaffine_velocity
 from glass2epm.mechanics.minimize import MinimizationError, minimize, newton
 
 #: largest max_i |x_i − x_pred,i| (λ) of a corrected elastic state: farther, it left the branch
@@ -203,13 +202,8 @@ class Stepper:
     def _factor_at(self, x, box, ordering, ff) -> _Factor:
         """Hessian at (x, box), factorised with ``ordering``, and ẋ (Eq. 5);
         raises NotPositiveDefinite off a minimum."""
-        n, d = x.shape
-        ii, jj, rv, lam = ff.pairs(x, self.sizes, box)  # a fresh list: H depends on (x, h) only
-        r = np.sqrt(np.einsum("ij,ij->i", rv, rv))
-        der = self.model.radial_derivatives(r, lam, order=2)
-        solver = HessianSolver(assemble(ii, jj, rv, r, der[1], der[2], n), n, d, ordering=ordering)
-        first, second = C.first_second_all(r, der[1], der[2])
-        xdot = -solver.solve(affine_force(ii, jj, rv, first, second, self.A, n))
+        xdot, solver = nonaffine_velocity(Configuration(x, self.sizes, box, self.model), self.A, ff,
+                                          ordering=ordering)  # a fresh list: H depends on (x, h) only
         order = ordering.order if ordering.order is not None else np.zeros(0, np.int64)
         return _Factor(x.copy(), box.h.copy(), solver, xdot, order.copy())
 

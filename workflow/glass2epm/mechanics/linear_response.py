@@ -34,8 +34,10 @@ def affine_force(ii, jj, rv, first, second, A, n: int) -> np.ndarray:
 
 
 def nonaffine_velocity(conf: Configuration, A: np.ndarray, ff: ForceField | None = None,
-                       solver: HessianSolver | None = None) -> tuple[np.ndarray, HessianSolver]:
-    """ẋ = −H⁻¹·H·(A x) (Eq. 5) for the deformation generator A, and the solver used.
+                       solver: HessianSolver | None = None, ordering=None) -> tuple[np.ndarray, HessianSolver]:
+    """ẋ = −H⁻¹·H·(A x) (Eq. 5) for the deformation generator A, and the solver used
+    (a new factorisation, with the reused CHOLMOD ``ordering`` when given, unless
+    ``solver`` is passed).
 
     Raises :class:`~glass2epm.mechanics.hessian.NotPositiveDefinite` when the
     reduced Hessian is not positive definite (not a stable minimum).
@@ -45,6 +47,6 @@ def nonaffine_velocity(conf: Configuration, A: np.ndarray, ff: ForceField | None
     ii, jj, rv, lam, r, der = pair_data(conf, ff, order=2)
     first, second = C.first_second_all(r, der[1], der[2])
     if solver is None:
-        solver = HessianSolver(assemble(ii, jj, rv, r, der[1], der[2], n), n, d)
+        solver = HessianSolver(assemble(ii, jj, rv, r, der[1], der[2], n), n, d, ordering=ordering)
     Xi = affine_force(ii, jj, rv, first, second, A, n)
     return -solver.solve(Xi), solver

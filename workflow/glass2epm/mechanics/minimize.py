@@ -24,7 +24,7 @@ import numpy as np
 from numba import njit
 
 from glass2epm.core.box import Box
-from glass2epm.mechanics.hessian import HessianSolver, NotPositiveDefinite, SPDSolver, assemble
+from glass2epm.mechanics.hessian import HessianSolver, NotPositiveDefinite, SPDSolver, hessian
 from glass2epm.core.io import Configuration
 from glass2epm.core.model import Model
 from glass2epm.core.potential import (ForceField, effective_threads, energy_forces_threaded,
@@ -203,10 +203,7 @@ def hessian_factor(ff: ForceField, x, sizes, box, ordering=None) -> HessianSolve
     """The factorised Hessian at x (translations removed) from the pairs of a fresh list;
     raises :class:`~glass2epm.mechanics.hessian.NotPositiveDefinite` off a minimum."""
     n, d = x.shape
-    ii, jj, rv, lam = ff.pairs(x, sizes, box)
-    r = np.sqrt(np.einsum("ij,ij->i", rv, rv))
-    der = ff.model.radial_derivatives(r, lam, order=2)
-    return HessianSolver(assemble(ii, jj, rv, r, der[1], der[2], n), n, d, ordering=ordering)
+    return HessianSolver(hessian(Configuration(x, sizes, box, ff.model), ff), n, d, ordering=ordering)
 
 
 def newton(ff: ForceField, x, sizes, box, ftol: float, max_steps: int = 20, *, mobile=None,
@@ -239,10 +236,7 @@ def newton(ff: ForceField, x, sizes, box, ftol: float, max_steps: int = 20, *, m
             break
         try:
             if free_dofs is not None:
-                ii, jj, rv, lam = ff.pairs(x, sizes, box)
-                r = np.sqrt(np.einsum("ij,ij->i", rv, rv))
-                der = ff.model.radial_derivatives(r, lam, order=2)
-                H = assemble(ii, jj, rv, r, der[1], der[2], n)
+                H = hessian(Configuration(x, sizes, box, ff.model), ff)
                 dx = np.zeros_like(f)
                 dx.reshape(-1)[free_dofs] = SPDSolver(H[free_dofs][:, free_dofs])(f.reshape(-1)[free_dofs])
             else:
