@@ -37,6 +37,7 @@ include: "workflow/rules/yield.smk"
 include: "workflow/rules/epm.smk"
 include: "workflow/rules/bands.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/thermal.smk"
 
 
 rule all:

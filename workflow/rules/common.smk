@@ -390,6 +390,21 @@ def rendered_captions():
     return texts
 
 
+def thermal_T_str(t):
+    """A thermal-EPM temperature as it appears in paths."""
+    return f"{float(t):g}"
+
+
+def thermal_run_files(kind):
+    """One file of every thermal-EPM (L, T) run."""
+    th = config["thermal"]
+    return [
+        out("top", f"thermal/lattice_L{L}_T{thermal_T_str(T)}.{kind}.parquet")
+        for L in th["L"]
+        for T in th["lattice_T"]
+    ]
+
+
 def all_targets():
     samples = glass_samples()
     t = sample_files(out("sample", "properties.json"), samples)
@@ -416,4 +431,5 @@ def all_targets():
     t += sorted(set(sample_files(out("n", "epm_compare.parquet"), epm_samples)))
     for name in ("band_growth.json", "band_size.parquet", "plasticity_maps.json"):
         t += sorted(set(sample_files(out("tp", name), epm_samples)))
+    t += [figure("thermal.png"), figure("thermal.pdf"), out("top", "thermal/fits.json")]
     return t

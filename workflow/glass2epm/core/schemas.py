@@ -471,3 +471,64 @@ YIELD_BLOCKS = register(
     )
 )
 
+
+
+# --- thermal (Baron & Biroli): units of the model itself, stress σ_c, time τ, temperature K σ_c^a ---
+
+THERMAL_MEANFIELD = register(
+    Schema(
+        "thermal_meanfield",
+        1,
+        {"T": "K sigma_c^a", "alpha": "", "a": "", "activity": "1/tau", "mean_abs_sigma": "sigma_c",
+         "error_estimate": "", "activity_no_activation": "1/tau", "activity_activated_law": "1/tau",
+         "activity_high_T": "1/tau", "xi_over_sqrt_m": "1/sqrt(m)"},
+        description="stationary mean-field solution per T (full rate, Eq. 3), the same solver with activation "
+        "switched off (Eq. 10), the low-T law of ERRATA, 1 − T_onset/T, and ξ/√m from the on-shell slope; "
+        "extra holds sigma_bar, E_bar, T_c, T_onset (exact and linearised)",
+    )
+)
+
+THERMAL_GILLESPIE = register(
+    Schema(
+        "thermal_gillespie",
+        1,
+        {"T": "K sigma_c^a", "N": "", "activity": "1/tau", "activity_err": "1/tau",
+         "mean_abs_sigma": "sigma_c", "mean_abs_sigma_err": "sigma_c", "activity_solver": "1/tau",
+         "mean_abs_sigma_solver": "sigma_c"},
+        description="App. E Gillespie simulation of the mean-field dynamics against the stationary solver "
+        "(errors: batch means over 50 blocks)",
+    )
+)
+
+THERMAL_RUNS = register(
+    Schema(
+        "thermal_runs",
+        1,
+        {"T": "K sigma_c^a", "L": "block", "seed": "", "activity": "1/tau", "mean_abs_sigma": "sigma_c",
+         "tau_alpha": "tau", "xi": "block", "chi4_max": "", "alpha_lattice": "", "m_lattice": "block^2",
+         "relaxations_per_s": "1/s"},
+        optional={"kicks": "", "events": "", "acceptance": "", "t_chi4_max": "tau", "mean_sq_drop": "sigma_c^2",
+                  "converged": ""},
+        description="one row per thermal-EPM lattice run: activity Γ, ⟨|σ|⟩, τ_α (persistence 1/e), "
+        "ξ (Ornstein–Zernike fit of S₄(q) at τ_α), max χ₄, the lattice's own α and m (Eq. A5)",
+    )
+)
+
+THERMAL_PERSISTENCE = register(
+    Schema(
+        "thermal_persistence",
+        1,
+        {"t": "tau", "persistence": "", "chi4": ""},
+        description="persistence p(t) (mean over time origins) and χ₄(t) = N Var(p_o(t)) of one lattice run",
+    )
+)
+
+THERMAL_BLOCKS = register(
+    Schema(
+        "thermal_blocks",
+        1,
+        {"x": "block", "y": "block", "relaxations": "", "persistent_fraction": ""},
+        description="per-block relaxation count over the run and fraction of time origins after which the "
+        "block had not relaxed by τ_α",
+    )
+)

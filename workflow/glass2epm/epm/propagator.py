@@ -86,3 +86,24 @@ def sparse_kernel(K: np.ndarray) -> np.ndarray:
     """The kernel doubled along y, ``[K, K]`` (shape (L, 2L)), so that the row of
     K(x − x_f, · − y_f) is the contiguous slice ``Kt[x − x_f mod L, L − y_f : 2L − y_f]``."""
     return np.ascontiguousarray(np.concatenate([K, K], axis=1))
+
+
+def oriented_kernels(L: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Real-space basis of the randomly oriented Eshelby kernel, all with Ĝ(0) = 0 (no load).
+
+    The kernel of a shear eigenstrain rotated by ψ, seen in the same rotated component, is
+    Ĝ_ψ(q) = −sin²(2φ − 2ψ) (φ the angle of q; ψ = 0 is Eq. 24's −4q_x²q_y²/q⁴), hence
+    K_ψ = cos²(2ψ)·K_a + sin²(2ψ)·K_b + sin(4ψ)·K_c with
+    Ĝ_a = −4q_x²q_y²/q⁴, Ĝ_b = −(q_x² − q_y²)²/q⁴, Ĝ_c = 2q_xq_y(q_x² − q_y²)/q⁴.
+    K_a + K_b = −δ_{r,0} + 1/L² and K_c(0) = 0. Returns (K_a, K_b, K_c), each (L, L)."""
+    qx, qy = _wavevectors(int(L))
+    q2 = qx * qx + qy * qy
+    q2[0, 0] = 1.0
+    ga = -4.0 * qx * qx * qy * qy / (q2 * q2)
+    gb = -((qx * qx - qy * qy) ** 2) / (q2 * q2)
+    gc = 2.0 * qx * qy * (qx * qx - qy * qy) / (q2 * q2)
+    out = []
+    for g in (ga, gb, gc):
+        g[0, 0] = 0.0
+        out.append(np.ascontiguousarray(np.fft.ifft2(g).real))
+    return tuple(out)

@@ -1,0 +1,168 @@
+"""Thermal EPM (Baron & Biroli): the mean-field solver against exact limits and an independent
+simulation, the lattice KMC against the solver (fully connected) and its conservation laws."""
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from glass2epm.epm.propagator import oriented_kernels, propagator
+from glass2epm.thermal import kinetics as kin
+from glass2epm.thermal import lattice as lt
+from glass2epm.thermal import meanfield as mf
+from glass2epm.thermal.task import gillespie_point
+
+
+@pytest.mark.parametrize("T", [0.03, 0.3, 3.0])
+def test_solver_converges_with_the_grid(T):
+    a = mf.solve(mf.Model(T=T), cells=1000)
+    b = mf.solve(mf.Model(T=T), cells=8000)
+    assert abs(a.activity / b.activity - 1) < 1e-8
+    assert abs(a.mean_abs_sigma / b.mean_abs_sigma - 1) < 1e-8
+    assert b.error_estimate < 1e-8
+
+
+def test_solution_satisfies_the_equation_and_self_consistency():
+    m = mf.Model(T=0.2)
+    sol = mf.solve(m)
+    # Γ = (1/τ)∫νP was never imposed (only ∫P = 1): check it by quadrature of the returned P
+    s = np.linspace(0, 1, 200001)
+    P = sol.pdf(s)
+    tail = sol.P[-1] / sol.kappa
+    act = 2 * (np.trapezoid(m.nu(s) * P, s) + tail)
+    assert abs(act / sol.activity - 1) < 1e-6
+    assert abs(2 * (np.trapezoid(P, s) + tail) - 1) < 1e-6
+    # the ODE residual by finite differences, on the smooth interior
+    h = 4e-3  # well above the node spacing of the interpolated P
+    x = np.linspace(0.05, 0.95, 50)
+    d2 = (sol.pdf(x + h) - 2 * sol.pdf(x) + sol.pdf(x - h)) / h ** 2
+    res = m.alpha * sol.activity * d2 - m.nu(x) * sol.pdf(x) + sol.activity * m.y(x)
+    scale = sol.activity * m.y(x)
+    assert np.max(np.abs(res) / scale) < 1e-3
+
+
+def test_infinite_temperature_is_the_closed_form_and_onset_is_exact():
+    m = mf.Model(T=1e9)
+    sol = mf.solve(m)
+    x = np.linspace(0, 1.5, 61)
+    assert np.max(np.abs(sol.pdf(x) - mf.infinite_T_profile(m, x))) < 1e-6
+    from scipy.integrate import quad
+    mass = 2 * quad(lambda s: float(mf.infinite_T_profile(m, s)), 0, 10, points=[1.0])[0]
+    assert abs(mass - 1) < 1e-10
+    t_on = mf.onset_temperature(m)
+    # 1 − Γ = T_onset/T + O(1/T²)
+    for T in (1e3, 1e4):
+        assert abs(T * (1 - mf.solve(mf.Model(T=T)).activity) - t_on) < 2.0 / T
+    # ERRATA: Eq. (B6) with (1 − α) gives +0.284; the exact onset is noticeably larger
+    assert mf.onset_temperature_linearised() == pytest.approx(0.284, abs=5e-4)
+    assert t_on > mf.onset_temperature_linearised() + 0.02
+
+
+def test_linearised_rate_reproduces_eq_b6():
+    t_lin = mf.onset_temperature_linearised()
+    T = 1e4
+    sol = mf.solve(mf.Model(T=T, rate="linear-high-T"))
+    assert T * (1 - sol.activity) == pytest.approx(t_lin, abs=2e-3)
+
+
+def test_low_temperature_law_of_errata():
+    sb, E = mf.frozen_barrier(mf.Model(T=1.0))
+    assert sb == pytest.approx(0.749, abs=1e-3)  # the paper's σ̄ (Eq. 18)
+    ratios = [mf.solve(mf.Model(T=T)).activity / mf.activated_activity(mf.Model(T=T)) for T in (0.005, 0.0025, 0.00125)]
+    assert ratios[0] < ratios[1] < ratios[2] < 1.0
+    assert abs(ratios[2] - 1) < 0.03
+    # the printed prefactor (∝ T, Eq. 22) cannot match: its ratio drifts by orders of magnitude
+    assert abs(math.log(ratios[2] / ratios[0])) < 0.1
+
+
+def test_activation_switched_off_freezes_at_tc():
+    tc = mf.critical_temperature()
+    assert 0.06 < tc < 0.075  # the paper quotes T_c ≈ 0.07
+    above = mf.solve(mf.Model(T=tc * 1.05, rate="no-activation")).activity
+    far = mf.solve(mf.Model(T=0.2, rate="no-activation")).activity
+    assert 0 < above < 1e-3 * far
+    assert mf.solve(mf.Model(T=tc * 0.95, rate="no-activation")).activity == 0.0
+    # Eq. (14): Γ ∝ (T − T_c)^3 close to T_c
+    g1 = mf.solve(mf.Model(T=tc * 1.02, rate="no-activation")).activity
+    g2 = mf.solve(mf.Model(T=tc * 1.04, rate="no-activation")).activity
+    assert 2.0 < math.log(g2 / g1) / math.log(2.0) < 4.0
+
+
+def test_gillespie_reproduces_the_solver():
+    r = gillespie_point(0.3, N=500, alpha=0.11, a=1.5, events_per_site=100, seed=11)
+    assert abs(r["activity"] - r["activity_solver"]) < 4 * r["activity_err"] + 1e-3 * r["activity_solver"]
+    assert abs(r["mean_abs_sigma"] - r["mean_abs_sigma_solver"]) < 4 * r["mean_abs_sigma_err"] + 1e-3
+
+
+def test_fully_connected_lattice_agrees_with_the_solver():
+    p = lt.ThermalParams(L=24, T=0.3, kicks="mean-field", seed=2, equil_events_per_site=20, n_origins=8)
+    r = lt.run_thermal(p)
+    sol = mf.solve(mf.Model(T=0.3))
+    assert r["activity"] == pytest.approx(sol.activity, rel=0.04)
+    assert r["mean_abs_sigma"] == pytest.approx(sol.mean_abs_sigma, rel=0.02)
+
+
+def test_oriented_kernels():
+    L = 16
+    ka, kb, kc = oriented_kernels(L)
+    assert np.allclose(ka, propagator(L, q0=0.0))
+    delta = np.zeros((L, L))
+    delta[0, 0] = 1
+    assert np.allclose(ka + kb, -delta + 1.0 / L ** 2)
+    assert abs(kc[0, 0]) < 1e-14 and abs(kc.sum()) < 1e-12
+
+
+@pytest.mark.parametrize("kicks", ["fixed", "random"])
+def test_lattice_conserves_stress_and_is_deterministic(kicks):
+    p = lt.ThermalParams(L=16, T=0.2, kicks=kicks, seed=4)
+    kk = lt.make_kicks(p)
+    rng = np.random.default_rng(0)
+    sig = rng.normal(0, 0.5, p.L ** 2)
+    tally = np.zeros(1, kin.TALLY)
+    tally[0]["margin"] = p.window
+    st = kin.LatticeState(sig.copy(), np.zeros(sig.size), np.zeros(sig.size), np.zeros(sig.size + 1),
+                          np.zeros(sig.size, np.int64), tally)
+    kin.seed_numba(1)
+    kin.init_lattice(st, p.rates)
+    pers = kin.Persistence(np.zeros(0), np.zeros((0, sig.size)))
+    ser = kin.Series(0.0, 1.0, np.zeros(0, np.int64))
+    kin.run_lattice(st, kk, p.rates, p.L, np.inf, 2000, pers, ser)
+    assert st.tally[0]["events"] == 2000
+    # K'(0) = −1 and Σ K' = 0: the total stress is conserved (renewal draws change it only by σ_new − σ_old,
+    # which the kick hands back)
+    assert abs(st.sigma.sum() - sig.sum()) < 1e-8
+    # every bound covers its site's rate, and the tree holds their sum
+    assert np.all(st.bound + 1e-15 >= np.array([kin.nu(s, p.rates) for s in st.sigma]))
+    assert abs(st.tree[1:].sum() - 0) >= 0 and abs(st.tally[0]["total"] - st.bound.sum()) < 1e-9 * st.bound.sum()
+    a = lt.run_thermal(lt.ThermalParams(L=12, T=0.3, kicks=kicks, seed=9, n_origins=4))
+    b = lt.run_thermal(lt.ThermalParams(L=12, T=0.3, kicks=kicks, seed=9, n_origins=4))
+    assert a["activity"] == b["activity"] and a["tau_alpha"] == b["tau_alpha"]
+    assert np.array_equal(a["blocks"]["relaxations"], b["blocks"]["relaxations"])
+
+
+def test_persistence_analysis_independent_sites():
+    rng = np.random.default_rng(5)
+    L, n_o = 32, 40
+    first = rng.exponential(1.0, (n_o, L * L))  # independent sites relaxing at rate 1: p(t) = e^{−t}
+    ana = lt.persistence_analysis(first, 10.0, L)
+    assert ana["tau_alpha"] == pytest.approx(1.0, rel=0.02)
+    # independent sites: χ₄(t) = p(1 − p), at most 1/4; S₄ flat, so ξ ≈ 0 (or undefined)
+    assert ana["chi4_max"] == pytest.approx(0.25, rel=0.3)
+    assert not ana["xi"] > 0.5
+
+
+def test_cli_mean_field(tmp_path):
+    pdf = tmp_path / "p.csv"
+    out = subprocess.run([sys.executable, "-m", "glass2epm.cli", "mean-field", "--T", "0.5", "--regimes",
+                          "--pdf", str(pdf)], capture_output=True, text=True, check=True).stdout
+    d = json.loads(out)
+    assert d["activity"] == pytest.approx(mf.solve(mf.Model(T=0.5)).activity, rel=1e-9)
+    assert {"mean_abs_sigma", "T_c", "T_onset", "sigma_bar", "E_bar"} <= set(d)
+    tab = np.loadtxt(pdf, delimiter=",", skiprows=1)
+    assert np.trapezoid(tab[:, 1], tab[:, 0]) == pytest.approx(1.0, abs=1e-4)
+    bad = subprocess.run([sys.executable, "-m", "glass2epm.cli", "mean-field", "--T", "0"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "T must be" in bad.stderr

@@ -1,0 +1,1 @@
+"""Thermal elasto-plastic model (Baron & Biroli): mean-field theory, its Gillespie simulation, the lattice KMC."""
