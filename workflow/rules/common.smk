@@ -405,6 +405,13 @@ def thermal_run_files(kind):
     ]
 
 
+def bridge_epm_files():
+    """The particle-bridge thermal-EPM table of every (N, T_p) with glasses."""
+    return sorted(
+        set(sample_files(out("tp", "thermal_bridge_epm.parquet"), glass_samples()))
+    )
+
+
 def all_targets():
     samples = glass_samples()
     t = sample_files(out("sample", "properties.json"), samples)
@@ -432,4 +439,9 @@ def all_targets():
     for name in ("band_growth.json", "band_size.parquet", "plasticity_maps.json"):
         t += sorted(set(sample_files(out("tp", name), epm_samples)))
     t += [figure("thermal.png"), figure("thermal.pdf"), out("top", "thermal/fits.json")]
+    t += [
+        figure("thermal_bridge.png"),
+        figure("thermal_bridge.pdf"),
+        out("top", "thermal/bridge.json"),
+    ]
     return t

@@ -117,3 +117,93 @@ rule figure_thermal:
         runtime=5,
     script:
         "../scripts/figure_thermal.py"
+
+
+rule thermal_liquid:
+    output:
+        out("top", "thermal/liquid_T{Tth}.json"),
+    log:
+        log("top", "thermal_liquid_T{Tth}"),
+    benchmark:
+        bench("top", "thermal_liquid_T{Tth}")
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=30,
+    params:
+        preset=PRESET,
+        dim=DIM,
+        thermal=keys(
+            "thermal",
+            "bridge_N",
+            "bridge_seeds",
+            "bridge_equil_sweeps",
+            "bridge_sweeps",
+        ),
+    script:
+        "../scripts/thermal_liquid.py"
+
+
+rule thermal_bridge_epm:
+    input:
+        blocks=lambda wc: sample_files(
+            out("sample", "yield_bond.blocks.parquet"), samples_like(wc)
+        ),
+        properties=lambda wc: sample_files(
+            out("sample", "properties.json"), samples_like(wc)
+        ),
+    output:
+        out("tp", "thermal_bridge_epm.parquet"),
+    log:
+        log("tp", "thermal_bridge_epm"),
+    benchmark:
+        bench("tp", "thermal_bridge_epm")
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=30,
+    params:
+        thermal=keys(
+            "thermal",
+            "a",
+            "bridge_T",
+            "bridge_L",
+            "bridge_seeds",
+            "bridge_volume_fraction",
+            "equil_events_per_site",
+            "n_origins",
+            "max_events_per_site",
+        ),
+    script:
+        "../scripts/thermal_bridge_epm.py"
+
+
+rule figure_thermal_bridge:
+    input:
+        liquid=[
+            out("top", f"thermal/liquid_T{thermal_T_str(T)}.json")
+            for T in config["thermal"]["bridge_T"]
+        ],
+        epm=lambda wc: bridge_epm_files(),
+    output:
+        png=report(
+            figure("thermal_bridge.png"),
+            caption="../report/thermal_bridge.rst",
+            category="Figures",
+        ),
+        pdf=figure("thermal_bridge.pdf"),
+        summary=out("top", "thermal/bridge.json"),
+    log:
+        log("top", "figure_thermal_bridge"),
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/figure_thermal_bridge.py"

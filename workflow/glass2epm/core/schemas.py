@@ -532,3 +532,15 @@ THERMAL_BLOCKS = register(
         "block had not relaxed by τ_α",
     )
 )
+
+THERMAL_BRIDGE = register(
+    Schema(
+        "thermal_bridge",
+        1,
+        {"T": "epsilon/k_B", "seed": "", "tau_alpha": "tau", "activity": "1/tau", "xi": "block", "chi4_max": "",
+         "mean_abs_sigma": "epsilon/lambda^d", "converged": ""},
+        description="thermal-EPM runs built from the particle yield-map blocks of one T_p (particle units: "
+        "stress ε/λ², T ε/k_B; time in the EPM's attempt time τ); extra holds the block statistics, μ, "
+        "the block area and the barrier prefactor scale",
+    )
+)

@@ -106,3 +106,47 @@ def plot_thermal(meanfield_path, gillespie_path, runs_path, persistence_paths, p
     fits["units"] = {"stress": "sigma_c", "time": "tau", "temperature": "K sigma_c^a", "length": "block"}
     fits["lattice_converged_fraction"] = float(np.mean(runs["converged"])) if "converged" in runs else math.nan
     return fits
+
+
+def plot_bridge(liquid_paths, epm_paths, png, pdf=None) -> dict:
+    """τ_α(T): the particle liquid (p_swap = 0 MC) against the thermal EPM from the particle blocks of
+    each T_p (EPM time converted to sweeps at the highest common T). Returns the comparison."""
+    import json
+
+    from glass2epm.thermal.bridge import compare
+
+    liquid = {}
+    for p in liquid_paths:
+        with open(p) as fh:
+            d = json.load(fh)
+        taus = [r["tau_alpha"] for r in d["runs"] if r["tau_alpha"] is not None and np.isfinite(r["tau_alpha"])]
+        if taus:
+            liquid[float(d["T"])] = float(np.mean(taus))
+    fig, axes = figure(width=7.0, aspect=0.4, nrows=1, ncols=2)
+    Tl = np.array(sorted(liquid))
+    tl = np.array([liquid[t] for t in Tl])
+    axes[0].plot(1 / Tl, tl, "ks-", label="particles, p_swap = 0 MC (sweeps)")
+    out = {"liquid": {str(k): v for k, v in liquid.items()}, "epm": {}, "units": {"T": "epsilon/k_B", "time": "MC sweeps"}}
+    ref_T = float(Tl.max()) if Tl.size else math.nan
+    if Tl.size:
+        axes[1].plot(Tl, tl / liquid[ref_T], "ks-", label="particles")
+    for k, p in enumerate(epm_paths):
+        t = io.read_table(p, schemas.THERMAL_BRIDGE)
+        Tp = float(t.meta["extra"]["Tp"])
+        df = t.to_pandas().groupby("T")["tau_alpha"].mean()
+        epm = {float(T): float(v) for T, v in df.items() if np.isfinite(v)}
+        cmp = compare(liquid, epm)
+        cmp["barrier_at_rest_mean"] = t.meta["extra"].get("barrier_at_rest_mean")
+        out["epm"][f"Tp{Tp:.2f}"] = cmp
+        if "tau_unit_sweeps" not in cmp:
+            continue
+        Te = np.array(cmp["common_T"])
+        te = np.array([epm[x] for x in Te]) * cmp["tau_unit_sweeps"]
+        axes[0].plot(1 / Te, te, "o--", color=f"C{k}", label=f"EPM from T_p = {Tp:.2f} maps (τ → sweeps at T = {Te.max():g})")
+        axes[1].plot(Te, cmp["epm_ratio"], "o--", color=f"C{k}", label=f"EPM, T_p = {Tp:.2f}")
+    axes[0].set(yscale="log", xlabel="1/T (k_B/ε)", ylabel="τ_α (MC sweeps)")
+    axes[1].set(yscale="log", xlabel="T (ε/k_B)", ylabel="τ_α(T) / τ_α(T_max)")
+    for ax in axes:
+        ax.legend(fontsize=5, frameon=False)
+    save(fig, png, pdf)
+    return out

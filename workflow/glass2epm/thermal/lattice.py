@@ -81,20 +81,31 @@ class ThermalParams:
         return self.margin if self.margin > 0 else min(0.1, max(1e-3, 0.5 * self.T))
 
 
-def _doubled(K):
-    return np.ascontiguousarray(np.tile(K, (2, 2)))
-
-
-def make_kicks(p: ThermalParams, table=None) -> kin.Kicks:
+def make_kicks(p: ThermalParams, table=None, thr_table=None, kscale: float = 0.0) -> kin.Kicks:
+    """The kick record; ``table`` (renewal stresses) and ``thr_table`` (their paired thresholds,
+    with K_i = ``kscale``·√σ_c,i) replace the draws from y(σ) and the uniform σ_c when given."""
     L = p.L
     N = L * L
     table = np.zeros(0) if table is None else np.ascontiguousarray(np.asarray(table, float))
+    thr_table = np.zeros(0) if thr_table is None else np.ascontiguousarray(np.asarray(thr_table, float))
+    if thr_table.size and thr_table.size != table.size:
+        raise ValueError(f"thermal EPM: {thr_table.size} renewal thresholds for {table.size} renewal stresses")
     if p.kicks == "mean-field":
         z = np.zeros((1, 1))
-        return kin.Kicks(2, z, z, z, 0.0, 0.0, math.sqrt(2 * p.alpha / N), table)
+        return kin.Kicks(2, z, z, z, 0.0, 0.0, math.sqrt(2 * p.alpha / N), table, thr_table, float(kscale),
+                         np.zeros((3, 1)))
     ka, kb, kc = oriented_kernels(L)
-    return kin.Kicks(KICKS[p.kicks], _doubled(ka), _doubled(kb), _doubled(kc), float(ka[0, 0]), float(kb[0, 0]),
-                     0.0, table)
+    rowmax = np.stack([np.abs(k).max(axis=1) for k in (ka, kb, kc)])
+    return kin.Kicks(KICKS[p.kicks], ka, kb, kc, float(ka[0, 0]), float(kb[0, 0]), 0.0, table, thr_table,
+                     float(kscale), rowmax)
+
+
+def new_state(sigma, L, tally, thr=None, kfac=None) -> kin.LatticeState:
+    N = L * L
+    thr = np.zeros(0) if thr is None else np.ascontiguousarray(thr, float)
+    kfac = np.zeros(0) if kfac is None else np.ascontiguousarray(kfac, float)
+    return kin.LatticeState(np.ascontiguousarray(sigma, float), np.zeros(N), np.zeros(N), np.zeros(N + 1),
+                            np.zeros(N, np.int64), tally, np.zeros(L), thr, kfac)
 
 
 def kernel_moments(p: ThermalParams, n_angles: int = 64) -> tuple[float, float]:
@@ -188,20 +199,28 @@ def persistence_analysis(first: np.ndarray, horizon: float, L: int, q_fit: float
             "t_chi4_max": float(t[int(np.nanargmax(chi4))]), "xi": xi, "s4": s4, "persistent": persistent}
 
 
-def run_thermal(p: ThermalParams, table=None, log=None) -> dict:
+def run_thermal(p: ThermalParams, table=None, log=None, thr_table=None, kscale: float = 0.0) -> dict:
     """One thermal-EPM run (module docstring). Returns a dict with the summary numbers and the
     arrays ``persistence`` (t, p, chi4), ``series`` (t, activity), ``blocks`` (relaxations,
-    persistent fraction at τ_α), ``s4`` (q, S₄)."""
+    persistent fraction at τ_α), ``s4`` (q, S₄).
+
+    ``table``: renewal stresses instead of draws from y(σ). With ``thr_table`` (paired row by row
+    with ``table``) every block carries its own threshold σ_c,i and prefactor K_i = ``kscale``·√σ_c,i
+    (the particle bridge, :mod:`glass2epm.thermal.bridge`): blocks start from random table rows and
+    a relaxation redraws the row."""
     L = p.L
     N = L * L
     kin.seed_numba(int(p.seed))
     rng = np.random.default_rng(p.seed)
-    kicks = make_kicks(p, table)
+    kicks = make_kicks(p, table, thr_table, kscale)
     rates = p.rates
     tally = np.zeros(1, kin.TALLY)
     tally[0]["margin"] = p.window
-    st = kin.LatticeState(rng.normal(0.0, p.sigma_c, N), np.zeros(N), np.zeros(N), np.zeros(N + 1),
-                          np.zeros(N, np.int64), tally)
+    if kicks.thr_table.size:
+        rows = rng.integers(0, kicks.table.size, N)
+        st = new_state(kicks.table[rows], L, tally, kicks.thr_table[rows], kscale * np.sqrt(kicks.thr_table[rows]))
+    else:
+        st = new_state(rng.normal(0.0, p.sigma_c, N), L, tally)
     kin.init_lattice(st, rates)
     no_pers = kin.Persistence(np.zeros(0), np.zeros((0, N)))
     no_series = kin.Series(0.0, 1.0, np.zeros(0, np.int64))
@@ -214,6 +233,8 @@ def run_thermal(p: ThermalParams, table=None, log=None) -> dict:
     gamma_eq = (b["events"] - a["events"]) / (N * (b["t"] - a["t"]))
     tau_est = 1.0 / gamma_eq
     t_start = b["t"]
+    st.tally[0]["next_sample"] = t_start
+    st.tally[0]["sample_dt"] = 0.125 * tau_est  # ⟨|σ|⟩, ⟨σ²⟩: the state at fixed times
     origins = t_start + p.origin_spacing * tau_est * np.arange(p.n_origins)
     pers = kin.Persistence(origins, np.full((p.n_origins, N), np.inf))
     bin_dt = 0.25 * tau_est
@@ -231,8 +252,8 @@ def run_thermal(p: ThermalParams, table=None, log=None) -> dict:
     span = c["t"] - t_start
     events = c["events"] - b["events"]
     activity = events / (N * span)
-    mean_abs = (c["int_abs"] - b["int_abs"]) / (N * span)
-    mean_sq = (c["int_sq"] - b["int_sq"]) / (N * span)
+    mean_abs = c["sample_abs"] / (N * max(c["n_samples"], 1))
+    mean_sq = c["sample_sq"] / (N * max(c["n_samples"], 1))
     drop2 = c["sum_drop2"] / max(c["events"], 1)
     horizon = c["t"] - origins[-1]
     ana = persistence_analysis(pers.first, horizon, L, p.q_fit)

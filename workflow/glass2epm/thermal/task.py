@@ -121,3 +121,33 @@ def collect_stage(paths, out):
     cols = {k: np.concatenate([t.columns[k] for t in tables]) for k in tables[0].columns}
     io.write_table(out, schemas.THERMAL_RUNS, cols)
     return cols
+
+
+def bridge_epm_stage(blocks, properties, out, *, Tp: float, temperatures, L: int, seeds, volume_fraction: float,
+                     params: dict, log=_log):
+    """Thermal EPM from the particle blocks of one T_p at each bridge temperature ('thermal_bridge')."""
+    from glass2epm.thermal.bridge import epm_from_yield_blocks, epm_relaxation
+
+    s0, sc, kscale, info = epm_from_yield_blocks(blocks, properties, volume_fraction)
+    log.info("bridge T_p=%s: %s", Tp, info)
+    rows = epm_relaxation(s0, sc, kscale, temperatures, L=L, seeds=seeds, log=log, **params)
+    cols = {k: np.array([float(r[k]) for r in rows]) for k in rows[0]}
+    io.write_table(out, schemas.THERMAL_BRIDGE, cols, seed=[int(s) for s in seeds],
+                   extra={**info, "Tp": float(Tp), "L": int(L), "volume_fraction": float(volume_fraction)})
+    return rows
+
+
+def liquid_stage(out, *, preset: str, dim: int, N: int, T: float, seeds, equil_sweeps: int, sweeps: int, log=_log):
+    """τ_α of the particle liquid at T under displacement-only MC, one row per seed (JSON)."""
+    from glass2epm.thermal.bridge import liquid_relaxation
+
+    rows = []
+    for seed in seeds:
+        r = liquid_relaxation(preset=preset, dim=dim, N=N, T=T, seed=int(seed), equil_sweeps=equil_sweeps,
+                              sweeps=sweeps)
+        log.info("liquid T=%g seed %d: τ_α %.4g sweeps (p_swap = 0), %.4g with swaps", T, seed, r["tau_alpha"],
+                 r["tau_swap"])
+        rows.append(r)
+    io.write_json(out, {"preset": preset, "dim": dim, "N": N, "T": T, "runs": rows,
+                        "units": {"T": "epsilon/k_B", "time": "MC sweeps"}})
+    return rows
