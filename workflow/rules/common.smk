@@ -369,7 +369,9 @@ def summary_inputs(wildcards):
 
 # the report's figures, in the order of the landing page, and their caption files
 FIGURE_CAPTIONS = [(f"fig{k}.png", f"fig{k}.rst") for k in range(1, 10)] + [
-    ("onset.png", "onset.rst")
+    ("onset.png", "onset.rst"),
+    ("thermal.png", "thermal.rst"),
+    ("thermal_bridge.png", "thermal_bridge.rst"),
 ]
 
 
@@ -405,11 +407,15 @@ def thermal_run_files(kind):
     ]
 
 
-def bridge_epm_files():
-    """The particle-bridge thermal-EPM table of every (N, T_p) with glasses."""
-    return sorted(
-        set(sample_files(out("tp", "thermal_bridge_epm.parquet"), glass_samples()))
-    )
+def bridge_samples(T):
+    """The glasses of the particle bridge at temperature T (ε/k_B): T_p = T, thermal.bridge_N
+    particles, seeds 1 .. thermal.bridge_seeds (their SWAP MC liquids are the liquids at T).
+    """
+    th = config["thermal"]
+    return [
+        dict(preset=PRESET, dim=DIM, N=th["bridge_N"], Tp=tp_str(T), seed=s)
+        for s in range(1, th["bridge_seeds"] + 1)
+    ]
 
 
 def all_targets():

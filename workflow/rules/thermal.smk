@@ -51,6 +51,7 @@ rule thermal_lattice:
         runs=out("top", "thermal/lattice_L{Lth}_T{Tth}.runs.parquet"),
         persistence=out("top", "thermal/lattice_L{Lth}_T{Tth}.persistence.parquet"),
         blocks=out("top", "thermal/lattice_L{Lth}_T{Tth}.blocks.parquet"),
+        series=out("top", "thermal/lattice_L{Lth}_T{Tth}.series.parquet"),
     log:
         log("top", "thermal_lattice_L{Lth}_T{Tth}"),
     benchmark:
@@ -120,6 +121,10 @@ rule figure_thermal:
 
 
 rule thermal_liquid:
+    input:
+        lambda wc: sample_files(
+            out("sample", "liquid.parquet"), bridge_samples(float(wc.Tth))
+        ),
     output:
         out("top", "thermal/liquid_T{Tth}.json"),
     log:
@@ -133,15 +138,7 @@ rule thermal_liquid:
         mem_mb=1000,
         runtime=30,
     params:
-        preset=PRESET,
-        dim=DIM,
-        thermal=keys(
-            "thermal",
-            "bridge_N",
-            "bridge_seeds",
-            "bridge_equil_sweeps",
-            "bridge_sweeps",
-        ),
+        thermal=keys("thermal", "bridge_sweeps"),
     script:
         "../scripts/thermal_liquid.py"
 
@@ -149,17 +146,17 @@ rule thermal_liquid:
 rule thermal_bridge_epm:
     input:
         blocks=lambda wc: sample_files(
-            out("sample", "yield_bond.blocks.parquet"), samples_like(wc)
+            out("sample", "yield_bond.blocks.parquet"), bridge_samples(float(wc.Tth))
         ),
         properties=lambda wc: sample_files(
-            out("sample", "properties.json"), samples_like(wc)
+            out("sample", "properties.json"), bridge_samples(float(wc.Tth))
         ),
     output:
-        out("tp", "thermal_bridge_epm.parquet"),
+        out("top", "thermal/bridge_epm_T{Tth}.parquet"),
     log:
-        log("tp", "thermal_bridge_epm"),
+        log("top", "thermal_bridge_epm_T{Tth}"),
     benchmark:
-        bench("tp", "thermal_bridge_epm")
+        bench("top", "thermal_bridge_epm_T{Tth}")
     conda:
         ENV
     threads: 1
@@ -170,7 +167,6 @@ rule thermal_bridge_epm:
         thermal=keys(
             "thermal",
             "a",
-            "bridge_T",
             "bridge_L",
             "bridge_seeds",
             "bridge_volume_fraction",
@@ -188,7 +184,10 @@ rule figure_thermal_bridge:
             out("top", f"thermal/liquid_T{thermal_T_str(T)}.json")
             for T in config["thermal"]["bridge_T"]
         ],
-        epm=lambda wc: bridge_epm_files(),
+        epm=[
+            out("top", f"thermal/bridge_epm_T{thermal_T_str(T)}.parquet")
+            for T in config["thermal"]["bridge_T"]
+        ],
     output:
         png=report(
             figure("thermal_bridge.png"),

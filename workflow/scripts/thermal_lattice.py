@@ -8,4 +8,4 @@ with rule_context(snakemake) as log:
     params = {"kicks": p["kicks"], "alpha": p["alpha"], "a": p["a"], "n_origins": p["n_origins"],
               "equil_events_per_site": p["equil_events_per_site"], "max_events_per_site": p["max_events_per_site"]}
     lattice_stage(out.runs, out.persistence, out.blocks, L=int(wc.Lth), T=float(wc.Tth), seeds=range(p["seeds"]),
-                  params=params, log=log)
+                  params=params, series_out=out.series, log=log)

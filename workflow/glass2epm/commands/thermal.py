@@ -66,7 +66,8 @@ def register(subparsers):
                    help="table (glass2epm or plain Parquet/CSV/TSV) whose column 'sigma' holds the renewal "
                         "stresses (σ_c units, signed); default: draws from y(σ) of Eq. (1)")
     q.add_argument("-o", "--output", required=True, type=Path,
-                   help="runs table (Parquet); beside it OUTPUT.persistence.parquet and OUTPUT.blocks.parquet")
+                   help="runs table (Parquet); beside it OUTPUT.persistence.parquet, OUTPUT.blocks.parquet and "
+                        "OUTPUT.series.parquet (Γ(t))")
     q.set_defaults(func=thermal_epm)
     return p
 
@@ -113,7 +114,7 @@ def thermal_epm(args) -> int:
     params = {"kicks": args.kicks, "alpha": args.alpha, "a": args.a_exp, "equil_events_per_site": args.equil_events,
               "n_origins": args.origins, "max_events_per_site": args.max_events}
     res = lattice_stage(out, stem + ".persistence.parquet", stem + ".blocks.parquet", L=args.size, T=args.T,
-                        seeds=[args.seed], params=params, table=table)[0]
+                        seeds=[args.seed], params=params, table=table, series_out=stem + ".series.parquet")[0]
     keys = ("L", "T", "seed", "kicks", "activity", "mean_abs_sigma", "tau_alpha", "xi", "chi4_max",
             "alpha_lattice", "m_lattice", "events", "relaxations_per_s", "acceptance", "converged")
     print(json.dumps({**{k: res[k] for k in keys}, "units": _UNITS}, sort_keys=True, default=float))

@@ -523,6 +523,16 @@ THERMAL_PERSISTENCE = register(
     )
 )
 
+THERMAL_SERIES = register(
+    Schema(
+        "thermal_series",
+        1,
+        {"t": "tau", "activity": "1/tau"},
+        description="activity Γ(t) of one lattice run: relaxations per block per τ in bins of τ_est/4 from the "
+        "end of equilibration",
+    )
+)
+
 THERMAL_BLOCKS = register(
     Schema(
         "thermal_blocks",

@@ -69,18 +69,19 @@ def plot_thermal(meanfield_path, gillespie_path, runs_path, persistence_paths, p
     ax.plot(Tfine, [s.activity for s in lat_mf], "-", color="0.6", label=f"mean field at α_lat = {a_lat:.3f}")
     ax.set(xscale="log", yscale="log", xlabel="T", ylabel="activity Γ (1/τ)")
     ax.legend(fontsize=5, frameon=False)
+    def per_L(ax, x, y, fmt, what):
+        for k, L in enumerate(Ls):
+            g = agg[agg["L"] == L].sort_values("T")
+            ax.plot(g[x], g[y], fmt, color=f"C{k}", ms=3, label=f"lattice{what}, L = {int(L)}")
+
     ax = axes[0, 1]
-    for k, L in enumerate(Ls):
-        g = agg[agg["L"] == L].sort_values("T")
-        ax.plot(g["T"], g["tau_alpha"], "o-", color=f"C{k}", ms=3, label=f"lattice τ_α, L = {int(L)}")
+    per_L(ax, "T", "tau_alpha", "o-", " τ_α")
     ax.plot(T, 1.0 / mft["activity"], "k-", label="mean field 1/Γ")
     ax.plot(Tfine, [1.0 / s.activity for s in lat_mf], "-", color="0.6", label="mean field 1/Γ at α_lat")
     ax.set(xscale="log", yscale="log", xlabel="T", ylabel="τ_α (τ)")
     ax.legend(fontsize=5, frameon=False)
     ax = axes[1, 0]
-    for k, L in enumerate(Ls):
-        g = agg[agg["L"] == L].sort_values("T")
-        ax.plot(g["T"], g["xi"], "o-", color=f"C{k}", ms=3, label=f"lattice, L = {int(L)}")
+    per_L(ax, "T", "xi", "o-", "")
     xi_mf_lat = np.array([mf.correlation_length(mf.Model(T=t, alpha=a_lat, a=a), m_lat) for t in Tfine])
     ax.plot(Tfine, xi_mf_lat, "-", color="0.6", label="mean field at α_lat, m_lat (Eqs. 15–16, 23)")
     ax.set(xscale="log", yscale="log", xlabel="T", ylabel="ξ (blocks)")
@@ -88,9 +89,9 @@ def plot_thermal(meanfield_path, gillespie_path, runs_path, persistence_paths, p
     ax = axes[1, 1]
     Tc_lat = mf.critical_temperature(a_lat, a)
     fits = {"alpha": alpha, "a": a, **extra, "alpha_lattice": a_lat, "m_lattice": m_lat, "T_c_lattice_alpha": Tc_lat}
-    for k, L in enumerate(Ls):
+    per_L(ax, "tau_alpha", "xi", "o", "")
+    for L in Ls:
         g = agg[agg["L"] == L].sort_values("T")
-        ax.plot(g["tau_alpha"], g["xi"], "o", color=f"C{k}", ms=3, label=f"lattice, L = {int(L)}")
         fits[f"lattice_L{int(L)}"] = _fit_regimes(g["tau_alpha"].to_numpy(), g["xi"].to_numpy(), g["T"].to_numpy(),
                                                   Tc_lat)
     tau_mf = np.array([1.0 / s.activity for s in lat_mf])
@@ -109,8 +110,9 @@ def plot_thermal(meanfield_path, gillespie_path, runs_path, persistence_paths, p
 
 
 def plot_bridge(liquid_paths, epm_paths, png, pdf=None) -> dict:
-    """τ_α(T): the particle liquid (p_swap = 0 MC) against the thermal EPM from the particle blocks of
-    each T_p (EPM time converted to sweeps at the highest common T). Returns the comparison."""
+    """τ_α(T): the particle liquid (p_swap = 0 MC from the SWAP MC liquids at T) against the thermal EPM
+    at T built from the yield maps of the glasses quenched from T (EPM time converted to sweeps at the
+    highest T, the one free scale). Returns the comparison (:func:`glass2epm.thermal.bridge.compare`)."""
     import json
 
     from glass2epm.thermal.bridge import compare
@@ -122,31 +124,36 @@ def plot_bridge(liquid_paths, epm_paths, png, pdf=None) -> dict:
         taus = [r["tau_alpha"] for r in d["runs"] if r["tau_alpha"] is not None and np.isfinite(r["tau_alpha"])]
         if taus:
             liquid[float(d["T"])] = float(np.mean(taus))
+    epm, per_T = {}, {}
+    for p in epm_paths:
+        t = io.read_table(p, schemas.THERMAL_BRIDGE)
+        extra = t.meta["extra"]
+        tau = np.asarray(t["tau_alpha"], float)
+        T = float(t["T"][0])
+        if np.isfinite(tau).any():
+            epm[T] = float(np.nanmean(tau))
+        per_T[str(T)] = {k: extra.get(k) for k in ("mu", "sigma_c_mean", "sigma0_std", "barrier_at_rest_mean",
+                                                   "kscale", "blocks", "volume_fraction")}
+    cmp = compare(liquid, epm)
+    vf = float(next(iter(per_T.values()))["volume_fraction"] or 1.0) if per_T else 1.0
+    if np.isfinite(cmp.get("E_app_liquid", np.nan)) and np.isfinite(cmp.get("E_app_epm", np.nan)):
+        # ln τ_α ≈ ⟨ΔE⟩/T with ΔE ∝ V: the barrier volume that would give the liquid's E_app
+        cmp["volume_fraction_matching_E_app"] = vf * cmp["E_app_liquid"] / cmp["E_app_epm"]
     fig, axes = figure(width=7.0, aspect=0.4, nrows=1, ncols=2)
     Tl = np.array(sorted(liquid))
     tl = np.array([liquid[t] for t in Tl])
     axes[0].plot(1 / Tl, tl, "ks-", label="particles, p_swap = 0 MC (sweeps)")
-    out = {"liquid": {str(k): v for k, v in liquid.items()}, "epm": {}, "units": {"T": "epsilon/k_B", "time": "MC sweeps"}}
-    ref_T = float(Tl.max()) if Tl.size else math.nan
-    if Tl.size:
-        axes[1].plot(Tl, tl / liquid[ref_T], "ks-", label="particles")
-    for k, p in enumerate(epm_paths):
-        t = io.read_table(p, schemas.THERMAL_BRIDGE)
-        Tp = float(t.meta["extra"]["Tp"])
-        df = t.to_pandas().groupby("T")["tau_alpha"].mean()
-        epm = {float(T): float(v) for T, v in df.items() if np.isfinite(v)}
-        cmp = compare(liquid, epm)
-        cmp["barrier_at_rest_mean"] = t.meta["extra"].get("barrier_at_rest_mean")
-        out["epm"][f"Tp{Tp:.2f}"] = cmp
-        if "tau_unit_sweeps" not in cmp:
-            continue
+    if "tau_unit_sweeps" in cmp:
         Te = np.array(cmp["common_T"])
-        te = np.array([epm[x] for x in Te]) * cmp["tau_unit_sweeps"]
-        axes[0].plot(1 / Te, te, "o--", color=f"C{k}", label=f"EPM from T_p = {Tp:.2f} maps (τ → sweeps at T = {Te.max():g})")
-        axes[1].plot(Te, cmp["epm_ratio"], "o--", color=f"C{k}", label=f"EPM, T_p = {Tp:.2f}")
+        axes[0].plot(1 / Te, np.array([epm[x] for x in Te]) * cmp["tau_unit_sweeps"], "o--", color="C0",
+                     label=f"thermal EPM from the T_p = T maps (τ → sweeps at T = {Te.max():g})")
+        axes[1].plot(Te, cmp["liquid_ratio"], "ks-", label="particles")
+        axes[1].plot(Te, cmp["epm_ratio"], "o--", color="C0", label="EPM")
     axes[0].set(yscale="log", xlabel="1/T (k_B/ε)", ylabel="τ_α (MC sweeps)")
     axes[1].set(yscale="log", xlabel="T (ε/k_B)", ylabel="τ_α(T) / τ_α(T_max)")
     for ax in axes:
         ax.legend(fontsize=5, frameon=False)
     save(fig, png, pdf)
-    return out
+    return {"liquid": {str(k): v for k, v in liquid.items()}, "epm": {str(k): v for k, v in epm.items()},
+            "comparison": cmp, "epm_parameters": per_T, "units": {"T": "epsilon/k_B", "time": "MC sweeps (liquid), "
+                                                                   "tau (EPM, before conversion)"}}

@@ -14,8 +14,10 @@ EPM side (:func:`epm_from_yield_blocks`, :func:`epm_relaxation`)
     glasses' shear modulus. Kicks: randomly oriented Eshelby kernels (K'(0) = −1, Σ K' = 0).
     The EPM's time unit τ is the attempt time of a block; it is not set by the particles.
 Particle side (:func:`liquid_relaxation`)
-    The liquid equilibrated at T by SWAP MC, then displacement-only Monte Carlo (p_swap = 0) from it;
-    τ_α = sweeps until F_s(k = 2π/⟨λ⟩, t) < 1/e (the series of :mod:`glass2epm.prepare.swapmc`).
+    The SWAP MC liquids at T_p = T (the same samples whose inherent states give the EPM's blocks),
+    then displacement-only Monte Carlo (p_swap = 0) from them; τ_α = sweeps until F_s(k = 2π/⟨λ⟩, t)
+    < 1/e (the series of :mod:`glass2epm.prepare.swapmc`). So the EPM at T is built from the
+    inherent states of the very liquid it is compared with.
 Comparison (:func:`compare`)
     One time scale is free: τ (EPM) in MC sweeps, fixed at the highest common T. What is compared is
     the temperature dependence: τ_α(T)/τ_α(T_max) on both sides and the apparent activation energies
@@ -76,17 +78,16 @@ def epm_relaxation(s0, sc, kscale, temperatures, *, L: int, seeds, log=None, **p
     return rows
 
 
-def liquid_relaxation(*, preset: str, dim: int, N: int, T: float, seed: int, equil_sweeps: int, sweeps: int) -> dict:
-    """τ_α of the particle liquid at T under displacement-only MC (p_swap = 0), after a SWAP MC
-    equilibration of ``equil_sweeps`` sweeps."""
-    from glass2epm.prepare import swapmc, tasks
+def liquid_relaxation(conf, *, T: float, seed: int, sweeps: int) -> dict:
+    """τ_α of the particle liquid ``conf`` (equilibrated at T, e.g. the SWAP MC liquid of a glass
+    quenched from T_p = T) under displacement-only Monte Carlo (p_swap = 0): sweeps until
+    F_s(k = 2π/⟨λ⟩) < 1/e, from the start of the run (tau_alpha) and from its middle (tau_mid)."""
+    from glass2epm.prepare import swapmc
 
-    conf, eq = tasks.equilibrate_liquid(preset=preset, dim=dim, N=N, Tp=T, seed=seed, sizes="quantile",
-                                        sweeps=equil_sweeps, tune_sweeps=min(1000, equil_sweeps // 10), p_swap=0.2,
-                                        check=True)
-    _, res = swapmc.run_swap_mc(conf, T=T, sweeps=sweeps, seed=seed + 1000, p_swap=0.0, check_equilibration=False)
-    return {"T": T, "seed": seed, "N": N, "tau_alpha": float(res.tau), "tau_mid": float(res.tau_mid),
-            "tau_msd": float(res.tau_msd), "tau_swap": float(eq.tau), "sweeps": sweeps}
+    _, res = swapmc.run_swap_mc(conf, T=T, sweeps=sweeps, seed=seed, p_swap=0.0, check_equilibration=False)
+    return {"T": T, "seed": seed, "N": conf.N,
+            "tau_alpha": float(res.tau), "tau_mid": float(res.tau_mid), "tau_msd": float(res.tau_msd),
+            "sweeps": sweeps}
 
 
 def _e_app(T, tau):

@@ -94,10 +94,11 @@ _RUN_COLS = ("T", "L", "seed", "activity", "mean_abs_sigma", "tau_alpha", "xi", 
 
 
 def lattice_stage(runs_out, persistence_out, blocks_out, *, L: int, T: float, seeds, params: dict, table=None,
-                  log=_log):
+                  series_out=None, log=_log):
     """Thermal-EPM runs at one (L, T), one per seed. ``params``: further :class:`ThermalParams`
     fields (kicks, alpha, a, equil_events_per_site, n_origins, ...); ``table``: renewal stresses
-    (default: draws from y)."""
+    (default: draws from y). The first seed's persistence curve, block maps and Γ(t) series
+    (``series_out``) are written beside the runs table."""
     results = []
     for seed in seeds:
         p = ThermalParams(L=int(L), T=float(T), seed=int(seed), **params)
@@ -113,6 +114,9 @@ def lattice_stage(runs_out, persistence_out, blocks_out, *, L: int, T: float, se
                    extra={"L": int(L), "T": float(T), "tau_alpha": r0["tau_alpha"]})
     io.write_table(blocks_out, schemas.THERMAL_BLOCKS, r0["blocks"], seed=int(seeds[0]),
                    extra={"L": int(L), "T": float(T), "tau_alpha": r0["tau_alpha"]})
+    if series_out is not None:
+        io.write_table(series_out, schemas.THERMAL_SERIES, r0["series"], seed=int(seeds[0]),
+                       extra={"L": int(L), "T": float(T)})
     return results
 
 
@@ -137,17 +141,15 @@ def bridge_epm_stage(blocks, properties, out, *, Tp: float, temperatures, L: int
     return rows
 
 
-def liquid_stage(out, *, preset: str, dim: int, N: int, T: float, seeds, equil_sweeps: int, sweeps: int, log=_log):
-    """τ_α of the particle liquid at T under displacement-only MC, one row per seed (JSON)."""
+def liquid_stage(out, *, liquids, T: float, sweeps: int, log=_log):
+    """τ_α of the particle liquid at T under displacement-only MC from each equilibrated liquid (JSON)."""
     from glass2epm.thermal.bridge import liquid_relaxation
 
     rows = []
-    for seed in seeds:
-        r = liquid_relaxation(preset=preset, dim=dim, N=N, T=T, seed=int(seed), equil_sweeps=equil_sweeps,
-                              sweeps=sweeps)
-        log.info("liquid T=%g seed %d: τ_α %.4g sweeps (p_swap = 0), %.4g with swaps", T, seed, r["tau_alpha"],
-                 r["tau_swap"])
-        rows.append(r)
-    io.write_json(out, {"preset": preset, "dim": dim, "N": N, "T": T, "runs": rows,
-                        "units": {"T": "epsilon/k_B", "time": "MC sweeps"}})
+    for k, path in enumerate(liquids):
+        conf = io.read_configuration(path)
+        r = liquid_relaxation(conf, T=T, seed=int(conf.seed if conf.seed is not None else k) + 1000, sweeps=sweeps)
+        log.info("liquid T=%g (%s): τ_α %.4g sweeps (p_swap = 0)", T, path, r["tau_alpha"])
+        rows.append({**r, "liquid": str(path)})
+    io.write_json(out, {"T": T, "runs": rows, "units": {"T": "epsilon/k_B", "time": "MC sweeps"}})
     return rows
