@@ -38,6 +38,7 @@ include: "workflow/rules/epm.smk"
 include: "workflow/rules/bands.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/thermal.smk"
+include: "workflow/rules/fields.smk"
 
 
 rule all:

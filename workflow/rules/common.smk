@@ -372,6 +372,7 @@ FIGURE_CAPTIONS = [(f"fig{k}.png", f"fig{k}.rst") for k in range(1, 10)] + [
     ("onset.png", "onset.rst"),
     ("thermal.png", "thermal.rst"),
     ("thermal_bridge.png", "thermal_bridge.rst"),
+    ("fields.png", "fields.rst"),
 ]
 
 

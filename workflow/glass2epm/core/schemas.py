@@ -554,3 +554,43 @@ THERMAL_BRIDGE = register(
         "the block area and the barrier prefactor scale",
     )
 )
+
+
+# --- fields (Hernández-García): coarse-grained density and stress on a periodic grid ---
+
+FIELDS = register(
+    Schema(
+        "fields",
+        1,
+        {"x": "lambda", "y": "lambda", "rho": "lambda^-d", "sxx": STRESS, "syy": STRESS, "sxy": STRESS},
+        optional={"z": "lambda", "szz": STRESS, "sxz": STRESS, "syz": STRESS},
+        needs_model=True,
+        needs_box=True,
+        description="Gaussian-coarse-grained density ρ_ℓ and Irving–Kirkwood/Hardy bond stress σ_ℓ (exact bond "
+        "integrals; same sign as properties: negative for repulsion) on the n^d grid x = h·g/n, row k = "
+        "(g_x·n + g_y)[·n + g_z]; extra holds ell and grid",
+    )
+)
+
+FIELD_PREDICTORS = register(
+    Schema(
+        "field_predictors",
+        1,
+        {"particle": "", "grad_rho": "lambda^-3", "dev_stress": STRESS, "roughness": "", "weak_bond": STRESS,
+         "weak_frozen": STRESS, "d2min": "lambda^2"},
+        description="per particle of one glass: structural predictors of plasticity (larger = more plastic-prone: "
+        "|∇ρ_ℓ|, deviatoric σ_ℓ, minus the local regularity exponent ξ₂, minus σ_Y bond and frozen) and the "
+        "D²min of its next plastic AQS window; extra holds ell, grid, the window strains and ξ_q",
+    )
+)
+
+PREDICTOR_SCORES = register(
+    Schema(
+        "predictor_scores",
+        1,
+        {"Tp": "epsilon/k_B", "predictor": "", "spearman": "", "spearman_lo": "", "spearman_hi": "", "auc": "",
+         "auc_lo": "", "auc_hi": "", "n": ""},
+        description="per T_p and predictor: Spearman ρ with the next window's D²min and ROC-AUC for its top "
+        "fraction, with 95 % bootstrap CIs (particles resampled within glasses)",
+    )
+)

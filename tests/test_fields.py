@@ -1,0 +1,158 @@
+"""Coarse-grained fields (issue 22): box means against the virial stress and N/V on the shared
+reference glass, the divergence identity, spreading against direct summation, structure functions
+against the exact Poisson results."""
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import REFERENCE
+from glass2epm.core import io
+from glass2epm.fields import coarse
+
+
+@pytest.fixture(scope="module")
+def ref():
+    return io.read_lerner(REFERENCE)
+
+
+@pytest.mark.parametrize("ell,n", [(1.5, 64), (3.0, 64)])  # direct spreading; semigroup + FFT route
+def test_box_means_divergence_and_direct_sum(ref, ell, n):
+    from glass2epm.mechanics.properties import compute_properties
+
+    f = coarse.coarse_fields(ref, ell, n)
+    V = abs(np.linalg.det(ref.box.h))
+    assert abs(f["rho"].mean() / (ref.N / V) - 1) < 1e-8
+    st = compute_properties(ref)["stress"]
+    for c in ("xx", "yy", "xy"):
+        assert abs(f["s" + c].mean() - st[c]) < 1e-6 * abs(st["xx"])
+    # an inherent state: ∇·σ_ℓ = Σ F_i G_ℓ(x − x_i) ≈ 0, measured spectrally on the returned grid
+    div, scale = coarse.spectral_divergence(f, ref)
+    assert np.abs(div).max() < 1e-5 * scale
+    idx = [0, 77, 1000, n * n - 1]
+    pts = np.column_stack([f["x"][idx], f["y"][idx]])
+    d = coarse.direct_fields(ref, ell, pts)
+    for c in ("rho", "sxx", "syy", "sxy"):
+        assert np.abs(d[c] - f[c][idx]).max() < 1e-8 * np.abs(d[c]).max() + 1e-12
+
+
+def test_divergence_equals_spread_forces_off_equilibrium(ref):
+    """Away from equilibrium ∇·σ_ℓ = Σ_i F_i G_ℓ(x − x_i) ≠ 0."""
+    from glass2epm.core.potential import ForceField
+
+    conf = ref.copy()
+    conf.x = conf.x + np.random.default_rng(0).normal(0, 0.05, conf.x.shape)
+    ell, n = 2.0, 64
+    f = coarse.coarse_fields(conf, ell, n)
+    div, scale = coarse.spectral_divergence(f, conf)
+    _, F, _ = ForceField(conf.model).compute(conf.x, conf.sizes, conf.box)
+    pts = np.column_stack([f["x"], f["y"]])
+    h, hinv = conf.box.h, np.linalg.inv(conf.box.h)
+    sel = np.arange(0, n * n, 97)
+    expect = np.zeros((2, sel.size))
+    for k, p in enumerate(pts[sel]):
+        dx = p - conf.x
+        fr = dx @ hinv.T
+        dx = (fr - np.round(fr)) @ h.T
+        G = np.exp(-np.einsum("ij,ij->i", dx, dx) / (2 * ell * ell)) / (2 * np.pi * ell * ell)
+        expect[:, k] = F.T @ G
+    assert np.abs(div[:, sel]).max() > 1e-2 * scale  # not an equilibrium
+    assert np.abs(div[:, sel] - expect).max() < 1e-6 * np.abs(expect).max()
+
+
+def test_sheared_cell_means(ref):
+    """Lees–Edwards: a tilted cell (the reference glass sheared affinely) keeps both means exact."""
+    from glass2epm.core.potential import ForceField
+
+    conf = ref.copy()
+    D = np.array([[1.0, 0.07], [0.0, 1.0]])
+    conf.box = conf.box.deformed(D)
+    conf.x = conf.x @ D.T
+    f = coarse.coarse_fields(conf, 1.5, 64)
+    _, _, st = ForceField(conf.model).compute(conf.x, conf.sizes, conf.box)  # the virial stress (ε/λ²)
+    V = abs(np.linalg.det(conf.box.h))
+    assert abs(f["rho"].mean() / (conf.N / V) - 1) < 1e-8
+    for c, (a, b) in {"xx": (0, 0), "yy": (1, 1), "xy": (0, 1)}.items():
+        assert abs(f["s" + c].mean() - st[a, b]) < 1e-6 * abs(st[0, 0])
+    assert abs(st[0, 1]) > 0.1  # the shear stress is not small: a real check of the tilted grid
+
+
+def test_cli_fields(ref, tmp_path):
+    glass = tmp_path / "g.parquet"
+    io.write_configuration(glass, ref)
+    out = tmp_path / "f.parquet"
+    r = subprocess.run([sys.executable, "-m", "glass2epm.cli", "fields", str(glass), "--ell", "1.5", "--grid", "32",
+                        "-o", str(out)], capture_output=True, text=True, check=True)
+    d = json.loads(r.stdout)
+    assert d["rho_mean"] == pytest.approx(d["N_over_V"], rel=1e-8)
+    t = io.read_table(out, "fields")
+    assert len(t["rho"]) == 32 * 32 and t.meta["extra"]["ell"] == 1.5
+    bad = subprocess.run([sys.executable, "-m", "glass2epm.cli", "fields", str(glass), "--ell", "1.5", "--grid", "2",
+                          "-o", str(out)], capture_output=True, text=True)
+    assert bad.returncode == 2 and "grid" in bad.stderr
+
+
+def test_structure_functions_of_poisson_points():
+    """S_2 and S_4 of the coarse-grained density of Poisson points against Campbell's exact moments."""
+    from glass2epm.fields import structure
+
+    Lbox, n0, ell, n = 128.0, 1.0, 1.0, 256
+    spacing = Lbox / n
+    S = 0.0
+    for seed in range(4):  # a realisation scatters by ~2 % (S_2) and ~5 % (S_4)
+        x = np.random.default_rng(seed).random((int(n0 * Lbox * Lbox), 2)) * Lbox
+        rho = coarse.density_field(x, np.diag([Lbox, Lbox]), ell, n)
+        r, s = structure.structure_functions(rho, n, spacing, qs=(2, 4), kmax=8)
+        S = S + s / 4
+    for k in (1, 2, 4, 8):  # r = 0.5, 1, 2, 4 ℓ
+        s2, s4 = structure.poisson_moments(n0, ell, r[k - 1])
+        assert S[0, k - 1] == pytest.approx(s2, rel=0.03)
+        assert S[1, k - 1] == pytest.approx(s4, rel=0.08)
+    # a smooth field: S_2 ∝ r² well below ℓ (here 1 − e^{−r²/4ℓ²} between r = 0.5 and 1: slope 1.91)
+    ex = structure.scaling_exponents(rho, n, spacing, (0.5, 1.0), qs=(2,), n_boot=50)
+    exact = math.log((1 - math.exp(-0.25)) / (1 - math.exp(-1 / 16))) / math.log(2)
+    assert ex["xi"][0] == pytest.approx(exact, abs=0.03) and ex["xi_lo"][0] < ex["xi"][0] < ex["xi_hi"][0]
+
+
+def test_scores_against_brute_force():
+    """ROC-AUC against the pairwise definition P(score_active > score_inactive); Spearman against scipy."""
+    from scipy.stats import spearmanr
+
+    from glass2epm.fields.predict import _auc, score_predictors
+
+    rng = np.random.default_rng(2)
+    d2 = rng.exponential(1.0, 400)
+    noisy = np.log(d2) + rng.normal(0, 1.0, d2.size)
+    label = d2 >= np.quantile(d2, 0.9)
+    pos, neg = noisy[label], noisy[~label]
+    brute = np.mean(pos[:, None] > neg[None, :])
+    assert _auc(noisy, label) == pytest.approx(brute, abs=1e-12)
+    rows = {r["predictor"]: r for r in score_predictors(
+        {"glass": np.zeros(d2.size), "d2min": d2, "grad_rho": noisy, "dev_stress": np.random.default_rng(7).random(d2.size),
+         "weak_bond": d2}, top_fraction=0.1, n_boot=100)}
+    assert rows["grad_rho"]["spearman"] == pytest.approx(spearmanr(noisy, d2)[0], abs=1e-12)
+    assert rows["weak_bond"]["auc"] == pytest.approx(1.0) and rows["weak_bond"]["spearman"] == pytest.approx(1.0)
+    assert rows["dev_stress"]["auc_lo"] < 0.5 < rows["dev_stress"]["auc_hi"]
+
+
+def test_three_dimensional_cell():
+    """3D: box means against N/V and the virial stress (all six components), grid against direct sums."""
+    from glass2epm.core.model import Model
+    from glass2epm.core.potential import ForceField
+    from glass2epm.prepare.swapmc import random_liquid
+
+    conf = random_liquid(Model.from_preset("richard2023", dim=3), 1200, seed=3)
+    f = coarse.coarse_fields(conf, 0.9, 32)  # ℓ > 2 spacings: the semigroup + FFT route
+    _, _, st = ForceField(conf.model).compute(conf.x, conf.sizes, conf.box)
+    V = abs(np.linalg.det(conf.box.h))
+    assert abs(f["rho"].mean() / (conf.N / V) - 1) < 1e-8
+    for c, (a, b) in zip(coarse.COMPONENTS[3], coarse._PAIRS[3]):
+        assert abs(f[c].mean() - st[a, b]) < 1e-6 * abs(st[0, 0])
+    idx = [0, 500, 9000]
+    d = coarse.direct_fields(conf, 0.9, np.column_stack([f["x"][idx], f["y"][idx], f["z"][idx]]))
+    for c in ("rho", "sxx", "sxy", "syz"):
+        assert np.abs(d[c] - f[c][idx]).max() < 1e-8 * np.abs(d[c]).max()

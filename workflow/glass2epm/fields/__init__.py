@@ -1,0 +1,1 @@
+"""Coarse-grained fields (Hernández-García): density and stress on a grid."""
