@@ -156,3 +156,18 @@ def test_three_dimensional_cell():
     d = coarse.direct_fields(conf, 0.9, np.column_stack([f["x"][idx], f["y"][idx], f["z"][idx]]))
     for c in ("rho", "sxx", "sxy", "syz"):
         assert np.abs(d[c] - f[c][idx]).max() < 1e-8 * np.abs(d[c]).max()
+
+
+def test_flux_balance_of_an_elastic_step(ref):
+    """U_B − U_A = ∫R_ℓ + ∫Π_ℓ + residual for a linear-response step (Eq. 5) of the reference glass: the
+    residual is third order (1e-6 of dU, 1e-6 of ∫|Π_ℓ|), and ∫R_ℓ ≈ V σ_xy δγ."""
+    from glass2epm.fields import flux
+    from glass2epm.mechanics.properties import compute_properties
+
+    dg = 1e-4
+    b, u = flux.elastic_step(ref, dg)
+    bal = flux.balance(ref, b, 1.5, 64)
+    assert bal["residual_over_dU"] < 1e-6 and bal["residual_over_abs_Pi"] < 1e-6
+    V = abs(np.linalg.det(ref.box.h))
+    assert bal["int_R"] == pytest.approx(V * compute_properties(ref)["stress"]["xy"] * dg, rel=0.05)
+    assert bal["int_abs_Pi"] > 10 * abs(bal["int_Pi"])  # Π_ℓ moves energy between places, nets ~0

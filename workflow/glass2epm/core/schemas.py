@@ -576,11 +576,12 @@ FIELD_PREDICTORS = register(
     Schema(
         "field_predictors",
         1,
-        {"particle": "", "grad_rho": "lambda^-3", "dev_stress": STRESS, "roughness": "", "weak_bond": STRESS,
+        {"particle": "", "flux": "epsilon/lambda^d", "grad_rho": "lambda^-3", "dev_stress": STRESS, "roughness": "", "weak_bond": STRESS,
          "weak_frozen": STRESS, "d2min": "lambda^2"},
         description="per particle of one glass: structural predictors of plasticity (larger = more plastic-prone: "
-        "|∇ρ_ℓ|, deviatoric σ_ℓ, minus the local regularity exponent ξ₂, minus σ_Y bond and frozen) and the "
-        "D²min of its next plastic AQS window; extra holds ell, grid, the window strains and ξ_q",
+        "Π_ℓ per unit strain of an elastic step, |∇ρ_ℓ|, deviatoric σ_ℓ, minus the local regularity exponent ξ₂, "
+        "minus σ_Y bond and frozen) and the D²min of its next plastic AQS window; extra holds ell, grid, the "
+        "window strains, ξ_q and the energy balance of the first AQS snapshot window",
     )
 )
 

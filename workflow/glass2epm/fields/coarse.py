@@ -58,11 +58,14 @@ def _wrap(v, n):
 
 
 @njit(cache=True, parallel=True)
-def _spread(x, h, hinv, ii, jj, rv, g, n, ell, nchunks, d):
-    """Per-chunk grids of (ρ, σ components) summed: returns (ncomp, n^d) flattened grid values."""
-    ncomp = 1 + (3 if d == 2 else 6)
+def _spread(x, h, hinv, ii, rv, pair_w, part_w, n, ell, nchunks, d):
+    """The one spreading kernel: channels 0 … J−1 are Σ_i part_w[i, c] G_ℓ(x − x_i) (point kernel),
+    channels J … J+K−1 are Σ_pairs pair_w[m, c] ∫₀¹ G_ℓ(x − x_i − s r_m) ds (exact bond integral).
+    Returns (J + K, n^d); threads over chunks of particles and pairs, one grid per chunk, summed."""
+    J = part_w.shape[1]
+    K = pair_w.shape[1]
     size = n ** d
-    out = np.zeros((nchunks, ncomp, size))
+    out = np.zeros((nchunks, J + K, size))
     inv2l2 = 1.0 / (2.0 * ell * ell)
     norm_full = (2.0 * math.pi * ell * ell) ** (-0.5 * d)
     norm_perp = (2.0 * math.pi * ell * ell) ** (-0.5 * (d - 1))
@@ -70,50 +73,40 @@ def _spread(x, h, hinv, ii, jj, rv, g, n, ell, nchunks, d):
     rc = CUT * ell
     N = x.shape[0]
     M = ii.size
+    zero = np.zeros(3)
     for c in prange(nchunks):
         acc = out[c]
-        # --- density: particles of this chunk
-        lo_p = c * N // nchunks
-        hi_p = (c + 1) * N // nchunks
-        for p in range(lo_p, hi_p):
-            _visit(acc, x[p], np.zeros(3), 0.0, 0.0, h, hinv, n, rc, d, inv2l2, norm_full, norm_perp, c_erf, 0)
-        # --- stress: pairs of this chunk
-        lo = c * M // nchunks
-        hi = (c + 1) * M // nchunks
-        for m in range(lo, hi):
+        if J > 0:
+            for p in range(c * N // nchunks, (c + 1) * N // nchunks):
+                _visit(acc, x[p], zero, 0.0, part_w[p], 0, h, hinv, n, rc, d, inv2l2, norm_full, norm_perp,
+                       c_erf, 0)
+        for m in range(c * M // nchunks, (c + 1) * M // nchunks):
             rl = 0.0
             for a in range(d):
                 rl += rv[m, a] * rv[m, a]
             rl = math.sqrt(rl)
-            _visit(acc, x[ii[m]], rv[m], rl, g[m], h, hinv, n, rc, d, inv2l2, norm_full, norm_perp, c_erf, 1)
+            _visit(acc, x[ii[m]], rv[m], rl, pair_w[m], J, h, hinv, n, rc, d, inv2l2, norm_full, norm_perp, c_erf, 1)
     return out.sum(axis=0)
 
 
 @njit(cache=True)
-def _visit(acc, xa, r, rl, gm, h, hinv, n, rc, d, inv2l2, norm_full, norm_perp, c_erf, bond):
-    """Add one particle (bond = 0: density) or one bond's stress (bond = 1) to the grid points within
-    rc of it (of the segment x_a … x_a + r)."""
+def _visit(acc, xa, r, rl, wts, off, h, hinv, n, rc, d, inv2l2, norm_full, norm_perp, c_erf, bond):
+    """Add one particle (bond = 0) or one bond (bond = 1, the segment x_a … x_a + r) with weights ``wts``
+    to channels off, off + 1, … of the grid points within rc of it."""
     # Cartesian bounding box of the support, then its fractional extent (tilted cells: all corners)
-    lo = np.empty(3)
-    hi = np.empty(3)
-    for a in range(3):
-        lo[a] = 0.0
-        hi[a] = 0.0
+    lo = np.zeros(3)
+    hi = np.zeros(3)
     for a in range(d):
         ea = xa[a] + (r[a] if bond == 1 else 0.0)
         lo[a] = min(xa[a], ea) - rc
         hi[a] = max(xa[a], ea) + rc
     flo = np.full(3, 1e300)
     fhi = np.full(3, -1e300)
-    ncorner = 1 << d
-    for k in range(ncorner):
-        cart = np.zeros(3)
-        for a in range(d):
-            cart[a] = hi[a] if (k >> a) & 1 else lo[a]
+    for k in range(1 << d):
         for a in range(d):
             f = 0.0
             for b in range(d):
-                f += hinv[a, b] * cart[b]
+                f += hinv[a, b] * (hi[b] if (k >> b) & 1 else lo[b])
             flo[a] = min(flo[a], f)
             fhi[a] = max(fhi[a], f)
     g0 = np.zeros(3, np.int64)
@@ -123,14 +116,13 @@ def _visit(acc, xa, r, rl, gm, h, hinv, n, rc, d, inv2l2, norm_full, norm_perp, 
         g1[a] = int(math.floor(fhi[a] * n))
         if g1[a] - g0[a] >= n:  # the support covers the whole axis: visit each point once
             g1[a] = g0[a] + n - 1
-    if d == 2:
-        g1[2] = g0[2]
     ux = uy = uz = 0.0
     if bond == 1:
         ux = r[0] / rl
         uy = r[1] / rl
         uz = r[2] / rl if d == 3 else 0.0
     rc2 = rc * rc
+    nw = wts.size
     for gx in range(g0[0], g1[0] + 1):
         for gy in range(g0[1], g1[1] + 1):
             for gz in range(g0[2], g1[2] + 1):
@@ -138,12 +130,9 @@ def _visit(acc, xa, r, rl, gm, h, hinv, n, rc, d, inv2l2, norm_full, norm_perp, 
                 fx = gx / n
                 fy = gy / n
                 fz = gz / n if d == 3 else 0.0
-                px = h[0, 0] * fx + h[0, 1] * fy + (h[0, 2] * fz if d == 3 else 0.0)
-                py = h[1, 0] * fx + h[1, 1] * fy + (h[1, 2] * fz if d == 3 else 0.0)
-                pz = (h[2, 0] * fx + h[2, 1] * fy + h[2, 2] * fz) if d == 3 else 0.0
-                dx = px - xa[0]
-                dy = py - xa[1]
-                dz = pz - xa[2] if d == 3 else 0.0
+                dx = h[0, 0] * fx + h[0, 1] * fy + h[0, 2] * fz - xa[0]
+                dy = h[1, 0] * fx + h[1, 1] * fy + h[1, 2] * fz - xa[1]
+                dz = (h[2, 0] * fx + h[2, 1] * fy + h[2, 2] * fz - xa[2]) if d == 3 else 0.0
                 if bond == 0:
                     q2 = dx * dx + dy * dy + dz * dz
                     if q2 > rc2:
@@ -157,26 +146,12 @@ def _visit(acc, xa, r, rl, gm, h, hinv, n, rc, d, inv2l2, norm_full, norm_perp, 
                     ez = dz - tc * uz
                     if ex * ex + ey * ey + ez * ez > rc2:
                         continue
-                    w = gm * _bond_weight(dx, dy, dz, ux, uy, uz, rl, inv2l2, norm_perp, c_erf, d)
+                    w = _bond_weight(dx, dy, dz, ux, uy, uz, rl, inv2l2, norm_perp, c_erf, d)
                 ix = _wrap(gx, n)
                 iy = _wrap(gy, n)
-                if d == 2:
-                    k = ix * n + iy
-                else:
-                    k = (ix * n + iy) * n + _wrap(gz, n)
-                if bond == 0:
-                    acc[0, k] += w
-                elif d == 2:
-                    acc[1, k] += w * r[0] * r[0]
-                    acc[2, k] += w * r[1] * r[1]
-                    acc[3, k] += w * r[0] * r[1]
-                else:
-                    acc[1, k] += w * r[0] * r[0]
-                    acc[2, k] += w * r[1] * r[1]
-                    acc[3, k] += w * r[2] * r[2]
-                    acc[4, k] += w * r[0] * r[1]
-                    acc[5, k] += w * r[0] * r[2]
-                    acc[6, k] += w * r[1] * r[2]
+                k = ix * n + iy if d == 2 else (ix * n + iy) * n + _wrap(gz, n)
+                for c in range(nw):
+                    acc[off + c, k] += w * wts[c]
 
 
 COMPONENTS = {2: ("sxx", "syy", "sxy"), 3: ("sxx", "syy", "szz", "sxy", "sxz", "syz")}
@@ -214,7 +189,6 @@ def coarse_fields(conf, ell: float, n: int, pairs=None, threads: int | None = No
     g = ps.derivs[1] / ps.r  # φ'(r)/r
     h = np.ascontiguousarray(conf.box.h, float)
     hinv = np.ascontiguousarray(np.linalg.inv(h))
-    nchunks = 2 * (threads or numba.get_num_threads())
     rv = np.zeros((ps.M, 3))
     rv[:, :d] = ps.rv
     x = np.zeros((conf.N, 3))
@@ -225,11 +199,9 @@ def coarse_fields(conf, ell: float, n: int, pairs=None, threads: int | None = No
     hinv3[:d, :d] = hinv
     # Gaussian semigroup: G_ℓ = G_ℓ2 * G_ℓ1 (ℓ1² + ℓ2² = ℓ²). For a kernel wide against the grid,
     # spread exactly at ℓ1 = 2 grid spacings (aliasing e^{−2π²} ≈ 3e-9) and apply G_ℓ2 by FFT: the
-    # cost no longer grows as (ℓ/spacing)^d.
-    ell1 = _spread_width(h, ell, n)
-    grid = _spread(x, h3, hinv3, ps.ii, ps.jj, rv, np.ascontiguousarray(g), int(n), float(ell1), nchunks, d)
-    if ell1 < ell:
-        grid = _gaussian_filter(grid, h, n, math.sqrt(ell * ell - ell1 * ell1))
+    # cost no longer grows as (ℓ/spacing)^d (:func:`spread`).
+    pair_w = np.stack([g * ps.rv[:, a] * ps.rv[:, b] for a, b in _PAIRS[d]], axis=1)
+    grid = spread(x, h3, hinv3, ps.ii, rv, pair_w, np.ones((conf.N, 1)), n, ell, d, threads)
     out = {"rho": grid[0]}
     for c, name in enumerate(COMPONENTS[d]):
         out[name] = grid[1 + c]
@@ -240,6 +212,20 @@ def coarse_fields(conf, ell: float, n: int, pairs=None, threads: int | None = No
     out["grid"] = int(n)
     out["ell"] = float(ell)
     return out
+
+
+def spread(x3, h3, hinv3, ii, rv3, pair_w, part_w, n: int, ell: float, d: int, threads: int | None = None):
+    """Channels of :func:`_spread` at width ℓ: spread at ℓ1 (:func:`_spread_width`) and, when ℓ1 < ℓ,
+    finished by the Gaussian filter G_ℓ2 (ℓ2² = ℓ² − ℓ1²). Positions, cell and separations padded to 3D."""
+    h = h3[:d, :d]
+    ell1 = _spread_width(h, ell, n)
+    nchunks = 2 * (threads or numba.get_num_threads())
+    grid = _spread(np.ascontiguousarray(x3, float), h3, hinv3, np.ascontiguousarray(ii, np.int64),
+                   np.ascontiguousarray(rv3, float), np.ascontiguousarray(pair_w, float),
+                   np.ascontiguousarray(part_w, float), int(n), float(ell1), nchunks, d)
+    if ell1 < ell:
+        grid = _gaussian_filter(grid, h, n, math.sqrt(ell * ell - ell1 * ell1))
+    return grid
 
 
 def density_field(x, h, ell: float, n: int, threads: int | None = None) -> np.ndarray:
@@ -256,11 +242,8 @@ def density_field(x, h, ell: float, n: int, threads: int | None = None) -> np.nd
     h3, hinv3 = np.eye(3), np.eye(3)
     h3[:d, :d] = h
     hinv3[:d, :d] = np.linalg.inv(h)
-    empty = np.zeros(0, np.int64)
-    grid = _spread(x3, h3, hinv3, empty, empty, np.zeros((0, 3)), np.zeros(0), int(n), float(ell1),
-                   2 * (threads or numba.get_num_threads()), d)[:1]
-    if ell1 < ell:
-        grid = _gaussian_filter(grid, h, n, math.sqrt(ell * ell - ell1 * ell1))
+    grid = spread(x3, h3, hinv3, np.zeros(0, np.int64), np.zeros((0, 3)), np.zeros((0, 0)),
+                  np.ones((x.shape[0], 1)), n, ell, d, threads)
     return grid[0]
 
 

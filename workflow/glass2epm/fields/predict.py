@@ -4,6 +4,8 @@ For one glass (an inherent state at γ = 0) the candidates are evaluated per par
 
 * ``grad_rho``     |∇ρ_ℓ| (spectral gradient of the coarse-grained density, read at the particle);
 * ``dev_stress``   the local deviatoric stress of σ_ℓ, √(((σ_xx − σ_yy)/2)² + σ_xy²);
+* ``flux``         Π_ℓ/δγ, the inter-scale flux of an elastic shear step δγ (Eq. 5) from the glass
+                   (:mod:`glass2epm.fields.flux`): energy handed below ℓ where the glass is about to yield;
 * ``roughness``    −ξ₂^loc, minus the local (windowed) regularity exponent of ρ_ℓ
                    (:func:`glass2epm.fields.structure.local_exponent_map`): Hernández-García's
                    criterion puts plasticity where the density is least regular;
@@ -14,8 +16,7 @@ of the AQS run that starts from this glass: the D²min (Falk–Langer, :mod:`gla
 of the first snapshot window whose largest D²min passes the activity threshold; a particle is
 "active" when it is among the top ``top_fraction`` of that window's D²min. Scores: Spearman's rank
 correlation with D²min and the ROC-AUC for the active set, with bootstrap CIs over particles
-(:func:`score_predictors`). The inter-scale flux Π_ℓ (issue 22, part 3) is not among them: it is
-not built.
+(:func:`score_predictors`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import numpy as np
 from glass2epm.fields.coarse import coarse_fields
 from glass2epm.fields.structure import local_exponent_map
 
-PREDICTORS = ("grad_rho", "dev_stress", "roughness", "weak_bond", "weak_frozen")
+PREDICTORS = ("flux", "grad_rho", "dev_stress", "roughness", "weak_bond", "weak_frozen")
 
 
 def _at_particles(grid2d: np.ndarray, conf) -> np.ndarray:
@@ -59,10 +60,16 @@ def field_predictors(conf, ell: float, n: int, window: int, r1: float, r2: float
     dev = np.sqrt((0.5 * (f["sxx"] - f["syy"])) ** 2 + f["sxy"] ** 2).reshape(n, n)
     spacing = float(L.max()) / n
     loc = local_exponent_map(f["rho"], n, spacing, r1, r2, window)
+    from glass2epm.fields.flux import elastic_step, flux_fields
+
+    dgamma = 1e-4
+    step, _ = elastic_step(conf, dgamma)
+    pi = flux_fields(conf, step, ell, n)["Pi"].reshape(n, n) / dgamma
     frac = (conf.x @ np.linalg.inv(conf.box.h).T) % 1.0
     B = loc.shape[0]
     wi = np.minimum((frac * n // window).astype(int), B - 1)
-    return {"grad_rho": _at_particles(np.hypot(gx, gy), conf), "dev_stress": _at_particles(dev, conf),
+    return {"flux": _at_particles(pi, conf), "grad_rho": _at_particles(np.hypot(gx, gy), conf),
+            "dev_stress": _at_particles(dev, conf),
             "roughness": -loc[wi[:, 0], wi[:, 1]]}
 
 

@@ -47,13 +47,21 @@ def predictors_stage(glass, yield_bond, yield_frozen, snapshots, out, *, ell: fl
             raise ValueError(f"{path}: {sy.size} rows for a glass of {conf.N} particles")
         pred[name] = -sy
     nxt = next_plastic_window(snapshots, threshold, rcut)
+    from pathlib import Path
+
+    from glass2epm.fields.flux import balance
+
+    snaps = sorted(Path(snapshots).glob("step-*.parquet"))[:2]
+    bal = balance(io.read_configuration(snaps[0], check=False), io.read_configuration(snaps[1], check=False), ell,
+                  grid) if len(snaps) == 2 else {}
     f = coarse_fields(conf, ell, grid)
     spacing = float(np.max(np.diag(conf.box.h))) / grid
     ex = scaling_exponents(f["rho"], grid, spacing, r_range, n_boot=200)
     cols = {"particle": np.arange(conf.N), **pred, "d2min": nxt["d2min"]}
     extra = {"ell": ell, "grid": grid, "window": window, "r1": r1, "r2": r2, "strain_from": nxt["strain_from"],
              "strain_to": nxt["strain_to"], "plastic_window": nxt["plastic"], "xi_q": ex["xi"].tolist(), "xi_q_lo": ex["xi_lo"].tolist(),
-             "xi_q_hi": ex["xi_hi"].tolist(), "q": ex["q"].tolist(), "r_range": list(r_range)}
+             "xi_q_hi": ex["xi_hi"].tolist(), "q": ex["q"].tolist(), "r_range": list(r_range),
+             "balance_first_window": bal}
     io.write_table(out, schemas.FIELD_PREDICTORS, cols, model=conf.model, box=conf.box, seed=conf.seed, extra=extra)
     if not nxt["plastic"]:
         log.warning("%s: no AQS window passes the activity threshold; the most non-affine one is the target",

@@ -8,7 +8,7 @@ from glass2epm.core import io, schemas
 from glass2epm.fields.predict import PREDICTORS
 from glass2epm.plotting.style import figure, save
 
-LABELS = {"grad_rho": "|∇ρ_ℓ|", "dev_stress": "dev σ_ℓ", "roughness": "−ξ₂ (local)", "weak_bond": "−σ_Y bond",
+LABELS = {"flux": "Π_ℓ", "grad_rho": "|∇ρ_ℓ|", "dev_stress": "dev σ_ℓ", "roughness": "−ξ₂ (local)", "weak_bond": "−σ_Y bond",
           "weak_frozen": "−σ_Y frozen"}
 
 
