@@ -10,14 +10,15 @@ Step
     step δγ(Ax + ẋ) of Eq. 5 from an inherent state); u_i the displacement (cell deformation
     included), evaluated at the midpoint configuration x^m = x_A + u/2, cell h^m = (h_A + h_B)/2.
 Fields (per unit volume; ε/λ^d)
-    total power      P_ℓ(x) = Σ_pairs (φ'(r)/r)|_m (r^m·δr) ∫₀¹ G_ℓ(x − x_i^m − s r^m) ds, δr = u_j − u_i:
-                     each bond's energy change φ(r_B) − φ(r_A) to second order, spread along the bond;
+    total power      P_ℓ(x) = Σ_pairs [φ(|r_B|) − φ(|r_A|)] ∫₀¹ G_ℓ(x − x_i^m − s r^m) ds, r_A,B = r^m ∓ δr/2,
+                     δr = u_j − u_i (image-corrected): each bond's exact energy change, spread along it;
     resolved power   R_ℓ(x) = σ_ℓ^m : ∇u_ℓ, u_ℓ = Σ_i u_i G_ℓ(x − x_i^m)/ρ_ℓ (mass-weighted displacement);
     flux             Π_ℓ = P_ℓ − R_ℓ: the work done below the scale ℓ (by the sub-ℓ part of the bond
                      forces on the sub-ℓ part of the displacements).
 Balance (checked)
-    U_B − U_A = ∫R_ℓ + ∫Π_ℓ + residual, the residual of third order in the step (midpoint rule) plus
-    the bonds crossing the cut-off (φ, φ' → 0 there): :func:`balance` reports each term and the residual.
+    U_B − U_A = ∫R_ℓ + ∫Π_ℓ + residual; the residual comes from the bonds inside the cut-off at A or B
+    but not at the midpoint (φ, φ' → 0 at the cut-off) and from the grid quadrature: :func:`balance`
+    reports each term and the residual.
 """
 
 from __future__ import annotations
@@ -65,26 +66,39 @@ def flux_fields(conf_a, conf_b, ell: float, n: int, threads: int | None = None) 
     mid.x = conf_a.x + 0.5 * u
     mid.box = Box(0.5 * (conf_a.box.h + conf_b.box.h))
     _check(mid, ell, n)
-    ps = PairSet.from_configuration(mid)
-    g = ps.derivs[1] / ps.r
     h = mid.box.h
+    hinv = np.linalg.inv(h)
+    # every pair that interacts at A, at the midpoint or at B (bonds made or broken during the step
+    # carry energy too), with its midpoint separation r^m (minimum image of the midpoint cell)
+    keys = set()
+    for c in (conf_a, mid, conf_b):
+        pc = PairSet.from_configuration(c)
+        keys.update(zip(pc.ii.tolist(), pc.jj.tolist()))
+    ii, jj = (np.array(v, dtype=np.int64) for v in zip(*sorted(keys)))
+    sep = mid.x[jj] - mid.x[ii]
+    img = np.round(sep @ hinv.T)
+    rv = sep - img @ h.T
+    lam = mid.model.pair_size(mid.sizes[ii], mid.sizes[jj])
+    der = mid.model.radial_derivatives(np.sqrt(np.einsum("ij,ij->i", rv, rv)), lam, order=1)
+    g = der[1] / np.sqrt(np.einsum("ij,ij->i", rv, rv))  # φ'(r)/r at the midpoint (0 beyond the cut-off)
     # bond change r_B − r_A = u_j − u_i − (h_B − h_A)·n, n the pair's periodic image (x_j − x_i = r + h n)
-    img = np.round((mid.x[ps.jj] - mid.x[ps.ii] - ps.rv) @ np.linalg.inv(h).T)
-    du = u[ps.jj] - u[ps.ii] - img @ (conf_b.box.h - conf_a.box.h).T
-    pair_w = np.column_stack([g * ps.rv[:, a] * ps.rv[:, b] for a, b in _PAIRS[d]]
-                             + [g * np.einsum("ij,ij->i", ps.rv, du)])
+    du = u[jj] - u[ii] - img @ (conf_b.box.h - conf_a.box.h).T
+    # each bond's exact energy change φ(|r_B|) − φ(|r_A|), r_A,B = r^m ∓ δr/2 (zero beyond the cut-off)
+    phi = lambda v: mid.model.radial_derivatives(np.sqrt(np.einsum("ij,ij->i", v, v)), lam, order=0)[0]
+    dphi = phi(rv + 0.5 * du) - phi(rv - 0.5 * du)
+    pair_w = np.column_stack([g * rv[:, a] * rv[:, b] for a, b in _PAIRS[d]] + [dphi])
     # displacement = affine E·x (E the cell's step, h_B = (1 + E) h_A) + a periodic remainder w
     E = (conf_b.box.h - conf_a.box.h) @ np.linalg.inv(conf_a.box.h)
     w = u - mid.x @ E.T
     part_w = np.column_stack([np.ones(mid.N), w])
     x3 = np.zeros((mid.N, 3))
     x3[:, :d] = mid.x
-    rv3 = np.zeros((ps.M, 3))
-    rv3[:, :d] = ps.rv
+    rv3 = np.zeros((ii.size, 3))
+    rv3[:, :d] = rv
     h3, hinv3 = np.eye(3), np.eye(3)
     h3[:d, :d] = h
     hinv3[:d, :d] = np.linalg.inv(h)
-    grid = spread(x3, h3, hinv3, ps.ii, rv3, pair_w, part_w, n, ell, d, threads)
+    grid = spread(x3, h3, hinv3, ii, rv3, pair_w, part_w, n, ell, d, threads)
     rho = grid[0]
     m = grid[1:1 + d]
     ncomp = len(_PAIRS[d])

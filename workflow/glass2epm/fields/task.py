@@ -51,9 +51,22 @@ def predictors_stage(glass, yield_bond, yield_frozen, snapshots, out, *, ell: fl
 
     from glass2epm.fields.flux import balance
 
-    snaps = sorted(Path(snapshots).glob("step-*.parquet"))[:2]
+    snaps = sorted(Path(snapshots).glob("step-*.parquet"))
     bal = balance(io.read_configuration(snaps[0], check=False), io.read_configuration(snaps[1], check=False), ell,
-                  grid) if len(snaps) == 2 else {}
+                  grid) if len(snaps) >= 2 else {}
+    # the structure-function exponents along the AQS path (point estimates at every snapshot)
+    from glass2epm.fields.coarse import density_field
+    from glass2epm.fields.structure import structure_functions
+
+    path = []
+    for snap in snaps:
+        c = io.read_configuration(snap, check=False)
+        rho_s = density_field(c.x, c.box.h, ell, grid)
+        sp = float(np.max(np.linalg.norm(c.box.h, axis=0))) / grid
+        r, S = structure_functions(rho_s, grid, sp)
+        sel = (r >= r_range[0]) & (r <= r_range[1])
+        path.append([float(c.strain.get("gamma", np.nan))]
+                    + [float(np.polyfit(np.log(r[sel]), np.log(S[q][sel]), 1)[0]) for q in range(S.shape[0])])
     f = coarse_fields(conf, ell, grid)
     spacing = float(np.max(np.diag(conf.box.h))) / grid
     ex = scaling_exponents(f["rho"], grid, spacing, r_range, n_boot=200)
@@ -61,7 +74,7 @@ def predictors_stage(glass, yield_bond, yield_frozen, snapshots, out, *, ell: fl
     extra = {"ell": ell, "grid": grid, "window": window, "r1": r1, "r2": r2, "strain_from": nxt["strain_from"],
              "strain_to": nxt["strain_to"], "plastic_window": nxt["plastic"], "xi_q": ex["xi"].tolist(), "xi_q_lo": ex["xi_lo"].tolist(),
              "xi_q_hi": ex["xi_hi"].tolist(), "q": ex["q"].tolist(), "r_range": list(r_range),
-             "balance_first_window": bal}
+             "balance_first_window": bal, "xi_q_along_aqs": path}
     io.write_table(out, schemas.FIELD_PREDICTORS, cols, model=conf.model, box=conf.box, seed=conf.seed, extra=extra)
     if not nxt["plastic"]:
         log.warning("%s: no AQS window passes the activity threshold; the most non-affine one is the target",
@@ -76,13 +89,14 @@ def scores_stage(tables, out, *, Tp: float, top_fraction: float, n_boot: int, lo
     from glass2epm.fields.predict import PREDICTORS, score_predictors
 
     pooled = {k: [] for k in (*PREDICTORS, "d2min", "glass")}
-    xi = []
+    xi, along = [], []
     for g, path in enumerate(tables):
         t = io.read_table(path, schemas.FIELD_PREDICTORS)
         for k in (*PREDICTORS, "d2min"):
             pooled[k].append(np.asarray(t[k], float))
         pooled["glass"].append(np.full(len(t["d2min"]), g))
         xi.append(t.meta["extra"]["xi_q"])
+        along.append(t.meta["extra"].get("xi_q_along_aqs") or [])
     pooled = {k: np.concatenate(v) for k, v in pooled.items()}
     rows = score_predictors(pooled, top_fraction, n_boot=n_boot)
     cols = {k: np.array([r[k] for r in rows]) for k in rows[0]}
@@ -90,7 +104,8 @@ def scores_stage(tables, out, *, Tp: float, top_fraction: float, n_boot: int, lo
     xi = np.array(xi)
     io.write_table(out, schemas.PREDICTOR_SCORES, cols,
                    extra={"top_fraction": top_fraction, "glasses": len(tables), "xi_q_mean": xi.mean(axis=0).tolist(),
-                          "xi_q_sem": (xi.std(axis=0, ddof=1) / np.sqrt(len(xi))).tolist() if len(xi) > 1 else None})
+                          "xi_q_sem": (xi.std(axis=0, ddof=1) / np.sqrt(len(xi))).tolist() if len(xi) > 1 else None,
+                          "xi_q_along_aqs": along})
     for r in rows:
         log.info("T_p %s %s: Spearman %.3f [%.3f, %.3f], AUC %.3f [%.3f, %.3f]", Tp, r["predictor"], r["spearman"],
                  r["spearman_lo"], r["spearman_hi"], r["auc"], r["auc_lo"], r["auc_hi"])

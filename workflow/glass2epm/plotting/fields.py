@@ -13,7 +13,7 @@ LABELS = {"flux": "Π_ℓ", "grad_rho": "|∇ρ_ℓ|", "dev_stress": "dev σ_ℓ
 
 
 def plot_fields(score_paths, png, pdf=None) -> dict:
-    fig, axes = figure(width=7.0, aspect=0.4, nrows=1, ncols=2)
+    fig, axes = figure(width=7.0, aspect=0.33, nrows=1, ncols=3)
     summary = {}
     width = 0.8 / max(1, len(score_paths))
     for k, path in enumerate(score_paths):
@@ -31,10 +31,16 @@ def plot_fields(score_paths, png, pdf=None) -> dict:
             q = np.arange(1, len(xi) + 1)
             sem = t.meta["extra"].get("xi_q_sem") or [0] * len(xi)
             axes[1].errorbar(q, xi, yerr=sem, fmt="o-", color=f"C{k}", label=f"T_p = {Tp:g}")
+        for j, path in enumerate(t.meta["extra"].get("xi_q_along_aqs") or []):
+            if path:
+                a = np.array(path)
+                axes[2].plot(a[:, 0], a[:, 2], "-", color=f"C{k}", lw=0.8,
+                             label=f"T_p = {Tp:g}" if j == 0 else None)
     axes[0].axhline(0.5, color="k", lw=0.6)
     axes[0].set_xticks(range(len(PREDICTORS)), [LABELS[p] for p in PREDICTORS], rotation=20, fontsize=6)
     axes[0].set(ylabel="ROC-AUC (next plastic window)", ylim=(0.2, 1.0))
     axes[1].set(xlabel="q", ylabel="ξ_q (S_q ∝ r^{ξ_q})")
+    axes[2].set(xlabel="γ (AQS)", ylabel="ξ₂ along the AQS path")
     for ax in axes:
         ax.legend(fontsize=6, frameon=False)
     save(fig, png, pdf)
