@@ -578,6 +578,7 @@ FIELD_PREDICTORS = register(
         1,
         {"particle": "", "flux": "epsilon/lambda^d", "grad_rho": "lambda^-3", "dev_stress": STRESS, "roughness": "", "weak_bond": STRESS,
          "weak_frozen": STRESS, "d2min": "lambda^2"},
+        optional={"nonaffine": "lambda"},
         description="per particle of one glass: structural predictors of plasticity (larger = more plastic-prone: "
         "Π_ℓ per unit strain of an elastic step, |∇ρ_ℓ|, deviatoric σ_ℓ, minus the local regularity exponent ξ₂, "
         "minus σ_Y bond and frozen) and the D²min of its next plastic AQS window; extra holds ell, grid, the "
@@ -589,9 +590,10 @@ PREDICTOR_SCORES = register(
     Schema(
         "predictor_scores",
         1,
-        {"Tp": "epsilon/k_B", "predictor": "", "spearman": "", "spearman_lo": "", "spearman_hi": "", "auc": "",
+        {"Tp": "epsilon/k_B", "predictor": "", "target": "", "spearman": "", "spearman_lo": "", "spearman_hi": "", "auc": "",
          "auc_lo": "", "auc_hi": "", "n": ""},
-        description="per T_p and predictor: Spearman ρ with the next window's D²min and ROC-AUC for its top "
-        "fraction, with 95 % bootstrap CIs (particles resampled within glasses)",
+        description="per T_p, predictor and target (d2min: the next plastic window's D²min; nonaffine: its "
+        "non-affine displacement): Spearman ρ and ROC-AUC for the target's top fraction, with 95 % bootstrap "
+        "CIs (particles resampled within glasses)",
     )
 )

@@ -13,8 +13,9 @@ For one glass (an inherent state at γ = 0) the candidates are evaluated per par
 
 Each is oriented so that a larger score predicts plasticity. The target is the next plastic activity
 of the AQS run that starts from this glass: the D²min (Falk–Langer, :mod:`glass2epm.aqs.activity`)
-of the first snapshot window whose largest D²min passes the activity threshold; a particle is
-"active" when it is among the top ``top_fraction`` of that window's D²min. Scores: Spearman's rank
+of the first snapshot window whose largest D²min passes the activity threshold, and the non-affine
+displacement over that window (the next event's, at the snapshot resolution); a particle is
+"active" when it is among the top ``top_fraction`` of the target. Scores: Spearman's rank
 correlation with D²min and the ROC-AUC for the active set, with bootstrap CIs over particles
 (:func:`score_predictors`).
 """
@@ -89,7 +90,14 @@ def next_plastic_window(snapshot_dir, threshold: float, rcut_factor: float) -> d
     for path in files[1:]:
         cur = io.read_configuration(path, check=False)
         d2, _ = d2min(prev.x, prev.box, cur.x, cur.box, rcut)
-        found = {"d2min": d2, "strain_from": float(prev.strain.get("gamma", math.nan)),
+        from glass2epm.fields.flux import displacement
+
+        u = displacement(prev, cur)
+        E = (cur.box.h - prev.box.h) @ np.linalg.inv(prev.box.h)
+        na = u - prev.x @ E.T
+        na -= na.mean(axis=0)
+        found = {"d2min": d2, "nonaffine": np.sqrt(np.einsum("ij,ij->i", na, na)),
+                 "strain_from": float(prev.strain.get("gamma", math.nan)),
                  "strain_to": float(cur.strain.get("gamma", math.nan)), "plastic": bool(d2.max() > threshold)}
         if found["plastic"]:
             return found
@@ -120,12 +128,14 @@ def _spearman(a, b):
     return float(np.corrcoef(ra, rb)[0, 1])
 
 
-def score_predictors(table: dict, top_fraction: float, n_boot: int = 500, seed: int = 0) -> list[dict]:
-    """Spearman ρ (score vs D²min) and ROC-AUC (score vs the top ``top_fraction`` of D²min, per glass)
-    for every predictor column of ``table`` (pooled particles of several glasses: column ``glass``),
-    with 95 % bootstrap CIs over glasses' particles (resampled within each glass)."""
+def score_predictors(table: dict, top_fraction: float, n_boot: int = 500, seed: int = 0,
+                     target: str = "d2min") -> list[dict]:
+    """Spearman ρ (score vs the ``target`` column: D²min, or the non-affine displacement) and ROC-AUC
+    (score vs the top ``top_fraction`` of the target, per glass) for every predictor column of ``table``
+    (pooled particles of several glasses: column ``glass``), with 95 % bootstrap CIs over glasses'
+    particles (resampled within each glass)."""
     glass = np.asarray(table["glass"])
-    d2 = np.asarray(table["d2min"], float)
+    d2 = np.asarray(table[target], float)
     label = np.zeros(d2.size, bool)
     for g in np.unique(glass):
         sel = glass == g
@@ -149,7 +159,7 @@ def score_predictors(table: dict, top_fraction: float, n_boot: int = 500, seed: 
             b = b[ok[b]]
             bs.append(_spearman(s[b], d2[b]))
             ba.append(_auc(s[b], label[b]))
-        out.append({"predictor": name, "spearman": sp, "spearman_lo": float(np.nanpercentile(bs, 2.5)),
+        out.append({"predictor": name, "target": target, "spearman": sp, "spearman_lo": float(np.nanpercentile(bs, 2.5)),
                     "spearman_hi": float(np.nanpercentile(bs, 97.5)), "auc": auc,
                     "auc_lo": float(np.nanpercentile(ba, 2.5)), "auc_hi": float(np.nanpercentile(ba, 97.5)),
                     "n": int(ok.sum())})

@@ -70,7 +70,7 @@ def predictors_stage(glass, yield_bond, yield_frozen, snapshots, out, *, ell: fl
     f = coarse_fields(conf, ell, grid)
     spacing = float(np.max(np.diag(conf.box.h))) / grid
     ex = scaling_exponents(f["rho"], grid, spacing, r_range, n_boot=200)
-    cols = {"particle": np.arange(conf.N), **pred, "d2min": nxt["d2min"]}
+    cols = {"particle": np.arange(conf.N), **pred, "d2min": nxt["d2min"], "nonaffine": nxt["nonaffine"]}
     extra = {"ell": ell, "grid": grid, "window": window, "r1": r1, "r2": r2, "strain_from": nxt["strain_from"],
              "strain_to": nxt["strain_to"], "plastic_window": nxt["plastic"], "xi_q": ex["xi"].tolist(), "xi_q_lo": ex["xi_lo"].tolist(),
              "xi_q_hi": ex["xi_hi"].tolist(), "q": ex["q"].tolist(), "r_range": list(r_range),
@@ -88,17 +88,18 @@ def scores_stage(tables, out, *, Tp: float, top_fraction: float, n_boot: int, lo
     """Pool the glasses of one T_p and score every predictor ('predictor_scores')."""
     from glass2epm.fields.predict import PREDICTORS, score_predictors
 
-    pooled = {k: [] for k in (*PREDICTORS, "d2min", "glass")}
+    pooled = {k: [] for k in (*PREDICTORS, "d2min", "nonaffine", "glass")}
     xi, along = [], []
     for g, path in enumerate(tables):
         t = io.read_table(path, schemas.FIELD_PREDICTORS)
-        for k in (*PREDICTORS, "d2min"):
+        for k in (*PREDICTORS, "d2min", "nonaffine"):
             pooled[k].append(np.asarray(t[k], float))
         pooled["glass"].append(np.full(len(t["d2min"]), g))
         xi.append(t.meta["extra"]["xi_q"])
         along.append(t.meta["extra"].get("xi_q_along_aqs") or [])
     pooled = {k: np.concatenate(v) for k, v in pooled.items()}
-    rows = score_predictors(pooled, top_fraction, n_boot=n_boot)
+    rows = [r for target in ("d2min", "nonaffine")
+            for r in score_predictors(pooled, top_fraction, n_boot=n_boot, target=target)]
     cols = {k: np.array([r[k] for r in rows]) for k in rows[0]}
     cols["Tp"] = np.full(len(rows), float(Tp))
     xi = np.array(xi)
@@ -107,6 +108,6 @@ def scores_stage(tables, out, *, Tp: float, top_fraction: float, n_boot: int, lo
                           "xi_q_sem": (xi.std(axis=0, ddof=1) / np.sqrt(len(xi))).tolist() if len(xi) > 1 else None,
                           "xi_q_along_aqs": along})
     for r in rows:
-        log.info("T_p %s %s: Spearman %.3f [%.3f, %.3f], AUC %.3f [%.3f, %.3f]", Tp, r["predictor"], r["spearman"],
+        log.info("T_p %s %s vs %s: Spearman %.3f [%.3f, %.3f], AUC %.3f [%.3f, %.3f]", Tp, r["predictor"], r["target"], r["spearman"],
                  r["spearman_lo"], r["spearman_hi"], r["auc"], r["auc_lo"], r["auc_hi"])
     return rows

@@ -19,13 +19,15 @@ def plot_fields(score_paths, png, pdf=None) -> dict:
     for k, path in enumerate(score_paths):
         t = io.read_table(path, schemas.PREDICTOR_SCORES)
         Tp = float(t["Tp"][0])
-        names = list(t["predictor"])
+        sel = np.asarray(t["target"]) == "d2min"
+        names = list(np.asarray(t["predictor"])[sel])
         xs = np.array([PREDICTORS.index(n) for n in names]) + (k - 0.5 * (len(score_paths) - 1)) * width
-        auc, lo, hi = (np.asarray(t[c], float) for c in ("auc", "auc_lo", "auc_hi"))
+        auc, lo, hi = (np.asarray(t[c], float)[sel] for c in ("auc", "auc_lo", "auc_hi"))
         axes[0].bar(xs, auc - 0.5, width, bottom=0.5, yerr=[auc - lo, hi - auc], color=f"C{k}", capsize=2,
                     label=f"T_p = {Tp:g}")
-        summary[f"Tp{Tp:g}"] = {n: {"auc": float(a), "spearman": float(s)} for n, a, s in
-                               zip(names, auc, np.asarray(t["spearman"], float))}
+        summary[f"Tp{Tp:g}"] = {f"{n} vs {tg}": {"auc": float(a), "spearman": float(s)} for n, tg, a, s in
+                               zip(t["predictor"], t["target"], np.asarray(t["auc"], float),
+                                   np.asarray(t["spearman"], float))}
         xi = t.meta["extra"].get("xi_q_mean")
         if xi:
             q = np.arange(1, len(xi) + 1)
