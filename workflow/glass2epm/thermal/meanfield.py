@@ -225,7 +225,7 @@ class Solution:
     """The stationary self-consistent mean-field state at one T."""
 
     model: Model
-    activity: float  # Γ, relaxations per site per τ... in units of 1/τ
+    activity: float  # Γ: relaxations per site per unit time (1/τ)
     mean_abs_sigma: float  # ⟨|σ|⟩
     diffusion: float  # D = αΓ
     error_estimate: float  # relative discretisation error estimate of the normalisation
