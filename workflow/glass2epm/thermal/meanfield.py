@@ -312,16 +312,6 @@ def on_shell_diffusion(m: Model, gamma: float, *, cells: int = 4000, rtol: float
     return math.exp(brentq(f, lo, hi, xtol=rtol, rtol=rtol))
 
 
-def propagator_moments(kernel: np.ndarray, mean_sq_drop: float) -> tuple[float, float]:
-    """(α, m) of Eq. (A5) for a real-space lattice kernel K[dx, dy] (the kick per unit drop;
-    on-site entry excluded) and the mean squared stress drop ⟨δσ²⟩: α = ½⟨δσ²⟩ Σ_{r≠0} K²,
-    m = (1/4)⟨δσ²⟩ Σ_{nn} K² (lattice spacing 1)."""
-    k2 = np.asarray(kernel, float) ** 2
-    total = k2.sum() - k2[0, 0]
-    nn = k2[1, 0] + k2[-1, 0] + k2[0, 1] + k2[0, -1]
-    return 0.5 * mean_sq_drop * total, 0.25 * mean_sq_drop * nn
-
-
 def correlation_length(m: Model, m_coeff: float, *, cells: int = 4000, rel_step: float = 1e-3) -> float:
     """Mean-field ξ (Eqs. 15–16, 23): linearising D(r) = m∇²Γ + αΓ about the homogeneous state
     with the on-shell relation D = D*(Γ) gives m∇²δΓ = (dD*/dΓ − α) δΓ, ξ = √(m/|dD*/dΓ − α|).
