@@ -93,7 +93,15 @@ def mean_field(args) -> int:
     if args.pdf is not None:
         smax = m.sigma_c + 12.0 * (1.0 / sol.kappa if np.isfinite(sol.kappa) and sol.kappa > 0 else 0.1)
         s = np.linspace(-smax, smax, args.pdf_points)
-        np.savetxt(args.pdf, np.column_stack([s, sol.pdf(s)]), delimiter=",", header="sigma,P", comments="")
+        from glass2epm.core.io import atomic_path
+
+        tmp = atomic_path(Path(args.pdf))  # written whole or not at all
+        try:
+            np.savetxt(tmp, np.column_stack([s, sol.pdf(s)]), delimiter=",", header="sigma,P", comments="")
+            tmp.replace(args.pdf)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
         out["pdf"] = str(args.pdf)
     out["units"] = _UNITS
     print(json.dumps(out, sort_keys=True))

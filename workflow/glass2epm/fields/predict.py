@@ -46,11 +46,12 @@ def _at_particles(grid2d: np.ndarray, conf) -> np.ndarray:
             + (1 - t[:, 0]) * t[:, 1] * g[i0[:, 0], i1[:, 1]] + t[:, 0] * t[:, 1] * g[i1[:, 0], i1[:, 1]])
 
 
-def field_predictors(conf, ell: float, n: int, window: int, r1: float, r2: float) -> dict:
-    """The field-based predictors of one configuration (2D, rectangular cell), per particle."""
+def field_predictors(conf, ell: float, n: int, window: int, r1: float, r2: float, fields: dict | None = None) -> dict:
+    """The field-based predictors of one configuration (2D, rectangular cell), per particle;
+    ``fields``: its :func:`~glass2epm.fields.coarse.coarse_fields` at (ℓ, n) when already computed."""
     if conf.dim != 2:
         raise ValueError("field predictors: 2D configurations only")
-    f = coarse_fields(conf, ell, n)
+    f = fields if fields is not None else coarse_fields(conf, ell, n)
     rho = f["rho"].reshape(n, n)
     L = np.diag(conf.box.h)
     k = [2 * np.pi * np.fft.fftfreq(n, d=L[a] / n) for a in range(2)]
@@ -80,6 +81,7 @@ def next_plastic_window(snapshot_dir, threshold: float, rcut_factor: float) -> d
     (a run too short), the window with the largest D²min, with ``plastic`` False."""
     from glass2epm.aqs.activity import d2min, default_rcut
     from glass2epm.core import io
+    from glass2epm.fields.flux import displacement
 
     files = sorted(Path(snapshot_dir).glob("step-*.parquet"))
     if len(files) < 2:
@@ -90,8 +92,6 @@ def next_plastic_window(snapshot_dir, threshold: float, rcut_factor: float) -> d
     for path in files[1:]:
         cur = io.read_configuration(path, check=False)
         d2, _ = d2min(prev.x, prev.box, cur.x, cur.box, rcut)
-        from glass2epm.fields.flux import displacement
-
         u = displacement(prev, cur)
         E = (cur.box.h - prev.box.h) @ np.linalg.inv(prev.box.h)
         na = u - prev.x @ E.T

@@ -39,7 +39,8 @@ def predictors_stage(glass, yield_bond, yield_frozen, snapshots, out, *, ell: fl
     from glass2epm.fields.structure import scaling_exponents
 
     conf = io.read_configuration(glass)
-    pred = field_predictors(conf, ell, grid, window, r1, r2)
+    f = coarse_fields(conf, ell, grid)
+    pred = field_predictors(conf, ell, grid, window, r1, r2, fields=f)
     for name, path in (("weak_bond", yield_bond), ("weak_frozen", yield_frozen)):
         t = io.read_table(path, schemas.YIELD_MAP)
         sy = np.asarray(t["sigma_y"], float)
@@ -67,7 +68,6 @@ def predictors_stage(glass, yield_bond, yield_frozen, snapshots, out, *, ell: fl
         sel = (r >= r_range[0]) & (r <= r_range[1])
         path.append([float(c.strain.get("gamma", np.nan))]
                     + [float(np.polyfit(np.log(r[sel]), np.log(S[q][sel]), 1)[0]) for q in range(S.shape[0])])
-    f = coarse_fields(conf, ell, grid)
     spacing = float(np.max(np.diag(conf.box.h))) / grid
     ex = scaling_exponents(f["rho"], grid, spacing, r_range, n_boot=200)
     cols = {"particle": np.arange(conf.N), **pred, "d2min": nxt["d2min"], "nonaffine": nxt["nonaffine"]}
