@@ -39,6 +39,8 @@ include: "workflow/rules/bands.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/thermal.smk"
 include: "workflow/rules/fields.smk"
+include: "workflow/rules/aqrd.smk"
+include: "workflow/rules/qlm.smk"
 
 
 rule all:

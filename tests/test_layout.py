@@ -14,8 +14,8 @@ import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "workflow" / "glass2epm"
 MAX_LINES = 900
-STAGES = ("core", "mechanics", "prepare", "aqs", "yieldstress", "epm", "thermal", "fields", "bands", "analysis",
-          "plotting", "commands")
+STAGES = ("core", "mechanics", "prepare", "aqs", "yieldstress", "epm", "thermal", "fields", "qlm", "bands", "analysis",
+          "aqrd", "plotting", "commands")
 
 
 def _modules() -> dict[str, Path]:

@@ -60,6 +60,8 @@ _RANGES = {
     "snapshot_every": (0, None, False, False, ""), "ftol": (0, None, True, False, "ε/λ"),
     "max_strain": (0, None, True, False, ""), "n_perm": (1, None, False, False, ""),
     "scale": (0, None, True, False, ""), "bin_width": (0, None, True, False, ""),
+    "xi": (0, None, True, False, "λ"), "amplitude": (0, None, True, False, "λ"),
+    "mode": (1, None, False, False, ""),
 }
 
 

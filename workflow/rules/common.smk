@@ -373,6 +373,8 @@ FIGURE_CAPTIONS = [(f"fig{k}.png", f"fig{k}.rst") for k in range(1, 10)] + [
     ("thermal.png", "thermal.rst"),
     ("thermal_bridge.png", "thermal_bridge.rst"),
     ("fields.png", "fields.rst"),
+    ("aqrd.png", "aqrd.rst"),
+    ("qlm.png", "qlm.rst"),
 ]
 
 
@@ -419,6 +421,17 @@ def bridge_samples(T):
     ]
 
 
+def qlm_samples():
+    """The glasses of the qlm stage: qlm.N × qlm.Tp (units of glasses.Tp) × seeds 1 .. qlm.seeds."""
+    q = config["qlm"]
+    return [
+        dict(preset=PRESET, dim=DIM, N=n, Tp=tp_str(abs_tp(t)), seed=s)
+        for t in q["Tp"]
+        for n in q["N"]
+        for s in range(1, q["seeds"] + 1)
+    ]
+
+
 def all_targets():
     samples = glass_samples()
     t = sample_files(out("sample", "properties.json"), samples)
@@ -451,4 +464,6 @@ def all_targets():
         figure("thermal_bridge.pdf"),
         out("top", "thermal/bridge.json"),
     ]
+    t += [figure("aqrd.png"), figure("aqrd.pdf")]
+    t += [figure("qlm.png"), figure("qlm.pdf"), out("top", "qlm/exponents.parquet")]
     return t

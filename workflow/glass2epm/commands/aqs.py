@@ -11,6 +11,16 @@ Writes, beside ``-o SERIES.parquet``:
 all at the end of the run by atomic rename (the series last). With ``--checkpoint``
 the run can be killed and restarted with the same command: it resumes from the
 checkpoint and produces bitwise the same series. Units: stress ε/λ^d, energy ε.
+
+Random local forcing (AQRD, glass2epm.aqrd): with --forcing the configuration is driven
+as x = x₀ + γc + u in a fixed box, each state relaxed with ⟨c|u⟩ = 0; the series'
+loaded_stress is Σ = (1/V) ∂U/∂γ = −c·F/V. FIELD is a table with columns cx, cy[, cz]
+(one row per particle, file order; Parquet, CSV or TSV), or a generated field:
+  --forcing gaussian --xi XI --seed S [--amplitude XI_AMP]   (Eqs. 4–5, mean removed)
+  --forcing sine --mode n [--amplitude A]                    (c = (A sin(2πn y/L), 0))
+  --forcing shear                                            (c = (y, 0): AQS, Lees–Edwards)
+The field is written beside the series (SERIES.forcing.parquet); --summary adds μ_c,
+the initial slope of Σ and 𝔉.
 """
 
 from __future__ import annotations
@@ -138,6 +148,14 @@ def register(subparsers) -> None:
         metavar="GAMMA",
         help="steady-state window start (loading strain) for --summary (default 0.2)",
     )
+    p.add_argument("--forcing", metavar="FIELD", default=None,
+                   help="AQRD: a field table (cx, cy[, cz]) or gaussian / sine / shear (see above)")
+    p.add_argument("--xi", type=float, default=None, metavar="XI",
+                   help="correlation length ξ (λ) of --forcing gaussian")
+    p.add_argument("--seed", type=int, default=None, help="seed of --forcing gaussian")
+    p.add_argument("--mode", type=int, default=None, metavar="N", help="wave number n of --forcing sine")
+    p.add_argument("--amplitude", type=float, default=1.0,
+                   help="field amplitude: Ξ (λ) of gaussian, A (λ) of sine (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     # let "--step -1e-4" reach the handler (and its clear error) instead of being taken
     # for an option: argparse's negative-number pattern has no exponent form
@@ -162,11 +180,25 @@ def handler(args) -> int:
         args.step, args.strain, confirm_events=not args.no_confirm_events,
         **{k: getattr(args, k) for k in fields if getattr(args, k) is not None},
     )
-    res, summary = shear_task(
-        args.config, args.output, protocol, steady_from=args.steady_from, summary=args.summary,
-        checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every,
-        checkpoint_seconds=args.checkpoint_seconds, threads=args.threads, progress_every=10.0,
-    )
+    if args.forcing is None and (args.xi is not None or args.mode is not None or args.seed is not None):
+        raise ValueError("--xi, --seed and --mode need --forcing")
+    if args.forcing is not None:
+        from glass2epm.aqrd.tasks import drive_task
+
+        if args.geometry != "simple_shear":
+            raise ValueError("--forcing replaces --geometry: leave --geometry at simple_shear")
+        res, summary = drive_task(
+            args.config, args.output, protocol, forcing=args.forcing, xi=args.xi, seed=args.seed,
+            mode=args.mode, amplitude=args.amplitude, summary=args.summary, checkpoint=args.checkpoint,
+            checkpoint_every=args.checkpoint_every, checkpoint_seconds=args.checkpoint_seconds,
+            threads=args.threads, steady_from=args.steady_from, progress_every=10.0,
+        )
+    else:
+        res, summary = shear_task(
+            args.config, args.output, protocol, steady_from=args.steady_from, summary=args.summary,
+            checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every,
+            checkpoint_seconds=args.checkpoint_seconds, threads=args.threads, progress_every=10.0,
+        )
     if not args.quiet:
         report = {
             "output": str(args.output),

@@ -227,6 +227,44 @@ AQS_EVENTS = register(
     )
 )
 
+# --- aqrd (random local forcing) ---
+
+AQRD_FORCING = register(
+    Schema(
+        "aqrd_forcing",
+        1,
+        {"cx": "lambda", "cy": "lambda"},
+        optional={"cz": "lambda"},
+        needs_model=False,
+        description="AQRD forcing field c_i per particle in file order (zero mean), the "
+        "displacement per unit of the AQRD strain γ: x = x₀ + γc + u, ⟨c|u⟩ = 0",
+    )
+)
+
+AQRD_CURVES = register(
+    Schema(
+        "aqrd_curves",
+        1,
+        {"forcing": "", "xi": "lambda", "strain": "", "stress": STRESS, "stress_err": STRESS,
+         "rescaled_strain": "", "rescaled_stress": STRESS},
+        optional={"n_samples": "count"},
+        description="sample-averaged AQRD (and AQS, forcing 'shear') loaded-stress curves and "
+        "their Eq. 36 rescaling γ√κ, Σ/√κ with κ = 𝔉/ℓ² measured on the pairs",
+    )
+)
+
+AQRD_COLLAPSE = register(
+    Schema(
+        "aqrd_collapse",
+        1,
+        {"forcing": "", "xi": "lambda", "quantity": "", "value": "", "lo": "", "hi": "",
+         "aqs": "", "aqs_lo": "", "aqs_hi": "", "relative": ""},
+        optional={"kappa_F": "", "kappa_mu": ""},
+        description="collapse of AQRD on AQS after the Eq. 36 rescaling: peak stress, peak "
+        "strain, steady stress, event statistics with bootstrap 95 % intervals",
+    )
+)
+
 AQS_STATISTICS = register(
     Schema(
         "aqs_statistics",
@@ -595,5 +633,74 @@ PREDICTOR_SCORES = register(
         description="per T_p, predictor and target (d2min: the next plastic window's D²min; nonaffine: its "
         "non-affine displacement): Spearman ρ and ROC-AUC for the target's top fraction, with 95 % bootstrap "
         "CIs (particles resampled within glasses)",
+    )
+)
+
+
+# --- qlm (Ji et al.) ---
+
+MODES = register(
+    Schema(
+        "modes",
+        1,
+        {"mode": "", "omega2": "epsilon/(m lambda^2)", "participation": ""},
+        description="the lowest non-zero vibrational modes of one configuration (qlm.modes): ω² (unit masses) "
+        "and e = 1/(N Σ_j |Ψ_j|⁴), N all particles; translations excluded, rattlers left out",
+    )
+)
+
+MODE_VECTORS = register(
+    Schema(
+        "mode_vectors",
+        1,
+        {"particle": ""},
+        description="eigenvectors of the modes table, one row per particle in file order: columns m<k>_x, "
+        "m<k>_y[, m<k>_z] for mode k (normalised over all particles; zero on rattlers)",
+    )
+)
+
+QLM_SAMPLES = register(
+    Schema(
+        "qlm_samples",
+        1,
+        {"Tp": "epsilon/k_B", "N": "", "seed": "", "strain": "", "gamma_min": "", "gamma_min_error": "",
+         "omega_min": "epsilon^(1/2)/(m^(1/2) lambda)", "e_min": ""},
+        optional={"shear_modulus": STRESS, "omega_plane_wave": "epsilon^(1/2)/(m^(1/2) lambda)", "trials": ""},
+        description="one row per (glass, sampled strain): γ_min to the next instability (App. F), the lowest "
+        "non-zero frequency ω_min and its participation; extra holds the γ_min and AQS parameters",
+    )
+)
+
+QLM_MODES = register(
+    Schema(
+        "qlm_modes",
+        1,
+        {"Tp": "epsilon/k_B", "N": "", "seed": "", "strain": "", "omega": "epsilon^(1/2)/(m^(1/2) lambda)",
+         "participation": ""},
+        description="the lowest modes of every (glass, sampled strain) of the qlm stage, for D_L(ω)",
+    )
+)
+
+QLM_EXPONENTS = register(
+    Schema(
+        "qlm_exponents",
+        1,
+        {"Tp": "epsilon/k_B", "strain": "", "theta": "", "theta_lo": "", "theta_hi": "", "alpha_fss": "",
+         "alpha_fss_lo": "", "alpha_fss_hi": "", "alpha_direct": "", "alpha_direct_lo": "", "alpha_direct_hi": "",
+         "alpha_ec_low": "", "alpha_ec_high": "", "alpha_predicted": ""},
+        optional={"n_modes_direct": ""},
+        description="per preparation T_p and strain: θ from ⟨γ_min⟩ ∝ N^(−1/(1+θ)), α from ⟨ω_min⟩ ∝ "
+        "N^(−1/(1+α)) and from the participation-filtered D_L(ω) at the largest N (with e_c ∓ 20 %), 95 % "
+        "bootstrap CIs, and Eq. (9)'s α = min(4, 3 + 4θ)",
+    )
+)
+
+QLM_MESO_DENSITY = register(
+    Schema(
+        "qlm_meso_density",
+        1,
+        {"omega": "", "passive": "", "active": ""},
+        description="D(ω), ω = √λ in the model's units (χ = C = 1), of the mesoscopic (λ, κ) model's largest "
+        "lattice, per class (passive Φ ≤ 0, active Φ > 0), normalised over all blocks",
     )
 )

@@ -232,3 +232,63 @@ class HessianSolver:
         flat[self.keep_dofs] = self.solver(bb.reshape(-1)[self.keep_dofs])
         u[self.active] -= u[self.active].mean(axis=0)
         return u
+
+
+class ConstrainedSolver:
+    """Solve the bordered (constrained) system of a Hessian, translations removed.
+
+    For constraint vectors q_1..q_k ((k, N, d), the AQRD forcing field c of
+    ``../shared/papers/agoritsas-global-shear-vs-random-forcing.txt`` Eq. 3), solve
+
+        [ H   Q   T ] [u]   [b]
+        [ Qᵀ  0   0 ] [m] = [g]
+        [ Tᵀ  0   0 ] [t]   [0]
+
+    with T the d uniform translations of the interacting particles: ``u`` satisfies
+    Qᵀu = g and has zero mean, H·u = b − Q m − T t (``m`` the constraint multipliers,
+    ``t`` absorbs any net force of b). The bordered matrix is factorised once (SuperLU;
+    it is indefinite by construction), so it serves where H alone is singular or
+    indefinite but the constrained problem is stable (ERRATA: a smooth maximum of the
+    generalised stress under AQRD). Rattlers (empty Hessian rows) are held at u = 0.
+    Units: H in ε/λ², b in ε/λ, u in λ, m in ε/λ (per unit of q).
+    """
+
+    def __init__(self, H: sp.spmatrix, n: int, dim: int, constraints: np.ndarray):
+        from scipy.sparse.linalg import splu
+
+        self.n, self.dim = n, dim
+        H = sp.csc_matrix(H)
+        Q = np.asarray(constraints, dtype=float).reshape(-1, n * dim)
+        self.k = Q.shape[0]
+        diag = H.diagonal().reshape(n, dim)
+        self.active = np.abs(diag).sum(axis=1) > 0
+        keep = np.flatnonzero(np.repeat(self.active, dim))
+        self.keep_dofs = keep
+        m = keep.size
+        T = np.zeros((dim, n * dim))
+        for a in range(dim):
+            T[a, a::dim] = self.active / np.sqrt(max(self.active.sum(), 1))
+        B = np.vstack([Q, T])[:, keep].T  # (m, k + d)
+        nb = B.shape[1]
+        K = sp.bmat([[H[keep][:, keep], sp.csc_matrix(B)], [sp.csc_matrix(B.T), None]], format="csc")
+        try:
+            self._lu = splu(K, permc_spec="MMD_AT_PLUS_A")
+        except RuntimeError as exc:
+            raise NotPositiveDefinite(f"bordered Hessian is singular ({exc})") from None
+        self.size = m + nb
+
+    def solve(self, b: np.ndarray, g=None) -> tuple[np.ndarray, np.ndarray]:
+        """(u (N, d), multipliers m (k,)) for the right-hand side b (N, d) and the
+        constraint values g (k,; default 0)."""
+        b = np.asarray(b, dtype=float).reshape(-1)
+        rhs = np.zeros(self.size)
+        m = self.keep_dofs.size
+        rhs[:m] = b[self.keep_dofs]
+        if g is not None:
+            rhs[m:m + self.k] = np.asarray(g, dtype=float).reshape(-1)
+        sol = self._lu.solve(rhs)
+        if not np.all(np.isfinite(sol)):
+            raise NotPositiveDefinite("bordered Hessian solve is not finite (singular)")
+        u = np.zeros(self.n * self.dim)
+        u[self.keep_dofs] = sol[:m]
+        return u.reshape(self.n, self.dim), sol[m:m + self.k].copy()

@@ -50,3 +50,31 @@ def nonaffine_velocity(conf: Configuration, A: np.ndarray, ff: ForceField | None
         solver = HessianSolver(assemble(ii, jj, rv, r, der[1], der[2], n), n, d, ordering=ordering)
     Xi = affine_force(ii, jj, rv, first, second, A, n)
     return -solver.solve(Xi), solver
+
+
+def constrained_modulus(conf: Configuration, c: np.ndarray, ff: ForceField | None = None,
+                        solver: HessianSolver | None = None) -> tuple[float, np.ndarray, HessianSolver]:
+    """The AQRD (random-forcing) modulus of a constrained equilibrium, and its tangent.
+
+    Driving x = x₀ + γc + u with ⟨c|u⟩ = 0 (agoritsas-global-shear-vs-random-forcing,
+    Eq. 3, and its ERRATA: the projection on c held fixed), force balance on the
+    complement of c gives H·ẋ = α c with c·ẋ = |c|², so
+
+        ẋ = α H⁺c,  α = |c|² / (cᵀH⁺c),   μ_c = dΣ/dγ = |c|⁴ / (V cᵀH⁺c),
+
+    Σ = (1/V) ∂U/∂γ = −(1/V) c·F the generalised stress (the constraint's multiplier),
+    H⁺ the inverse on the complement of the translations (``HessianSolver``, CHOLMOD;
+    c must have zero mean). Returns (μ_c in ε/λ^d per unit of c², ẋ (N, d) in λ, solver).
+    Raises NotPositiveDefinite where H is not positive definite (then use the
+    bordered :class:`~glass2epm.mechanics.hessian.ConstrainedSolver`).
+    """
+    c = np.asarray(c, dtype=float).reshape(conf.N, conf.dim)
+    mean = np.abs(c.mean(axis=0)).max()
+    if mean > 1e-9 * max(np.abs(c).max(), 1e-300):
+        raise ValueError(f"forcing field has non-zero mean {c.mean(axis=0)} (remove it: ERRATA)")
+    if solver is None:
+        solver = HessianSolver.from_configuration(conf, ff)
+    w = solver.solve(c)
+    chc = float(np.sum(c * w))
+    c2 = float(np.sum(c * c))
+    return c2 * c2 / (conf.box.volume * chc), (c2 / chc) * w, solver

@@ -24,7 +24,8 @@ import numpy as np
 from numba import njit
 
 from glass2epm.core.box import Box
-from glass2epm.mechanics.hessian import HessianSolver, NotPositiveDefinite, SPDSolver, hessian
+from glass2epm.mechanics.hessian import (ConstrainedSolver, HessianSolver, NotPositiveDefinite, SPDSolver,
+                                         hessian)
 from glass2epm.core.io import Configuration
 from glass2epm.core.model import Model
 from glass2epm.core.potential import (ForceField, effective_threads, energy_forces_threaded,
@@ -152,12 +153,29 @@ def fire_step(x, v, forces, n, P, fn2, state, maxmove, x_ref, md2):
 
 
 @njit(cache=True, error_model="numpy")
-def _fire_chunk(x, v, h, nl, pm, run, state, forces, stress):
+def project_out(forces, proj):
+    """Remove from ``forces`` (N, d), in place, its components along the orthonormal
+    vectors ``proj`` (k, N, d): the force of a minimisation with Q·x held fixed."""
+    k, n, d = proj.shape
+    for c in range(k):
+        s = 0.0
+        for i in range(n):
+            for a in range(d):
+                s += forces[i, a] * proj[c, i, a]
+        for i in range(n):
+            for a in range(d):
+                forces[i, a] -= s * proj[c, i, a]
+
+
+@njit(cache=True, error_model="numpy")
+def _fire_chunk(x, v, h, nl, pm, run, state, forces, stress, proj):
     """Run FIRE until max|F| < ftarget (0), the list may be stale (1) or max_steps (2).
 
     ``nl`` a :class:`~glass2epm.core.neighbors.NeighbourList`, ``pm`` a
     :class:`~glass2epm.core.potential.PairModel`, ``run`` a :class:`FireRun`;
     state = [dt, alpha, npos, dtmax, steps_done], updated in place (:func:`fire_step`).
+    ``proj`` (k, N, d) orthonormal constraint vectors projected out of the forces
+    (k = 0: none), so that Q·x stays at its start value (AQRD).
     """
     n, d = x.shape
     md2 = run.max_disp * run.max_disp
@@ -173,6 +191,8 @@ def _fire_chunk(x, v, h, nl, pm, run, state, forces, stress):
             if run.mobile[i] == 0.0:
                 for a in range(d):
                     forces[i, a] = 0.0
+        if proj.shape[0] > 0:
+            project_out(forces, proj)
         fmax2, P, fn2 = fire_power(forces, v, n)
         if np.sqrt(fmax2) < run.ftarget:
             status = 0
@@ -206,9 +226,30 @@ def hessian_factor(ff: ForceField, x, sizes, box, ordering=None) -> HessianSolve
     return HessianSolver(hessian(Configuration(x, sizes, box, ff.model), ff), n, d, ordering=ordering)
 
 
+def orthonormal_constraints(constraint) -> np.ndarray:
+    """Orthonormal (k, N, d) basis of constraint vectors ((N, d) or (k, N, d)); zero-norm
+    or dependent vectors raise ValueError."""
+    Q = np.asarray(constraint, dtype=float)
+    if Q.ndim == 2:
+        Q = Q[None]
+    k = Q.shape[0]
+    flat = Q.reshape(k, -1).T
+    q, r = np.linalg.qr(flat)
+    if np.any(np.abs(np.diag(r)) <= 1e-12 * max(np.abs(r).max(), 1e-300)):
+        raise ValueError("constraint vectors are zero or linearly dependent")
+    return np.ascontiguousarray(q.T.reshape(Q.shape))
+
+
+def constrained_factor(ff: ForceField, x, sizes, box, constraint):
+    """The bordered Hessian at x with the constraint vectors (k, N, d) and translations
+    (:class:`~glass2epm.mechanics.hessian.ConstrainedSolver`), pairs of a fresh list."""
+    n, d = x.shape
+    return ConstrainedSolver(hessian(Configuration(x, sizes, box, ff.model), ff), n, d, constraint)
+
+
 def newton(ff: ForceField, x, sizes, box, ftol: float, max_steps: int = 20, *, mobile=None,
            free_dofs=None, factorize=None, progress=None, first_step: int = 0,
-           max_move: float | None = None) -> NewtonResult:
+           max_move: float | None = None, constraint=None, constraint_ref=None) -> NewtonResult:
     """Newton's method H·Δx = F to max|F| < ``ftol`` (ε/λ): the one Newton of the package.
 
     Each step factorises the Hessian at the current positions (``factorize(x)`` →
@@ -220,6 +261,14 @@ def newton(ff: ForceField, x, sizes, box, ftol: float, max_steps: int = 20, *, m
     of Sec. IV: the free–free Hessian block). Stops unconverged after ``max_steps`` steps,
     or once a particle moved more than ``max_move`` (λ) from the start (it left the basin
     the caller meant).
+
+    ``constraint`` (orthonormal (k, N, d), :func:`orthonormal_constraints`): minimise
+    with Q·x held at Q·``constraint_ref`` (default: the start; AQRD, ERRATA of
+    agoritsas-global-shear-vs-random-forcing): each step solves the bordered system
+    [[H, Q], [Qᵀ, 0]] (:func:`constrained_factor`, or ``factorize``), which also removes a
+    round-off drift of Q·x; convergence and descent are judged on the projected force
+    F − Q(Qᵀ F), whose removed part is the constraint force (−multiplier).
+    The returned ``forces`` are the full forces.
     """
     n, d = x.shape
     x_start = x
@@ -227,7 +276,17 @@ def newton(ff: ForceField, x, sizes, box, ftol: float, max_steps: int = 20, *, m
     evals = 1
     if mobile is not None:
         f *= mobile[:, None]
-    fmax = float(np.abs(f).max())
+    if constraint is not None:
+        Q = np.asarray(constraint, dtype=float)
+        g_ref = np.einsum("kia,ia->k", Q, x if constraint_ref is None else constraint_ref)
+
+        def free(ff_):
+            fp = ff_.copy()
+            project_out(fp, Q)
+            return fp
+    else:
+        free = None
+    fmax = float(np.abs(f if free is None else free(f)).max())
     steps = 0
     ok = True
     while fmax >= ftol:
@@ -235,7 +294,10 @@ def newton(ff: ForceField, x, sizes, box, ftol: float, max_steps: int = 20, *, m
             ok = False
             break
         try:
-            if free_dofs is not None:
+            if constraint is not None:
+                fac = constrained_factor(ff, x, sizes, box, Q) if factorize is None else factorize(x)
+                dx, _ = fac.solve(f, g_ref - np.einsum("kia,ia->k", Q, x))
+            elif free_dofs is not None:
                 H = hessian(Configuration(x, sizes, box, ff.model), ff)
                 dx = np.zeros_like(f)
                 dx.reshape(-1)[free_dofs] = SPDSolver(H[free_dofs][:, free_dofs])(f.reshape(-1)[free_dofs])
@@ -253,7 +315,7 @@ def newton(ff: ForceField, x, sizes, box, ftol: float, max_steps: int = 20, *, m
             if mobile is not None:
                 ft *= mobile[:, None]
             evals += 1
-            fmt = float(np.abs(ft).max())
+            fmt = float(np.abs(ft if free is None else free(ft)).max())
             # descent: max|F| must drop, and the energy too while it is resolvable
             downhill = et <= e + 1e-13 * abs(e) or fmax < 1e-7
             if (fmt < fmax and downhill) or fmt < ftol:
@@ -288,6 +350,7 @@ def minimize(
     x0: np.ndarray | None = None,
     frozen: np.ndarray | None = None,
     factorize=None,
+    constraint: np.ndarray | None = None,
 ) -> tuple[Configuration, MinimizeResult]:
     """Minimise the energy at fixed box; returns the inherent state and a summary.
 
@@ -302,6 +365,11 @@ def minimize(
         Newton steps use the free–free block of the Hessian.
     factorize : optional ``factorize(x)`` → Hessian solver for the Newton polish
         (:func:`newton`; e.g. one that keeps a CHOLMOD ordering).
+    constraint : optional (N, d) or (k, N, d) vectors q whose projections q·x are held
+        at their start values (AQRD: x = x₀ + γc + u with ⟨c|u⟩ = 0; ERRATA of
+        agoritsas-global-shear-vs-random-forcing): FIRE moves along the projected force
+        (:func:`project_out`), the Newton polish solves the bordered system; max|F| is
+        then that of the projected force. Not combined with ``frozen``.
     """
     model: Model = conf.model
     n, d = conf.N, conf.dim
@@ -320,6 +388,11 @@ def minimize(
             raise ValueError(f"frozen mask has shape {frozen.shape}, expected ({n},)")
         if frozen.all():
             raise ValueError("every particle is frozen: nothing to minimise")
+    if constraint is not None and frozen is not None:
+        raise ValueError("minimize: constraint and frozen cannot be combined")
+    Q = (np.zeros((0, n, d)) if constraint is None
+         else orthonormal_constraints(np.asarray(constraint, dtype=float).reshape(-1, n, d)))
+    x_ref = x.copy()
     mobile = np.ones(n) if frozen is None else (~frozen).astype(float)
     free_dofs = None if frozen is None else np.flatnonzero(np.repeat(~frozen, d))
     v = np.zeros_like(x)
@@ -340,7 +413,7 @@ def minimize(
                 steps_before = state[4]
                 run = FireRun(ff.vlist.x_ref, 0.5 * skin, float(fire_target),
                               max_steps - int(state[4]), nthreads, mobile, 0.1)
-                status = _fire_chunk(x, v, box.h, ff.vlist.record(), pm, run, state, forces, stress)
+                status = _fire_chunk(x, v, box.h, ff.vlist.record(), pm, run, state, forces, stress, Q)
                 evals += int(state[4] - steps_before)
                 if progress is not None:
                     progress("fire", int(state[4]), float(np.abs(forces).max()))
@@ -354,7 +427,7 @@ def minimize(
             # ---------------- Newton polish ----------------
             nr = newton(ff, x, sizes, box, ftol, max_newton - newton_steps, mobile=mobile,
                         free_dofs=free_dofs, progress=progress, first_step=newton_steps,
-                        factorize=factorize)
+                        factorize=factorize, constraint=Q if Q.shape[0] else None, constraint_ref=x_ref)
             x, e, fmax, ok = nr.x, nr.energy, nr.fmax, nr.converged
             evals += nr.evaluations
             newton_steps += nr.steps

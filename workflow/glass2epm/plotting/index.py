@@ -21,11 +21,21 @@ table{border-collapse:collapse;font-size:0.9em}td,th{border:1px solid #bbb;paddi
 th{background:#eee}figure{margin:2em 0}img{max-width:100%}figcaption{font-size:0.95em;margin-top:0.5em}"""
 
 
+def _notes(path) -> str:
+    notes = Path(path).with_suffix(".notes.txt")
+    if not notes.exists():
+        return ""
+    lines = [ln for ln in notes.read_text().splitlines() if ln.strip()]
+    return "<ul>" + "".join(f"<li>{html.escape(ln)}</li>" for ln in lines) + "</ul>"
+
+
 def write_index(table, figures, output, title: str = "glass2epm: key numbers and figures") -> Path:
     """Write the landing page.
 
     ``table``: the key-numbers TSV (``summary`` rule); ``figures``: (image path, caption)
-    pairs, in the order shown; ``output``: the HTML file (written atomically).
+    pairs, in the order shown; ``output``: the HTML file (written atomically). A figure's
+    measured verdicts, written by its rule beside it as ``<name>.notes.txt`` (one per line),
+    follow its caption as a list.
     """
     output = Path(output)
     rows = pd.read_csv(table, sep="\t")
@@ -36,6 +46,6 @@ def write_index(table, figures, output, title: str = "glass2epm: key numbers and
     for path, caption in figures:
         rel = os.path.relpath(Path(path).resolve(), output.resolve().parent)
         parts.append(f"<figure><img src='{html.escape(rel)}' alt='{html.escape(Path(path).name)}'>"
-                     f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+                     f"<figcaption>{html.escape(caption)}</figcaption>{_notes(path)}</figure>")
     parts.append("</body></html>\n")
     return write_text(output, "\n".join(parts))
