@@ -149,6 +149,16 @@ def test_fit_theta_rejects_bad_tables():
         fit_theta([10, 10, 20, 20], [0.1, -0.2, 0.1, 0.1])
     with pytest.raises(ValueError, match="2 samples per N"):
         fit_theta([10, 10, 20], [0.1, 0.2, 0.1])
+    # a minimum pinned to a discrete lower edge (same at every N) has no exponent, not θ = 1e16
+    with pytest.raises(ValueError, match="same at every N"):
+        fit_theta([64, 64, 256, 256], [0.4, 0.4, 0.4, 0.4])
+
+
+def test_epm_extremes_flag_a_saturated_threshold_table():
+    from glass2epm.qlm.task import _tied_fraction
+
+    assert _tied_fraction([0.3, 0.3, 0.3, 0.2]) == 0.75
+    assert _tied_fraction(np.random.default_rng(0).random(50)) == 0.0
 
 
 def _cli(*args):

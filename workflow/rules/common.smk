@@ -432,6 +432,17 @@ def qlm_samples():
     ]
 
 
+def qlm_epm_files():
+    """The EPM extreme-value tables of the qlm stage: for the qlm preparations that have calibrated
+    EPM thresholds (those in glasses.Tp, at the figure size)."""
+    tps = {tp_str(abs_tp(t)) for t in config["qlm"]["Tp"]}
+    return [
+        out("tp", "qlm_epm_extremes.parquet").format(**fig_glass(tp))
+        for tp in fig_tps()
+        if tp in tps
+    ]
+
+
 def all_targets():
     samples = glass_samples()
     t = sample_files(out("sample", "properties.json"), samples)

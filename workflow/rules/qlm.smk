@@ -44,6 +44,30 @@ rule qlm_exponents:
         "../scripts/qlm_exponents.py"
 
 
+rule qlm_epm:
+    input:
+        init=out("tp", "epm_thresholds_bond.parquet"),
+        renewal=lambda wc: out("tp", "epm_thresholds_bond.parquet").format(
+            **{**wc, "Tp": tp_str(abs_tp(config["epm"]["renewal_Tp"]))}
+        ),
+        calibration=out("n", "epm_calibration.json"),
+    output:
+        out("tp", "qlm_epm_extremes.parquet"),
+    log:
+        log("tp", "qlm_epm"),
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        qlm=keys("qlm", "epm_L", "strains", "epm_realisations", "n_boot"),
+        epm=keys("epm", "onsite"),
+    script:
+        "../scripts/qlm_epm.py"
+
+
 rule qlm_meso:
     output:
         json=out("top", "qlm/meso.json"),
@@ -78,6 +102,7 @@ rule figure_qlm:
         samples=sample_files(out("sample", "qlm.samples.parquet"), qlm_samples()),
         meso=out("top", "qlm/meso.json"),
         density=out("top", "qlm/meso_density.parquet"),
+        epm=qlm_epm_files(),
     output:
         png=report(
             figure("qlm.png"),

@@ -8,6 +8,7 @@ from glass2epm.core.io import write_text
 
 with rule_context(snakemake) as log:
     i = snakemake.input
-    summary = plot_qlm(i.exponents, list(i.samples), i.meso, i.density, snakemake.output.png, snakemake.output.pdf)
+    summary = plot_qlm(i.exponents, list(i.samples), i.meso, i.density, snakemake.output.png, snakemake.output.pdf,
+                       epm=list(i.epm))
     log.info("%s", summary)
     write_text(snakemake.output.notes, "\n".join(summary["notes"]) + "\n")

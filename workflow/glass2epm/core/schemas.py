@@ -704,3 +704,13 @@ QLM_MESO_DENSITY = register(
         "lattice, per class (passive Φ ≤ 0, active Φ > 0), normalised over all blocks",
     )
 )
+
+QLM_EPM_EXTREMES = register(
+    Schema(
+        "qlm_epm_extremes",
+        1,
+        {"L": "", "seed": "", "strain": "", "x_min": STRESS_UNIT},
+        description="the calibrated EPM's smallest distance to threshold min_i(σ_th,i − σ_i) per (L, seed, strain); "
+        "extra holds θ(γ) from ⟨x_min⟩ ∝ (L²)^(−1/(1+θ)) with 95 % bootstrap CIs",
+    )
+)

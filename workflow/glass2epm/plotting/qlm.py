@@ -15,6 +15,12 @@ def _err(v, lo, hi):
     return np.vstack([np.clip(v - lo, 0, None), np.clip(hi - v, 0, None)])
 
 
+def _epm_theta_text(g, v) -> str:
+    if "reason" in v:
+        return f"γ = {g}: no θ ({v['reason']})"
+    return f"γ = {g}: θ = {v['theta']:.2f} [{v['theta_ci'][0]:.2f}, {v['theta_ci'][1]:.2f}]"
+
+
 def _meso_note(meso) -> str:
     th = meso.get("theta_ev")
     if not th:
@@ -36,7 +42,7 @@ def _meso_note(meso) -> str:
             f"{th['ci'][1]:.3f}]; " + "; ".join(parts))
 
 
-def plot_qlm(exponents, sample_paths, meso_json, meso_density, png, pdf=None) -> dict:
+def plot_qlm(exponents, sample_paths, meso_json, meso_density, png, pdf=None, epm=()) -> dict:
     fig, axes = figure(width=7.0, aspect=0.62, nrows=2, ncols=3)
     ax = axes.ravel()
     t = io.read_table(exponents, schemas.QLM_EXPONENTS)
@@ -56,6 +62,16 @@ def plot_qlm(exponents, sample_paths, meso_json, meso_density, png, pdf=None) ->
         ax[1].fill_between(g, alpha_prediction(c["theta_lo"][s]), alpha_prediction(c["theta_hi"][s]), color=col,
                            alpha=0.2, lw=0)
         ax[1].plot(g, c["alpha_predicted"][s], ":", color=col)
+    for path in epm:
+        e = io.read_table(path, schemas.QLM_EPM_EXTREMES).meta["extra"]
+        th = e["theta"]
+        g = np.array([float(k) for k in th])
+        v = np.array([th[k]["theta"] for k in th], float)
+        lo = np.array([th[k]["theta_ci"][0] for k in th], float)
+        hi = np.array([th[k]["theta_ci"][1] for k in th], float)
+        ax[0].errorbar(g, v, _err(v, lo, hi), fmt="^:", color=tp_color(e["Tp"]), capsize=2,
+                       label=f"EPM (σ_th − σ), T_p = {e['Tp']:g}")
+        summary.setdefault("epm_theta", {})[f"{e['Tp']:g}"] = th
     ax[0].axhline(0.25, color="0.5", lw=0.8, ls="--")
     ax[0].set(xlabel="γ", ylabel="θ", title="(a) θ from ⟨γ_min⟩(N)")
     ax[1].set(xlabel="γ", ylabel="α", title="(b) α two ways; band: Eq. (9)")
@@ -104,7 +120,11 @@ def plot_qlm(exponents, sample_paths, meso_json, meso_density, png, pdf=None) ->
     ax[4].set(xlabel="ω = √λ", ylabel="D(ω)", title=f"(e) (λ, κ) model, L = {d.meta['extra'].get('L')}")
     ax[4].legend(fontsize=6)
     summary["meso"] = {k: meso[k] for k in ("theta_ev", "alpha", "alpha_active", "alpha_passive") if k in meso}
+    for tp, th in summary.get("epm_theta", {}).items():
+        summary.setdefault("epm_notes", []).append(
+            f"Calibrated EPM (T_p = {tp} thresholds), θ from ⟨min(σ_th − σ)⟩ ∝ (L²)^(−1/(1+θ)): "
+            + "; ".join(_epm_theta_text(g, v) for g, v in th.items()))
     summary["notes"] = ["Particles (Eq. 9 holds where the predicted α over θ's CI meets a measured α's CI): "
-                        + v for v in summary["verdicts"]] + [_meso_note(meso)]
+                        + v for v in summary["verdicts"]] + summary.get("epm_notes", []) + [_meso_note(meso)]
     save(fig, png, pdf)
     return summary

@@ -72,6 +72,8 @@ def fss_exponent(N, values, *, n_boot: int = 2000, seed: int = 0, level: float =
     sizes, groups = _groups(N, values, what)
     logN = np.log(sizes)
     m, var = _moments(groups)
+    if np.ptp(m) <= 1e-12 * np.max(np.abs(m)):
+        raise ValueError(f"⟨{what}⟩ is the same at every N ({m[0]:.6g}): no exponent")
     k, a = _slope(logN, m, var)
     if not k < 0:
         raise ValueError(f"⟨{what}⟩ does not decrease with N (fitted slope {k:.3g}): no exponent")
