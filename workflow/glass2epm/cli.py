@@ -61,7 +61,8 @@ _RANGES = {
     "max_strain": (0, None, True, False, ""), "n_perm": (1, None, False, False, ""),
     "scale": (0, None, True, False, ""), "bin_width": (0, None, True, False, ""),
     "xi": (0, None, True, False, "λ"), "amplitude": (0, None, True, False, "λ"),
-    "mode": (1, None, False, False, ""),
+    "mode": (1, None, False, False, ""), "modes": (1, None, False, False, ""),
+    "seeds": (0, None, False, False, ""),
 }
 
 
@@ -72,7 +73,8 @@ def _check_numbers(args) -> None:
     for key, value in vars(args).items():
         if key in _RANGES and value is not None and not isinstance(value, bool):
             lo, hi, lo_open, hi_open, unit = _RANGES[key]
-            check_range(f"--{key.replace('_', '-')}", value, lo, hi, lo_open=lo_open, hi_open=hi_open, unit=unit)
+            for v in value if isinstance(value, list) else [value]:  # nargs="+" options: each value
+                check_range(f"--{key.replace('_', '-')}", v, lo, hi, lo_open=lo_open, hi_open=hi_open, unit=unit)
         elif isinstance(value, float) and value != value:
             raise ValueError(f"--{key.replace('_', '-')} is NaN")
 

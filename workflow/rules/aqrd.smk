@@ -63,9 +63,32 @@ rule aqrd_collapse:
         "../scripts/aqrd_collapse.py"
 
 
+rule aqrd_sine:
+    output:
+        out("top", "aqrd/sine_scan.parquet"),
+    log:
+        log("top", "aqrd_sine"),
+    benchmark:
+        bench("top", "aqrd_sine")
+    conda:
+        ENV
+    threads: 2
+    resources:
+        mem_mb=3000,
+        runtime=30,
+    params:
+        model=keys("model", "preset", "dim"),
+        aqrd=keys("aqrd", "amplitude", "sine_N", "sine_seeds", "sine_modes"),
+    script:
+        "../scripts/aqrd_sine.py"
+
+
 rule figure_aqrd:
     input:
-        lambda wc: sorted(set(sample_files(out("tp", "aqrd.json"), glass_samples()))),
+        runs=lambda wc: sorted(
+            set(sample_files(out("tp", "aqrd.json"), glass_samples()))
+        ),
+        sine=out("top", "aqrd/sine_scan.parquet"),
     output:
         png=report(
             figure("aqrd.png"),

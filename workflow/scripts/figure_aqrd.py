@@ -5,4 +5,5 @@ from glass2epm.core.runtime import rule_context
 from glass2epm.plotting.aqrd import plot_aqrd
 
 with rule_context(snakemake) as log:
-    log.info("%s", plot_aqrd(list(snakemake.input), snakemake.output.png, snakemake.output.pdf))
+    log.info("%s", plot_aqrd(list(snakemake.input.runs), snakemake.output.png, snakemake.output.pdf,
+                             sine=snakemake.input.sine))

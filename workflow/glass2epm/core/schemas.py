@@ -265,6 +265,17 @@ AQRD_COLLAPSE = register(
     )
 )
 
+AQRD_SINE = register(
+    Schema(
+        "aqrd_sine",
+        1,
+        {"N": "", "seed": "", "L": "lambda", "mode": "", "k": "1/lambda", "mu_c": STRESS, "mu_aqs": STRESS,
+         "ratio": ""},
+        description="sine-field AQRD modulus against the continuum: ratio = mu_c / (mu_AQS A^2 k^2 / 2), "
+        "k = 2 pi mode / L, per instantaneously quenched glass (seed) and mode",
+    )
+)
+
 AQS_STATISTICS = register(
     Schema(
         "aqs_statistics",

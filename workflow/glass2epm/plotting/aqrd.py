@@ -4,6 +4,8 @@ Panel (a): κ_F = F/F_shear measured on the pairs, κ_μ = μ_c/μ_AQS from the 
 responses, and Eq. 9 (the paper's Fig. 1, left) at the measured contact distance, against
 ξ/ℓ_c. Panel (b): sample-averaged Σ(γ̃) of AQRD at each ξ and σ_xy(γ) of AQS. Panel (c):
 the same rescaled by Eq. 36 with κ_F, overlaid on AQS (the paper's Fig. 1, right).
+Panel (d), with ``sine``: the sine field's μ_c/(μ_AQS A²k²/2) against kλ, mean ± s.e. over
+the quenched glasses of each N (:mod:`glass2epm.aqrd.sine`); the continuum limit is 1.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from glass2epm.core import io, schemas
 from glass2epm.plotting.style import figure, save
 
 
-def plot_aqrd(json_paths, png, pdf=None) -> dict:
-    fig, axes = figure(width=7.0, aspect=0.33, nrows=1, ncols=3)
+def plot_aqrd(json_paths, png, pdf=None, sine=None) -> dict:
+    fig, axes = figure(width=9.0, aspect=0.26, nrows=1, ncols=4 if sine else 3)
     summary = {}
     for k, path in enumerate(json_paths):
         info = {k: v for k, v in json.loads(Path(path).read_text()).items()
@@ -55,5 +57,25 @@ def plot_aqrd(json_paths, png, pdf=None) -> dict:
     axes[1].set(xlabel="γ̃ (AQRD), γ (AQS)", ylabel="Σ, σ_xy (ε/λ^d)", title="(b) raw")
     axes[2].set(xlabel="γ̃ √κ_F", ylabel="Σ / √κ_F", title="(c) Eq. 36 rescaled")
     axes[2].legend(fontsize=5)
+    if sine:
+        summary["sine"] = _sine_panel(axes[3], sine)
     save(fig, png, pdf)
     return summary
+
+
+def _sine_panel(ax, path) -> dict:
+    from glass2epm.aqrd.sine import summarize
+
+    t = io.read_table(path, schemas.AQRD_SINE)
+    res = summarize({c: np.asarray(t[c]) for c in ("N", "mode", "ratio", "k")})
+    sizes = sorted({N for N, _ in res})
+    for j, N in enumerate(sizes):
+        keys = [key for key in res if key[0] == N]
+        k = np.array([res[key]["k"] for key in keys])
+        m = np.array([res[key]["mean"] for key in keys])
+        e = np.array([res[key]["sem"] for key in keys])
+        ax.errorbar(k, m, np.nan_to_num(e), fmt="o-", color=f"C{j}", ms=3, capsize=2, label=f"N = {N}")
+    ax.axhline(1.0, color="k", lw=0.8)
+    ax.set(xscale="log", xlabel="k λ (k = 2πn/L)", ylabel="μ_c / (μ_AQS A²k²/2)", title="(d) sine field")
+    ax.legend(fontsize=5)
+    return {f"N={N} n={m}": v for (N, m), v in res.items()}
