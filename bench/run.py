@@ -4,7 +4,9 @@ Each module exposes ``run(quick=False) -> list[dict]`` with entries
 {name, value, unit} and, where a peer ran in the same process run,
 {peer, peer_value, ratio} with ratio = peer time ÷ glass2epm time (> 1: faster).
 Writes results/bench/summary.json (a list of entries) and, with --readme,
-rewrites the table between the BENCH markers of the README.
+rewrites the table between the BENCH markers of the README. With --only, the README's
+rows of the modules not run are kept (rows of the same name are replaced), so one
+module can be re-measured without erasing the others.
 """
 
 from __future__ import annotations
@@ -47,6 +49,24 @@ def table(entries) -> str:
     return "\n".join(lines)
 
 
+KEYS = ("name", "value", "unit", "peer", "peer_value", "ratio", "target")
+
+
+def readme_rows(text: str) -> list[dict]:
+    """The entries of the README's current table (cells as printed)."""
+    if BEGIN not in text or END not in text:
+        return []
+    body = text.split(BEGIN, 1)[1].split(END, 1)[0]
+    rows = []
+    for line in body.splitlines():
+        if not line.startswith("| ") or line.startswith("| name ") or line.startswith("|---"):
+            continue
+        cells = [c.strip().replace("\\|", "|") for c in line.strip()[2:-2].split(" | ")]
+        if len(cells) == len(KEYS):
+            rows.append({k: (c or None) for k, c in zip(KEYS, cells)})
+    return rows
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="results/bench/summary.json")
@@ -74,8 +94,12 @@ def main(argv=None):
     out.parent.mkdir(parents=True, exist_ok=True)
     if not args.render_only:
         out.write_text(json.dumps(entries, indent=2) + "\n")
+    shown = entries
+    if args.only and args.readme and Path(args.readme).exists():
+        new = {e["name"] for e in entries}
+        shown = [e for e in readme_rows(Path(args.readme).read_text()) if e["name"] not in new] + entries
     md = (f"Measured by `make bench` on {platform.machine()} with {__import__('os').cpu_count()} cores "
-          f"(Python {platform.python_version()}).\n\n" + table(entries))
+          f"(Python {platform.python_version()}).\n\n" + table(shown))
     (out.parent / "summary.md").write_text(md + "\n")
     if args.readme:
         readme = Path(args.readme)

@@ -27,7 +27,11 @@ rule aqrd:
     params:
         aqrd=keys("aqrd", "step", "strain", "amplitude", "ell", "steady_from"),
         aqs=keys(
-            "aqs", "event_threshold", "displacement_threshold", "event_displacement"
+            "aqs",
+            "step",
+            "event_threshold",
+            "displacement_threshold",
+            "event_displacement",
         ),
     script:
         "../scripts/aqrd_run.py"

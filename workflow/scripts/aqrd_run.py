@@ -7,7 +7,8 @@ from glass2epm.core.runtime import rule_context
 
 with rule_context(snakemake) as log:
     wc, p, a = snakemake.wildcards, snakemake.params.aqrd, snakemake.params.aqs
-    protocol = AQSParams.build(p["step"], p["strain"], snapshot_every=0, event_threshold=a["event_threshold"],
+    step = a["step"] if p["step"] is None else p["step"]  # null: the AQS step (same rescaled resolution)
+    protocol = AQSParams.build(step, p["strain"], snapshot_every=0, event_threshold=a["event_threshold"],
                                displacement_threshold=a["displacement_threshold"],
                                event_displacement=a["event_displacement"])
     res, summary = drive_task(snakemake.input[0], snakemake.output.series, protocol, forcing="gaussian",

@@ -23,17 +23,30 @@ from glass2epm.aqs.statistics import loading_curves
 QUANTITIES = ("peak_stress", "peak_strain", "steady_stress", "mean_drop", "mean_interval", "kappa")
 
 
-def _curves(series_list, kappa, dx):
+def _curves(series_list, kappa, dx, x_max=None):
+    """Mean-curve inputs on the loading grid, cut at rescaled strain ``x_max`` (the range
+    every compared forcing reaches, so that peaks and windows refer to the same strains)."""
     grid, C = loading_curves(series_list, dx=dx)
     r = np.sqrt(kappa)
+    if x_max is not None:
+        keep = grid * r <= x_max * (1 + 1e-9)
+        grid, C = grid[keep], C[:, keep]
     return grid, C, grid * r, C / r
 
 
-def _events(series_list, r):
-    """Per-sample mean rescaled stress drop and strain between events."""
+def rescaled_range(series_list, kappa) -> float:
+    """The largest rescaled strain γ√κ that every series of one forcing reaches."""
+    return min(float(np.max(np.abs(np.asarray(c["strain"], dtype=float)))) for c in series_list) * np.sqrt(kappa)
+
+
+def _events(series_list, r, x_max=None):
+    """Per-sample mean rescaled stress drop and strain between events (events at rescaled
+    strain ≤ ``x_max``)."""
     drops, gaps = [], []
     for cols in series_list:
         ev = np.asarray(cols["event"], dtype=bool)
+        if x_max is not None:
+            ev = ev & (np.abs(np.asarray(cols["strain"], dtype=float)) * r <= x_max * (1 + 1e-9))
         s = np.asarray(cols["loaded_stress"], dtype=float)
         g = np.asarray(cols["strain"], dtype=float)
         k = np.flatnonzero(ev)
@@ -43,9 +56,10 @@ def _events(series_list, r):
     return np.array(drops), np.array(gaps)
 
 
-def sample_statistics(series_list, kappa, *, dx, steady_from, peak_window, seed=0) -> dict:
-    """{quantity: (value, lo, hi)} for one forcing after the Eq. 36 rescaling by ``kappa``."""
-    _, _, xs, ys = _curves(series_list, kappa, dx)
+def sample_statistics(series_list, kappa, *, dx, steady_from, peak_window, seed=0, x_max=None) -> dict:
+    """{quantity: (value, lo, hi)} for one forcing after the Eq. 36 rescaling by ``kappa``,
+    on rescaled strains ≤ ``x_max``."""
+    _, _, xs, ys = _curves(series_list, kappa, dx, x_max)
     # the rescaled grid is uniform: curve_peak applies
     pk = curve_peak(ys, xs, peak_window, seed=seed)
     n = ys.shape[0]
@@ -68,7 +82,7 @@ def sample_statistics(series_list, kappa, *, dx, steady_from, peak_window, seed=
         out["peak_strain"] = (pk.x, pk.x, pk.x)
         v = steady(idx)
         out["steady_stress"] = (v, v, v)
-    drops, gaps = _events(series_list, np.sqrt(kappa))
+    drops, gaps = _events(series_list, np.sqrt(kappa), x_max)
     for name, v in (("mean_drop", drops), ("mean_interval", gaps)):
         v = v[np.isfinite(v)]
         if v.size > 1:
@@ -80,8 +94,8 @@ def sample_statistics(series_list, kappa, *, dx, steady_from, peak_window, seed=
     return out
 
 
-def rescaled_curves(series_list, kappa, dx) -> dict:
-    grid, C, xs, ys = _curves(series_list, kappa, dx)
+def rescaled_curves(series_list, kappa, dx, x_max=None) -> dict:
+    grid, C, xs, ys = _curves(series_list, kappa, dx, x_max)
     n = C.shape[0]
     err = C.std(axis=0, ddof=1) / np.sqrt(n) if n > 1 else np.zeros(C.shape[1])
     return {"strain": grid, "stress": C.mean(axis=0), "stress_err": err, "rescaled_strain": xs,

@@ -105,6 +105,7 @@ def collapse_task(runs: dict, out_curves, out_table, out_json, *, dx: float, ste
     table.update(kappa_F=[], kappa_mu=[])
     info = {}
     stats = {}
+    loaded = {}
     for label, items in runs.items():
         sers = [read_series(p).columns for p, _ in items]
         xi = float(label[2:]) if label.startswith("xi") else math.inf
@@ -124,14 +125,18 @@ def collapse_task(runs: dict, out_curves, out_table, out_json, *, dx: float, ste
                            "mu_c": [sm["mu_c"] for sm in sums], "mu_aqs": [sm["mu_aqs"] for sm in sums],
                            "amplitude": sums[0]["forcing_params"].get("amplitude"),
                            "ell": sums[0]["forcing_params"].get("ell")}
-        c = collapse.rescaled_curves(sers, kF, dx)
+        loaded[label] = (sers, xi, kF, kmu)
+    # every statistic on the rescaled strain range that all forcings reach
+    x_max = min(collapse.rescaled_range(sers, kF) for sers, _, kF, _ in loaded.values())
+    for label, (sers, xi, kF, kmu) in loaded.items():
+        c = collapse.rescaled_curves(sers, kF, dx, x_max)
         m = len(c["strain"])
         curves["forcing"] += [label] * m
         curves["xi"] += [xi] * m
         for k in ("strain", "stress", "stress_err", "rescaled_strain", "rescaled_stress", "n_samples"):
             curves[k] += list(c[k])
         stats[label] = collapse.sample_statistics(sers, kF, dx=dx, steady_from=steady_from,
-                                                  peak_window=peak_window)
+                                                  peak_window=peak_window, x_max=x_max)
         stats[label]["kappa"] = (kmu, kmu, kmu)
         info[label]["kappa_F_over_kappa_mu"] = kF / kmu
     ref = stats["shear"]
@@ -157,7 +162,8 @@ def collapse_task(runs: dict, out_curves, out_table, out_json, *, dx: float, ste
                      info[label]["kappa_mu"], st["peak_stress"], ref["peak_stress"])
     io.write_table(out_curves, schemas.AQRD_CURVES, {k: np.asarray(v) for k, v in curves.items()})
     io.write_table(out_table, schemas.AQRD_COLLAPSE, {k: np.asarray(v) for k, v in table.items()},
-                   extra={"steady_from": steady_from, "peak_window": peak_window, "dx": dx})
+                   extra={"steady_from": steady_from, "peak_window": peak_window, "dx": dx,
+                          "rescaled_strain_max": x_max})
     io.write_json(out_json, info)
     return info
 
