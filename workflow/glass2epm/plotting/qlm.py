@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from matplotlib.ticker import NullFormatter
 import numpy as np
 
 from glass2epm.core import io, schemas
@@ -73,7 +74,7 @@ def plot_qlm(exponents, sample_paths, meso_json, meso_density, png, pdf=None, ep
                        label=f"EPM (σ_th − σ), T_p = {e['Tp']:g}")
         summary.setdefault("epm_theta", {})[f"{e['Tp']:g}"] = th
     ax[0].axhline(0.25, color="0.5", lw=0.8, ls="--")
-    ax[0].set(xlabel="γ", ylabel="θ", title="(a) θ from ⟨γ_min⟩(N)")
+    ax[0].set(xlabel="γ", ylabel="θ", title="(a) θ from ⟨γ_min⟩(N)", ylim=(-1.0, 3.0))  # CIs clipped
     ax[1].set(xlabel="γ", ylabel="α", title="(b) α two ways; band: Eq. (9)")
     ax[0].legend(fontsize=6)
     ax[1].legend(fontsize=5)
@@ -115,6 +116,8 @@ def plot_qlm(exponents, sample_paths, meso_json, meso_density, png, pdf=None, ep
         ax[4].loglog(ref, y0 * (ref / 0.3) ** a, "k--", lw=0.8, label=f"ω^(3+4θ), θ = {th['exponent']:.3f}")
         ax[4].loglog(ref, y0 * (ref / 0.3) ** 4, "k:", lw=0.8, label="ω⁴")
         ax[5].loglog(th["sizes"], th["means"], "o-", color="C3")
+        ax[5].set_xticks(th["sizes"], [str(n) for n in th["sizes"]], minor=False)
+        ax[5].xaxis.set_minor_formatter(NullFormatter())
         ax[5].set(xlabel="N = L²", ylabel="⟨x_min⟩",
                   title=f"(f) model: θ = {th['exponent']:.3f}")
     ax[4].set(xlabel="ω = √λ", ylabel="D(ω)", title=f"(e) (λ, κ) model, L = {d.meta['extra'].get('L')}")
