@@ -4,7 +4,7 @@ In infinite dimension AQRD under a field c and AQS collapse when the AQRD strain
 stress are rescaled as γ_shear = γ̃√κ, σ_AQS = Σ/√κ with κ = 𝔉/ℓ² = μ_AQRD/μ_AQS (Eqs.
 34–36). Here κ is measured: κ_𝔉 = 𝔉/𝔉_shear on the interacting pairs
 (:func:`glass2epm.aqrd.forcing.measure_frak_f`, the estimator the rescaling prescribes)
-and, independently, κ_μ = μ_c/μ_AQS from the linear responses. The sample-averaged
+and, independently, κ_μ = ⟨μ_c⟩/⟨μ_AQS⟩ from the linear responses (ratio of sample means). The sample-averaged
 curves are rescaled by κ_𝔉 (mean over the samples of one ξ) and compared with the AQS
 ones: the peak of the mean curve and its strain (:func:`glass2epm.analysis.bootstrap.curve_peak`,
 smoothed over ``peak_window``), the steady stress (mean over rescaled strain ≥

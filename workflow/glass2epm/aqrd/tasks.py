@@ -115,7 +115,9 @@ def collapse_task(runs: dict, out_curves, out_table, out_json, *, dx: float, ste
         else:
             sums = [_read_json(q) for _, q in items]
             kF = float(np.mean([sm["frak_F"]["kappa_F"] for sm in sums]))
-            kmu = float(np.mean([sm["kappa_mu"] for sm in sums]))
+            # ratio of the sample means: a glass close to an instability along shear (μ_AQS → 0)
+            # would otherwise dominate a mean of per-glass ratios
+            kmu = float(np.mean([sm["mu_c"] for sm in sums]) / np.mean([sm["mu_aqs"] for sm in sums]))
             info[label] = {"xi": xi, "kappa_F": kF, "kappa_mu": kmu, "n_samples": len(items),
                            "F": [sm["frak_F"]["F"] for sm in sums],
                            "F_eq7": [sm["frak_F"].get("F_eq7") for sm in sums],
