@@ -48,13 +48,14 @@ def plot_aqrd(json_paths, png, pdf=None, sine=None) -> dict:
             style = dict(color="k" if l == "shear" else f"C{j}", lw=1.5 if l == "shear" else 1.0,
                          ls="--" if k else "-")
             axes[1].plot(np.asarray(curves["strain"])[sel], np.asarray(curves["stress"])[sel],
-                         label=f"{tp} {name}" if k == 0 else None, **style)
+                         label=f"{tp} {name}", **style)
             axes[2].plot(np.asarray(curves["rescaled_strain"])[sel], np.asarray(curves["rescaled_stress"])[sel],
                          label=f"{name}" if k == 0 else None, **style)
         summary[tp] = {l: {"kappa_F": info[l]["kappa_F"], "kappa_mu": info[l]["kappa_mu"]} for l in info}
     axes[0].set(xscale="log", yscale="log", xlabel="ξ / ℓ_c", ylabel="κ", title="(a) F/ℓ² (Eq. 9, lines) and κ")
     axes[0].legend(fontsize=5)
-    axes[1].set(xlabel="γ̃ (AQRD), γ (AQS)", ylabel="Σ, σ_xy (ε/λ^d)", title="(b) raw")
+    axes[1].set(xlabel="γ̃ (AQRD), γ (AQS)", ylabel="Σ, σ_xy (ε/λ^d)", title="(b) raw (line style: T_p)")
+    axes[1].legend(fontsize=5)
     axes[2].set(xlabel="γ̃ √κ_F", ylabel="Σ / √κ_F", title="(c) Eq. 36 rescaled")
     axes[2].legend(fontsize=5)
     if sine:
