@@ -78,7 +78,6 @@ log = logging.getLogger(__name__)
 BRANCH_TOLERANCE = 0.05  # λ, as in aqs.stepper
 NEWTON_STEPS = 10
 CHECKPOINT_VERSION = 1
-SHEAR_A = np.array([[0.0, 1.0], [0.0, 0.0]])
 
 
 @dataclass
@@ -102,12 +101,8 @@ class AQRDRun:
         self.conf, self.forcing, self.params, self.control = conf, forcing, params, control
         n, d = conf.N, conf.dim
         self.n_part, self.d = n, d
-        if forcing.kind == "shear" and d != 2:
-            self.A = np.zeros((d, d))
-            self.A[0, 1] = 1.0
-        else:
-            self.A = np.zeros((d, d))
-            self.A[0, 1] = 1.0
+        self.A = np.zeros((d, d))  # simple shear ∂x/∂y: the AQS special case and the virial columns
+        self.A[0, 1] = 1.0
         self.threads = effective_threads(control.threads, n)
         self.ftol = default_ftol(n) if params.ftol is None else float(params.ftol)
         self.sign = params.sign
