@@ -113,13 +113,23 @@ def test_finite_difference_constrained_relaxation(glass):
 def test_series_follows_linear_response_and_bordered_predictor(glass):
     """Along a short elastic branch Σ(γ) ≈ μ_c γ, and every step is solved by the constrained
     predictor + Newton (predictor flag 1)."""
-    fo = F.sine_field(glass, 1, amplitude=1.0)
-    mu, _, _ = constrained_modulus(glass, fo.c)
-    res = run_aqrd(glass, fo, AQSParams.build(1e-4, 5e-4, snapshot_every=0))
-    s, g = res.series["loaded_stress"], res.series["strain"]
-    assert np.all(res.series["predictor"][1:] == 1)
-    assert np.allclose(s[1:] / g[1:], mu, rtol=2e-3)
-    assert not res.series["event"].any()
+    from glass2epm.aqrd.engine import AQRDRun
+    from glass2epm.mechanics.minimize import orthonormal_constraints
+
+    # both signs of the QR basis Q = ±c/|c| (the Gaussian field of seed 1 gets Q = −c/|c|)
+    fields = [F.sine_field(glass, 1, amplitude=1.0), F.gaussian_field(glass, 1.0, seed=1)]
+    assert {np.sign(np.sum(orthonormal_constraints(f.c)[0] * f.c)) for f in fields} == {1.0, -1.0}
+    for fo in fields:
+        mu, _, _ = constrained_modulus(glass, fo.c)
+        p = AQSParams.build(1e-4, 5e-4, snapshot_every=0)
+        run = AQRDRun(glass, fo, p, RunControl())
+        xdot, _ = run.tangent(run.forces(), glass.x, run.box_at(0))
+        assert np.sum(fo.c * xdot) == pytest.approx(np.sum(fo.c * fo.c), rel=1e-10)  # c·ẋ = |c|²
+        res = run_aqrd(glass, fo, p)
+        s, g = res.series["loaded_stress"], res.series["strain"]
+        assert np.all(res.series["predictor"][1:] == 1)
+        assert np.allclose(s[1:] / g[1:], mu, rtol=2e-3)
+        assert not res.series["event"].any()
 
 
 def test_aqs_is_aqrd_with_the_shear_field(glass):

@@ -14,9 +14,11 @@ relaxes it:
    (T the translations), i.e. ẋ = α H⁺c, α = |c|²/(cᵀH⁺c) (ERRATA; the bordered solver
    :class:`~glass2epm.mechanics.hessian.ConstrainedSolver` stays valid where H itself is
    singular at a smooth maximum of Σ while the constrained problem is stable).
-2. **Corrector**: constrained Newton (:func:`glass2epm.mechanics.minimize.newton` with
-   ``constraint``), accepted when it converges within ``BRANCH_TOLERANCE`` of the
-   prediction without a stress drop.
+2. **Corrector**: constrained chord Newton (:func:`glass2epm.mechanics.minimize.newton`
+   with ``constraint`` and the predictor's bordered factor at x_n: no new factorisation;
+   full Newton if the chord does not converge in ``CHORD_STEPS``), accepted when it
+   converges within ``BRANCH_TOLERANCE`` of the prediction without a stress drop. Every
+   factor is built within its step, so a step stays a pure function of the checkpoint.
 3. **Plastic events**: otherwise the step is :func:`~glass2epm.mechanics.minimize.minimize`
    with ``constraint`` (FIRE on the projected force + bordered Newton) from x_n + Δγc.
 
@@ -77,6 +79,7 @@ log = logging.getLogger(__name__)
 
 BRANCH_TOLERANCE = 0.05  # λ, as in aqs.stepper
 NEWTON_STEPS = 10
+CHORD_STEPS = 30  # chord iterations contract the residual ~10× each from a linear prediction
 CHECKPOINT_VERSION = 1
 
 
@@ -166,20 +169,25 @@ class AQRDRun:
         out, res = minimize(c0, ftol=self.ftol, threads=self.threads, **kw)
         return out.x, res
 
-    def newton_from(self, ff, x0, box, x_ref):
+    def newton_from(self, ff, x0, box, x_ref, chord=None):
+        """Constrained Newton (shear: plain Newton) from x0; with ``chord`` (a bordered factor
+        at the previous equilibrium) its iterations reuse that factor instead of refactorising."""
         if self.forcing.constrained:
-            return newton(ff, x0, self.conf.sizes, box, self.ftol, NEWTON_STEPS, max_move=BRANCH_TOLERANCE,
-                          constraint=self.Q, constraint_ref=x_ref)
+            return newton(ff, x0, self.conf.sizes, box, self.ftol, NEWTON_STEPS if chord is None else CHORD_STEPS,
+                          max_move=BRANCH_TOLERANCE, constraint=self.Q, constraint_ref=x_ref,
+                          factorize=None if chord is None else (lambda _x: chord))
         return newton(ff, x0, self.conf.sizes, box, self.ftol, NEWTON_STEPS, max_move=BRANCH_TOLERANCE)
 
     def tangent(self, ff, x, box):
-        """dx/dγ at the equilibrium x: α H⁺c (bordered) or D-frame Eq. 5 for shear."""
+        """dx/dγ at the equilibrium x: α H⁺c (bordered) or D-frame Eq. 5 for shear; and, when
+        constrained, the bordered factor at x (reused by the corrector as a chord)."""
         if self.forcing.constrained:
             fac = constrained_factor(ff, x, self.conf.sizes, box, self.Q)
-            xdot, _ = fac.solve(np.zeros_like(x), [self.cnorm])
-            return xdot
+            # c·ẋ = |c|²: the constraint value is Q·c (QR may return Q = −c/|c|, so not +|c|)
+            xdot, _ = fac.solve(np.zeros_like(x), np.einsum("kia,ia->k", self.Q, self.c))
+            return xdot, fac
         xdot, _ = nonaffine_velocity(Configuration(x, self.conf.sizes, box, self.conf.model), self.A, ff)
-        return x @ self.A.T + xdot
+        return x @ self.A.T + xdot, None
 
     def solve_step(self, x, box, box_next, sigma_prev) -> _Solved:
         ff = self.forces()
@@ -188,9 +196,14 @@ class AQRDRun:
         if self.params.predictor == "linear":
             try:
                 nfact += 1
-                x_pred = x + self.dg * self.tangent(ff, x, box)
-                nr = self.newton_from(ff, x_pred, box_next, x_aff)
-                nfact += nr.steps
+                xdot, fac = self.tangent(ff, x, box)
+                x_pred = x + self.dg * xdot
+                nr = self.newton_from(ff, x_pred, box_next, x_aff, chord=fac)  # chord: no new factor
+                if fac is not None and not nr.converged:
+                    nr = self.newton_from(ff, x_pred, box_next, x_aff)  # full Newton
+                    nfact += nr.steps
+                elif fac is None:
+                    nfact += nr.steps
                 if nr.converged:
                     sig = self.sigma(nr.forces, nr.stress)
                     drop = -self.sign * (sig - sigma_prev) > self.params.event_threshold
