@@ -13,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import scipy.sparse as sp
 
 from glass2epm.aqrd import forcing as F
 from glass2epm.aqrd.engine import run_aqrd
@@ -273,3 +274,32 @@ def test_collapse_statistics_vanish_for_an_exactly_rescaled_family():
     # the shear runs alone over their longer range would give another peak strain: the cut matters
     c = collapse.sample_statistics(shear, 1.0, dx=1e-3, steady_from=0.1, peak_window=0.01)
     assert c["mean_interval"][0] != pytest.approx(a["mean_interval"][0], rel=1e-3)
+
+
+def test_constrained_solver_routes_agree_with_the_dense_bordered_system(glass):
+    """Both routes of ConstrainedSolver (CHOLMOD Schur complement at a stable state, SuperLU
+    bordered matrix) against a dense solve of [[H, Q, T], [Qᵀ, 0, 0], [Tᵀ, 0, 0]]; an
+    indefinite H (shifted by −1.5 × its lowest non-zero eigenvalue) takes the bordered route."""
+    from glass2epm.mechanics.hessian import ConstrainedSolver
+    from glass2epm.mechanics.minimize import orthonormal_constraints
+
+    n, d = glass.N, glass.dim
+    H = hessian(glass)
+    Q = orthonormal_constraints(np.array([F.gaussian_field(glass, 1.0, seed=1).c, F.sine_field(glass, 2).c]))
+    T = np.zeros((d, n * d))
+    for a in range(d):
+        T[a, a::d] = 1 / math.sqrt(n)
+    rng = np.random.default_rng(3)
+    b, g = rng.standard_normal((n, d)), np.array([0.3, -0.7])
+    w = np.linalg.eigvalsh(H.toarray())
+    for shift, method in ((0.0, "cholmod-schur"), (-1.5 * w[d], "superlu-bordered")):
+        Hs = (H + shift * sp.eye(n * d)).tocsc()
+        B = np.vstack([Q.reshape(2, -1), T])
+        K = np.block([[Hs.toarray(), B.T], [B, np.zeros((2 + d, 2 + d))]])
+        ref = np.linalg.solve(K, np.concatenate([b.ravel(), g, np.zeros(d)]))
+        for bordered in (False, True):
+            cs = ConstrainedSolver(Hs, n, d, Q, bordered=bordered)
+            assert cs.method == ("superlu-bordered" if bordered else method)
+            u, m = cs.solve(b, g)
+            assert np.abs(u.ravel() - ref[:n * d]).max() < 1e-8 * np.abs(ref[:n * d]).max()
+            assert np.allclose(m, ref[n * d:n * d + 2], rtol=1e-8, atol=1e-10)

@@ -246,16 +246,22 @@ class ConstrainedSolver:
 
     with T the d uniform translations of the interacting particles: ``u`` satisfies
     Qᵀu = g and has zero mean, H·u = b − Q m − T t (``m`` the constraint multipliers,
-    ``t`` absorbs any net force of b). The bordered matrix is factorised once (SuperLU;
-    it is indefinite by construction), so it serves where H alone is singular or
-    indefinite but the constrained problem is stable (ERRATA: a smooth maximum of the
-    generalised stress under AQRD). Rattlers (empty Hessian rows) are held at u = 0.
+    ``t`` absorbs any net force of b). Two routes to the same solution:
+
+    * where H is positive definite on the complement of the translations (every stable
+      state), the Schur complement: u₀ = H⁺b and the k vectors H⁺q_j by one CHOLMOD
+      factor (:class:`HessianSolver`), S = QᵀH⁺Q (k × k), m = S⁻¹(Qᵀu₀ − g),
+      u = u₀ − H⁺Q m (``method`` = "cholmod-schur");
+    * otherwise the bordered matrix is factorised (SuperLU; it is indefinite by
+      construction), which serves where H alone is singular or indefinite but the
+      constrained problem is stable (ERRATA: a smooth maximum of the generalised stress
+      under AQRD) (``method`` = "superlu-bordered"; also with ``bordered=True``).
+
+    Rattlers (empty Hessian rows) are held at u = 0.
     Units: H in ε/λ², b in ε/λ, u in λ, m in ε/λ (per unit of q).
     """
 
-    def __init__(self, H: sp.spmatrix, n: int, dim: int, constraints: np.ndarray):
-        from scipy.sparse.linalg import splu
-
+    def __init__(self, H: sp.spmatrix, n: int, dim: int, constraints: np.ndarray, bordered: bool = False):
         self.n, self.dim = n, dim
         H = sp.csc_matrix(H)
         Q = np.asarray(constraints, dtype=float).reshape(-1, n * dim)
@@ -264,6 +270,31 @@ class ConstrainedSolver:
         self.active = np.abs(diag).sum(axis=1) > 0
         keep = np.flatnonzero(np.repeat(self.active, dim))
         self.keep_dofs = keep
+        if not bordered and self._schur(H, Q):
+            return
+        self._bordered(H, Q)
+
+    def _schur(self, H, Q) -> bool:
+        """The Schur-complement route; False where H is not positive definite (or S is singular)."""
+        try:
+            hs = HessianSolver(H, self.n, self.dim, active=self.active)
+        except NotPositiveDefinite:
+            return False
+        Qa = Q.reshape(self.k, self.n, self.dim).copy()
+        Qa[:, ~self.active] = 0.0
+        HQ = np.array([hs.solve(q) for q in Qa])
+        S = np.einsum("kia,lia->kl", Qa, HQ)
+        w = np.linalg.eigvalsh(0.5 * (S + S.T))
+        if not (np.all(np.isfinite(w)) and w.min() > 1e-12 * max(w.max(), 1e-300)):
+            return False
+        self._hs, self._Qa, self._HQ, self._S = hs, Qa, HQ, S
+        self.method = "cholmod-schur"
+        return True
+
+    def _bordered(self, H, Q):
+        from scipy.sparse.linalg import splu
+
+        n, dim, keep = self.n, self.dim, self.keep_dofs
         m = keep.size
         T = np.zeros((dim, n * dim))
         for a in range(dim):
@@ -276,10 +307,19 @@ class ConstrainedSolver:
         except RuntimeError as exc:
             raise NotPositiveDefinite(f"bordered Hessian is singular ({exc})") from None
         self.size = m + nb
+        self.method = "superlu-bordered"
 
     def solve(self, b: np.ndarray, g=None) -> tuple[np.ndarray, np.ndarray]:
         """(u (N, d), multipliers m (k,)) for the right-hand side b (N, d) and the
         constraint values g (k,; default 0)."""
+        if self.method == "cholmod-schur":
+            u0 = self._hs.solve(b)
+            r = np.einsum("kia,ia->k", self._Qa, u0)
+            if g is not None:
+                r = r - np.asarray(g, dtype=float).reshape(-1)
+            mult = np.linalg.solve(self._S, r)
+            u = u0 - np.einsum("k,kia->ia", mult, self._HQ)
+            return u, mult
         b = np.asarray(b, dtype=float).reshape(-1)
         rhs = np.zeros(self.size)
         m = self.keep_dofs.size
