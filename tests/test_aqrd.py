@@ -276,10 +276,11 @@ def test_collapse_statistics_vanish_for_an_exactly_rescaled_family():
     assert c["mean_interval"][0] != pytest.approx(a["mean_interval"][0], rel=1e-3)
 
 
-def test_constrained_solver_routes_agree_with_the_dense_bordered_system(glass):
+def test_constrained_solver_routes_agree_with_the_dense_bordered_system(glass, monkeypatch):
     """Both routes of ConstrainedSolver (CHOLMOD Schur complement at a stable state, SuperLU
     bordered matrix) against a dense solve of [[H, Q, T], [Qᵀ, 0, 0], [Tᵀ, 0, 0]]; an
     indefinite H (shifted by −1.5 × its lowest non-zero eigenvalue) takes the bordered route."""
+    import glass2epm.mechanics.hessian as hessian_module
     from glass2epm.mechanics.hessian import ConstrainedSolver
     from glass2epm.mechanics.minimize import orthonormal_constraints
 
@@ -291,7 +292,7 @@ def test_constrained_solver_routes_agree_with_the_dense_bordered_system(glass):
         T[a, a::d] = 1 / math.sqrt(n)
     rng = np.random.default_rng(3)
     b, g = rng.standard_normal((n, d)), np.array([0.3, -0.7])
-    w = np.linalg.eigvalsh(H.toarray())
+    w, V = np.linalg.eigh(H.toarray())
     for shift, method in ((0.0, "cholmod-schur"), (-1.5 * w[d], "superlu-bordered")):
         Hs = (H + shift * sp.eye(n * d)).tocsc()
         B = np.vstack([Q.reshape(2, -1), T])
@@ -303,3 +304,16 @@ def test_constrained_solver_routes_agree_with_the_dense_bordered_system(glass):
             u, m = cs.solve(b, g)
             assert np.abs(u.ravel() - ref[:n * d]).max() < 1e-8 * np.abs(ref[:n * d]).max()
             assert np.allclose(m, ref[n * d:n * d + 2], rtol=1e-8, atol=1e-10)
+    # positive definite but nearly singular along a mode that Q sees (λ → 1e-9, as just before a
+    # smooth maximum of Σ): the bordered route is taken, and it stays accurate
+    v = V[:, d]
+    Hn = sp.csc_matrix(H.toarray() - (w[d] - 1e-9) * np.outer(v, v))
+    B = np.vstack([Q.reshape(2, -1), T])
+    K = np.block([[Hn.toarray(), B.T], [B, np.zeros((2 + d, 2 + d))]])
+    ref = np.linalg.solve(K, np.concatenate([b.ravel(), g, np.zeros(d)]))
+    cs = ConstrainedSolver(Hn, n, d, Q)
+    assert cs.method == "superlu-bordered"
+    u, m = cs.solve(b, g)
+    assert np.abs(u.ravel() - ref[:n * d]).max() < 1e-6 * np.abs(ref[:n * d]).max()
+    monkeypatch.setattr(hessian_module, "SCHUR_MAX_GAIN", np.inf)  # it is the gain guard that switched
+    assert ConstrainedSolver(Hn, n, d, Q).method == "cholmod-schur"

@@ -49,10 +49,11 @@ def sine_ratios(conf, modes, amplitude: float = 1.0) -> list[dict]:
     mu_aqs = float(compute_properties(conf)["shear_modulus"])
     Ly = float(conf.box.h[1, 1])
     rows = []
+    solver = None  # one CHOLMOD factor of H serves every mode
     for n in modes:
         k = 2 * np.pi * int(n) / Ly
         try:
-            mu_c, _, _ = constrained_modulus(conf, sine_field(conf, int(n), amplitude).c)
+            mu_c, _, solver = constrained_modulus(conf, sine_field(conf, int(n), amplitude).c, solver=solver)
         except NotPositiveDefinite:
             mu_c = float("nan")
         rows.append({"mode": int(n), "k": k, "mu_c": mu_c, "mu_aqs": mu_aqs,

@@ -234,6 +234,9 @@ class HessianSolver:
         return u
 
 
+SCHUR_MAX_GAIN = 1e6  # |H⁺Q| · max H_ii / |Q| above which ConstrainedSolver uses the bordered factor
+
+
 class ConstrainedSolver:
     """Solve the bordered (constrained) system of a Hessian, translations removed.
 
@@ -248,8 +251,8 @@ class ConstrainedSolver:
     Qᵀu = g and has zero mean, H·u = b − Q m − T t (``m`` the constraint multipliers,
     ``t`` absorbs any net force of b). Two routes to the same solution:
 
-    * where H is positive definite on the complement of the translations (every stable
-      state), the Schur complement: u₀ = H⁺b and the k vectors H⁺q_j by one CHOLMOD
+    * where H is positive definite on the complement of the translations and not close
+      to singular along Q (|H⁺Q| max H_ii / |Q| < ``SCHUR_MAX_GAIN``), the Schur complement: u₀ = H⁺b and the k vectors H⁺q_j by one CHOLMOD
       factor (:class:`HessianSolver`), S = QᵀH⁺Q (k × k), m = S⁻¹(Qᵀu₀ − g),
       u = u₀ − H⁺Q m (``method`` = "cholmod-schur");
     * otherwise the bordered matrix is factorised (SuperLU; it is indefinite by
@@ -283,6 +286,12 @@ class ConstrainedSolver:
         Qa = Q.reshape(self.k, self.n, self.dim).copy()
         Qa[:, ~self.active] = 0.0
         HQ = np.array([hs.solve(q) for q in Qa])
+        # near a singular H (ERRATA: a smooth maximum of Σ) u = u₀ − H⁺Q m cancels two large
+        # vectors; where H⁺ amplifies Q by more than SCHUR_MAX_GAIN over the stiffest diagonal
+        # the bordered factor is the accurate route
+        gain = np.linalg.norm(HQ) * np.abs(H.diagonal()).max() / max(np.linalg.norm(Qa), 1e-300)
+        if not gain < SCHUR_MAX_GAIN:
+            return False
         S = np.einsum("kia,lia->kl", Qa, HQ)
         w = np.linalg.eigvalsh(0.5 * (S + S.T))
         if not (np.all(np.isfinite(w)) and w.min() > 1e-12 * max(w.max(), 1e-300)):
