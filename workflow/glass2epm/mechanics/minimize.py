@@ -228,7 +228,8 @@ def hessian_factor(ff: ForceField, x, sizes, box, ordering=None) -> HessianSolve
 
 def orthonormal_constraints(constraint) -> np.ndarray:
     """Orthonormal (k, N, d) basis of constraint vectors ((N, d) or (k, N, d)); zero-norm
-    or dependent vectors raise ValueError."""
+    or dependent vectors raise ValueError. Oriented like the input (Gram–Schmidt): the
+    j-th basis vector has a positive overlap with the j-th input, so Q·c = +|c| for one c."""
     Q = np.asarray(constraint, dtype=float)
     if Q.ndim == 2:
         Q = Q[None]
@@ -237,6 +238,7 @@ def orthonormal_constraints(constraint) -> np.ndarray:
     q, r = np.linalg.qr(flat)
     if np.any(np.abs(np.diag(r)) <= 1e-12 * max(np.abs(r).max(), 1e-300)):
         raise ValueError("constraint vectors are zero or linearly dependent")
+    q = q * np.sign(np.diag(r))  # QR's signs are arbitrary (LAPACK): orient as the input
     return np.ascontiguousarray(q.T.reshape(Q.shape))
 
 
