@@ -233,7 +233,10 @@ def epm_extremes_task(init, renewal, calibration, out, *, Tp: float, sizes, stra
     (``sizes``), ``realisations`` runs each, the smallest distance to threshold
     x_min = min_i (σ_th,i − σ_i) at each strain of ``strains`` (the state after the
     avalanches triggered up to that strain), one row per (L, seed, strain) in a
-    'qlm_epm_extremes' table; θ(γ) from ⟨x_min⟩ ∝ (L²)^(−1/(1+θ)) in its metadata."""
+    'qlm_epm_extremes' table; θ(γ) from ⟨x_min⟩ ∝ (L²)^(−1/(1+θ)) in its metadata (the
+    extreme-value relation of Ji et al., Sec. III, text before Fig. 2, with N = L² blocks).
+    Strains at which the minima tie across runs (no block has failed yet: x_min is the
+    threshold table's lowest value minus the uniform load) get no θ, with that reason."""
     from glass2epm.epm import lattice
     from glass2epm.epm.task import read_eps_pl, read_tables
 
