@@ -106,3 +106,73 @@ def test_threaded_kernel_equals_serial(dim, preset, n):
             assert np.abs(f2.sum(axis=0)).max() < 1e-10 * np.abs(f2).max() * n
     finally:
         numba.set_num_threads(prev)
+
+
+@pytest.mark.parametrize("dim,preset,tilt", [(2, "lerner-poly2d", 0.0), (2, "lerner-poly2d", 0.37),
+                                             (3, "richard2023", 0.21)])
+@pytest.mark.parametrize("n", [60, 1500])
+def test_packed_lists_match_brute_force(dim, preset, tilt, n):
+    """SWAP MC's packed lists (``neighbors.packed_lists``: the one cell binning and stencil) hold
+    exactly the pairs within the list range, each with the image that realises its separation,
+    and each size-class prefix holds exactly the pairs closer than its radius; checked against
+    all pairs × all 3^d images (n = 60: the all-images fallback; 1500: cells, K = 1 or 2)."""
+    from glass2epm.core.neighbors import fractional_coords, packed_lists
+    from glass2epm.prepare.mclists import image_shifts
+
+    m = Model.from_preset(preset, dim=dim)
+    x, sizes, box = _config(m, n, dim)
+    h = box.h.copy()
+    h[0, 1] = tilt * h[0, 0]
+    s = fractional_coords(x, h)
+    x = (s - np.floor(s)) @ h.T
+    rlist = min(m.max_cutoff + 1.0, 0.45 * (1.0 / np.linalg.norm(np.linalg.inv(h), axis=1)).min())
+    radii2 = np.array([0.3, 0.6, 1.0]) ** 2 * rlist**2
+    radii2[-1] = rlist**2 * (1 + 1e-12)
+    start, ent, ends = packed_lists(x, h, rlist, radii2)
+    shifts = image_shifts(h)
+    ref = set()
+    for c in range(3**dim):
+        r2 = np.sum((x[None, :, :] - x[:, None, :] + shifts[c]) ** 2, axis=-1)
+        if c == (3**dim - 1) // 2:
+            np.fill_diagonal(r2, np.inf)
+        ref.update((int(i), int(j), c) for i, j in zip(*np.nonzero(r2 < rlist**2)))
+    got = set()
+    for i in range(n):
+        prev = start[i]
+        for mlev in range(len(radii2)):
+            for p in range(prev, ends[i, mlev]):
+                j, c = int(ent[p]) >> 5, int(ent[p]) & 31
+                r2 = np.sum((x[j] - x[i] + shifts[c]) ** 2)
+                assert r2 < radii2[mlev] * (1 + 1e-12) and (mlev == 0 or r2 >= radii2[mlev - 1] * (1 - 1e-12))
+                got.add((i, j, c))
+            prev = ends[i, mlev]
+        assert prev == start[i + 1]
+    assert got == ref and len(ent) == len(ref)
+
+
+def test_swap_mc_fast_loops_match_generic():
+    """The β = 10, q = 3 SWAP MC loops (``_ddisp_fast``, ``_dsize_fast``) against the generic
+    branching loops on the same packed lists, for displacement and size changes."""
+    from glass2epm.prepare import kernels as K
+    from glass2epm.prepare import swapmc
+
+    m = Model.from_preset("lerner-poly2d")
+    conf = swapmc.random_liquid(m, 400, seed=5, push_off_sweeps=20)
+    mc = swapmc.SwapMC(conf, 1.0, seed=1)
+    mc.rebuild()
+    nl, pm = mc._lists, mc._pm
+    rng = np.random.default_rng(2)
+    k = K._fast_constants(pm)
+    assert pm.hb == 5 and pm.coeffs.shape[0] == 4  # the preset takes the fast loops
+    for _ in range(50):
+        i = int(rng.integers(conf.N))
+        end = nl.ends[i, -1]
+        dd = tuple(0.3 * (rng.random(3) - 0.5))
+        fast = K._ddisp_fast(i, dd, mc.x, mc.sizes, nl.ent, nl.shifts, (nl.start[i], end), k)
+        gen = K._ddisp(i, dd, mc.x, mc.sizes, nl, end, pm)
+        assert fast == pytest.approx(gen, rel=1e-12, abs=1e-12)
+        j = int(rng.integers(conf.N))
+        lo, ln = mc.sizes[i], mc.sizes[j]
+        fast = K._dsize_fast(i, lo, ln, j, mc.x, mc.sizes, nl.ent, nl.shifts, (nl.start[i], end), k)
+        gen = K._dsize(i, lo, ln, j, mc.x, mc.sizes, nl, end, pm)
+        assert fast == pytest.approx(gen, rel=1e-12, abs=1e-12)

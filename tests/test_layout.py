@@ -143,3 +143,36 @@ def test_one_home_for_shared_mechanics(marker, home):
     """The FIRE update and the Eq. B2 prefactor are written once (issue: one mechanics core)."""
     where = sorted(m for m, p in _modules().items() if marker in p.read_text())
     assert where == [home]
+
+
+MAX_KERNEL_ARGS = 12
+
+
+def test_kernels_take_named_state_not_long_argument_lists():
+    """No numba kernel of the package takes more than MAX_KERNEL_ARGS positional parameters
+    (issue: records or small tuples instead of 15–33 positional arguments)."""
+    long = []
+    for mod, path in _modules().items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef) and any(
+                    "jit" in ast.unparse(d) for d in node.decorator_list):
+                if len(node.args.args) > MAX_KERNEL_ARGS:
+                    long.append(f"{mod}.{node.name} ({len(node.args.args)})")
+    assert not long, f"kernels with more than {MAX_KERNEL_ARGS} positional parameters: {long}"
+
+
+@pytest.mark.parametrize("marker, home", [
+    ("def packed_lists(", "glass2epm.core.neighbors"),  # SWAP MC's lists: with the one neighbour query
+    ("def cell_coord(", "glass2epm.core.neighbors"),
+    ("def affine_force_rows(", "glass2epm.mechanics.linear_response"),  # Ξ of Eq. 5, global and restricted
+])
+def test_one_neighbour_query_and_one_eq5(marker, home):
+    """The cell binning, SWAP MC's packed lists and the right-hand side of Eq. 5 live in one
+    module each; no other module bins particles into cells by itself."""
+    where = sorted(m for m, p in _modules().items() if marker in p.read_text())
+    assert where == [home]
+    import re
+
+    counting = re.compile(r"cstart\[.+ \+ 1\] \+= 1|argsort\(cid")
+    binning = sorted(m for m, p in _modules().items() if counting.search(p.read_text()))
+    assert binning == ["glass2epm.core.neighbors"], binning

@@ -160,6 +160,16 @@ def scatter_scalar(ii, jj, s, n, nthreads):
 
 
 @njit(cache=True, inline="always")
+def row_dot(B, a, v, p):
+    """(B·v_p)_a = Σ_b B[a, b] v[p, b], summed in the order of b (the one matrix–row
+    product of the pair contractions, Eq. 5's A·x_ι and the bond maps)."""
+    s = 0.0
+    for b in range(v.shape[1]):
+        s += B[a, b] * v[p, b]
+    return s
+
+
+@njit(cache=True, inline="always")
 def _dot(a, b, p):
     s = 0.0
     for k in range(a.shape[1]):
@@ -293,10 +303,7 @@ def apply_matrix(B, v):
     out = np.empty((m, d))
     for p in prange(m):
         for a in range(d):
-            s = 0.0
-            for b in range(d):
-                s += B[a, b] * v[p, b]
-            out[p, a] = s
+            out[p, a] = row_dot(B, a, v, p)
     return out
 
 
@@ -316,8 +323,10 @@ def _t3(f2, f3, xa, xb, xc, ab, ac, bc):
 
 
 @njit(cache=True, inline="always")
-def _m4(f2, f3, f4, xa, xb, xc, xd, ab, ac, ad, bc, bd, cd):
-    """M::abcd for one pair."""
+def _m4(f2, f3, f4, xs, dots):
+    """M::abcd for one pair: ``xs`` = (x·a, x·b, x·c, x·d), ``dots`` = (a·b, a·c, a·d, b·c, b·d, c·d)."""
+    xa, xb, xc, xd = xs
+    ab, ac, ad, bc, bd, cd = dots
     return (f4 * xa * xb * xc * xd
             + f3 * (xb * xc * ad + xa * xc * bd + xa * xb * cd + xa * bc * xd + xb * ac * xd
                     + xc * ab * xd)
@@ -415,7 +424,7 @@ def bond_obs_series(rv, pre, B, d1, d2, d3, order):
                     b1d2 = _d3(b1, u2)
                     b2d1 = _d3(b2, u1)
                     bd3 = _d3(b, u3)
-                    m4 = _m4(f2, f3, f4, xb, x1, x1, x1, bd1, bd1, bd1, s11, s11, s11)
+                    m4 = _m4(f2, f3, f4, (xb, x1, x1, x1), (bd1, bd1, bd1, s11, s11, s11))
                     t = (_t3(f2, f3, xb1, x1, x1, b1d1, b1d1, s11)
                          + _t3(f2, f3, xb, x1, x2, bd1, bd2, s12)
                          + _h2(f1, f2, xb1, x2, b1d2) + _h2(f1, f2, xb2, x1, b2d1))

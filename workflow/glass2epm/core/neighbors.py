@@ -19,6 +19,7 @@ particle displacement since the build and the change of the cell matrix.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -28,20 +29,56 @@ from glass2epm.core.box import Box, guarded_separation, image_guard, min_image_2
 from glass2epm.core.model import Model, pair_size
 
 
+# ----------------------------------------------------------------------------------
+# cells: the one binning of particles into cells and the one cell stencil, used by the
+# cell lists, the Verlet lists, the point queries and SWAP MC's packed lists
+
+
+@njit(cache=True, inline="always")
+def cell_coord(f, n):
+    """Cell index along one axis of a wrapped fractional coordinate f ∈ [0, 1] over n
+    cells: ⌊f n⌋, with an f n that rounds up to n (f just below 1) clamped to n − 1,
+    the cell that holds the point geometrically."""
+    k = int(f * n)
+    return k if k < n else n - 1
+
+
+@njit(cache=True, inline="always")
+def point_cell(p, hinv, ncell, a):
+    """Cell index along axis a of the point p: its fractional coordinate (h⁻¹p)_a, wrapped
+    into [0, 1], through :func:`cell_coord`."""
+    s = 0.0
+    for b in range(p.shape[0]):
+        s += hinv[a, b] * p[b]
+    return cell_coord(s - np.floor(s), ncell[a])
+
+
 @njit(cache=True)
-def _cell_sort(s, ncell):
-    """Cell index of each particle (fractional coords s) and particles sorted by cell."""
-    n, d = s.shape
-    cid = np.empty(n, dtype=np.int64)
+def fractional_coords(x, h):
+    """s = h⁻¹ x for an upper-triangular cell h, by back substitution (N, d)."""
+    n, d = x.shape
+    s = np.empty((n, d))
     for i in range(n):
-        c = 0
         for a in range(d - 1, -1, -1):
-            k = int(np.floor(s[i, a] * ncell[a]))
-            k %= ncell[a]
-            c = c * ncell[a] + k
-        cid[i] = c
-    order = np.argsort(cid, kind="mergesort")
-    return cid, order, _cell_starts(cid, ncell)
+            v = x[i, a]
+            for b in range(a + 1, d):
+                v -= h[a, b] * s[i, b]
+            s[i, a] = v / h[a, a]
+    return s
+
+
+@njit(cache=True)
+def cell_widths(h):
+    """Perpendicular widths of the cell h (distance between opposite faces), λ."""
+    d = h.shape[0]
+    hinv = np.linalg.inv(h)
+    w = np.empty(d)
+    for a in range(d):
+        t = 0.0
+        for b in range(d):
+            t += hinv[a, b] * hinv[a, b]
+        w[a] = 1.0 / np.sqrt(t)
+    return w
 
 
 @njit(cache=True)
@@ -56,6 +93,98 @@ def _cell_starts(cid, ncell):
     for c in range(ntot):
         cstart[c + 1] += cstart[c]
     return cstart
+
+
+@njit(cache=True)
+def bin_by_cell(s, ncell):
+    """Particles of wrapped fractional coordinates s into ``ncell`` cells per axis
+    (axis 0 fastest): (cid, order, cstart) with cid the cell of each particle and the
+    particles of cell c ``order[cstart[c]:cstart[c+1]]``, by index within a cell (a
+    stable counting sort)."""
+    n, d = s.shape
+    cid = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        c = 0
+        for a in range(d - 1, -1, -1):
+            c = c * ncell[a] + cell_coord(s[i, a], ncell[a])
+        cid[i] = c
+    order, cstart = _counting_sort(cid, ncell)
+    return cid, order, cstart
+
+
+@njit(cache=True)
+def _counting_sort(cid, ncell):
+    """Particles sorted by cell index cid (stable: by index within a cell), and the CSR
+    offsets of the cells."""
+    n = cid.shape[0]
+    cstart = _cell_starts(cid, ncell)
+    fill = cstart[:-1].copy()
+    order = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        order[fill[cid[i]]] = i
+        fill[cid[i]] += 1
+    return order, cstart
+
+
+@njit(cache=True)
+def cell_stencil(ncell, K):
+    """The cells within ±K per axis of each cell (offsets in axis-0-fastest order),
+    periodic, with the lattice image each is seen through.
+
+    Returns (cells (n_cells, m), codes (n_cells, m), images (n_cells, m, 3)), m =
+    (2K+1)^d, code = Σ_a (n_a + 1)·3^a for the image n ∈ {−1, 0, 1}^d (valid while
+    ncell ≥ 2K+1 per axis). K = 0: one cell (ncell = 1 per axis) seen through its 3^d
+    images."""
+    d = ncell.shape[0]
+    span = 2 * max(K, 1) + 1
+    m = span**d
+    ntot = 1
+    for a in range(d):
+        ntot *= ncell[a]
+    cells = np.empty((ntot, m), dtype=np.int64)
+    codes = np.empty((ntot, m), dtype=np.int64)
+    images = np.zeros((ntot, m, 3))
+    kk = np.zeros(d, dtype=np.int64)
+    for c in range(ntot):
+        rem = c
+        for a in range(d):
+            kk[a] = rem % ncell[a]
+            rem //= ncell[a]
+        for o in range(m):
+            oo = o
+            cc = 0
+            mul = 1
+            code = 0
+            m3 = 1
+            for a in range(d):
+                off = oo % span - (span - 1) // 2
+                oo //= span
+                k = kk[a] + off
+                img = 0
+                if K > 0:
+                    if k < 0:
+                        k += ncell[a]
+                        img = -1
+                    elif k >= ncell[a]:
+                        k -= ncell[a]
+                        img = 1
+                else:
+                    k = 0
+                    img = off
+                cc += k * mul
+                mul *= ncell[a]
+                images[c, o, a] = img
+                code += (img + 1) * m3
+                m3 *= 3
+            cells[c, o] = cc
+            codes[c, o] = code
+    return cells, codes, images
+
+
+@njit(cache=True)
+def _cell_sort(s, ncell):
+    """Cell index of each particle (wrapped fractional coords s) and particles sorted by cell."""
+    return bin_by_cell(s, ncell)
 
 
 class CellList(NamedTuple):
@@ -87,30 +216,15 @@ def cell_span(cells, ci, u):
 
 @njit(cache=True)
 def _neighbour_cells(ncell):
-    """For each cell, the distinct cells within ±1 in every direction (periodic)."""
-    d = ncell.shape[0]
-    ntot = 1
-    for a in range(d):
-        ntot *= ncell[a]
-    m = 3**d
+    """For each cell, the distinct cells within ±1 in every direction (periodic):
+    :func:`cell_stencil` with K = 1, repeats (fewer than 3 cells on an axis) dropped."""
+    cells = cell_stencil(ncell, 1)[0]
+    ntot, m = cells.shape
     out = np.full((ntot, m), -1, dtype=np.int64)
-    idx = np.zeros(d, dtype=np.int64)
     for c in range(ntot):
-        rem = c
-        for a in range(d):
-            idx[a] = rem % ncell[a]
-            rem //= ncell[a]
         cnt = 0
         for t in range(m):
-            tt = t
-            cc = 0
-            mul = 1
-            for a in range(d):
-                off = tt % 3 - 1
-                tt //= 3
-                k = (idx[a] + off) % ncell[a]
-                cc += k * mul
-                mul *= ncell[a]
+            cc = cells[c, t]
             dup = False
             for u in range(cnt):
                 if out[c, u] == cc:
@@ -147,31 +261,18 @@ def cell_grid(x, h, rc):
     """
     n, d = x.shape
     hinv = np.linalg.inv(h)
+    w = cell_widths(h)
     ncell = np.empty(d, dtype=np.int64)
     for a in range(d):
-        nrm = 0.0
-        for b in range(d):
-            nrm += hinv[a, b] * hinv[a, b]
-        width = 1.0 / np.sqrt(nrm)
-        k = int(np.floor(width / rc)) if rc > 0 else 1
+        k = int(np.floor(w[a] / rc)) if rc > 0 else 1
         ncell[a] = k if k >= 3 else 1
     cid = np.empty(n, dtype=np.int64)
     for i in range(n):
         c = 0
         for a in range(d - 1, -1, -1):
-            s = 0.0
-            for b in range(d):
-                s += hinv[a, b] * x[i, b]
-            s -= np.floor(s)
-            k = int(np.floor(s * ncell[a])) % ncell[a]
-            c = c * ncell[a] + k
+            c = c * ncell[a] + point_cell(x[i], hinv, ncell, a)
         cid[i] = c
-    cstart = _cell_starts(cid, ncell)
-    fill = cstart[:-1].copy()
-    members = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        members[fill[cid[i]]] = i
-        fill[cid[i]] += 1
+    members, cstart = _counting_sort(cid, ncell)
     return ncell, cstart, members
 
 
@@ -180,11 +281,7 @@ def _cell_of(p, hinv, ncell):
     d = p.shape[0]
     k = np.empty(d, dtype=np.int64)
     for a in range(d):
-        s = 0.0
-        for b in range(d):
-            s += hinv[a, b] * p[b]
-        s -= np.floor(s)
-        k[a] = int(np.floor(s * ncell[a])) % ncell[a]
+        k[a] = point_cell(p, hinv, ncell, a)
     return k
 
 
@@ -263,11 +360,7 @@ def _query_runs(p, x, h, hinv, ncell, cstart, members, rc, out, runs, out_r2):
     k1 = 0
     k2 = 0
     for a in range(d):
-        s = 0.0
-        for b in range(d):
-            s += hinv[a, b] * p[b]
-        s -= np.floor(s)
-        k = int(np.floor(s * ncell[a])) % ncell[a]
+        k = point_cell(p, hinv, ncell, a)
         if a == 0:
             k0 = k
         elif a == 1:
@@ -301,6 +394,121 @@ def _query_runs(p, x, h, hinv, ncell, cstart, members, rc, out, runs, out_r2):
                     nr += 1
                     runs[nr] = cnt
     return cnt, nr
+
+
+# ----------------------------------------------------------------------------------
+# SWAP MC's packed lists (see glass2epm.prepare.mclists for the format)
+
+
+@njit(cache=True)
+def packed_lists(x, h, rlist, radii2):
+    """SWAP MC's packed full lists: all partners within ``rlist`` of wrapped positions x.
+
+    Returns (start, ent, ends): i's entries are ent[start[i]:start[i+1]], grouped by
+    size-class radius so that ends[i, m] ends a prefix holding exactly those with
+    distance² < radii2[m] (radii2 increasing, its last value ≥ rlist²). ``rlist`` must
+    be below half the smallest perpendicular width of the cell (one image per pair).
+    Cells in fractional coordinates (valid for any tilt) of perpendicular width ≥ rlist/K
+    with a (2K+1)^d stencil, K = 2 where the cell allows 5 cells per direction, else 1;
+    cells too small for 3 per direction fall back to all pairs × all 3^d images.
+    """
+    n, d = x.shape
+    nl = radii2.shape[0]
+    s = fractional_coords(x, h)
+    w = cell_widths(h)
+    ncell = np.ones(3, dtype=np.int64)
+    K = 2
+    for a in range(d):
+        if int(math.floor(K * w[a] / rlist)) < 2 * K + 1:
+            K = 1
+    for a in range(d):
+        if int(math.floor(w[a] / rlist)) < 3:
+            K = 0
+    for a in range(d):
+        ncell[a] = int(math.floor(K * w[a] / rlist)) if K > 0 else 1
+    cid, cperm, cstart = bin_by_cell(s, ncell[:d])
+    ntot = cstart.shape[0] - 1
+    noff = (2 * max(K, 1) + 1) ** d
+    sc = np.zeros((n, 3))  # fractional positions in cell order (contiguous scans)
+    for q in range(n):
+        for a in range(d):
+            sc[q, a] = s[cperm[q], a]
+    # for each cell, its stencil cells with the lattice image they are seen through
+    ncl, nco, nim = cell_stencil(ncell[:d], K)
+    # capacities: no reallocation inside the loops
+    bcap = 1
+    etot = 0
+    for c in range(ntot):
+        m = 0
+        for o in range(noff):
+            cc = ncl[c, o]
+            m += cstart[cc + 1] - cstart[cc]
+        bcap = max(bcap, m)
+        etot += m * (cstart[c + 1] - cstart[c])
+    ent = np.empty(etot, dtype=np.int32)
+    bj = np.empty(bcap, dtype=np.int64)
+    bb = np.empty(bcap, dtype=np.int64)
+    nb = np.zeros(nl + 1, dtype=np.int64)
+    start = np.zeros(n + 1, dtype=np.int64)
+    ends = np.empty((n, nl), dtype=np.int64)
+    rl2 = rlist * rlist
+    center = (3**d - 1) // 2
+    h00 = h[0, 0]
+    h01 = h[0, 1]
+    h11 = h[1, 1]
+    h02 = h[0, 2] if d == 3 else 0.0
+    h12 = h[1, 2] if d == 3 else 0.0
+    h22 = h[2, 2] if d == 3 else 0.0
+    pos = 0
+    for i in range(n):
+        ci = cid[i]
+        cnt = 0
+        si0 = s[i, 0]
+        si1 = s[i, 1]
+        si2 = s[i, 2] if d == 3 else 0.0
+        nb[:] = 0
+        for o in range(noff):
+            cc = ncl[ci, o]
+            code = nco[ci, o]
+            n0 = nim[ci, o, 0] - si0
+            n1 = nim[ci, o, 1] - si1
+            n2 = nim[ci, o, 2] - si2
+            for q in range(cstart[cc], cstart[cc + 1]):
+                d0 = sc[q, 0] + n0
+                d1 = sc[q, 1] + n1
+                if d == 2:
+                    v0 = h00 * d0 + h01 * d1
+                    v1 = h11 * d1
+                    r2 = v0 * v0 + v1 * v1
+                else:
+                    d2 = sc[q, 2] + n2
+                    v0 = h00 * d0 + h01 * d1 + h02 * d2
+                    v1 = h11 * d1 + h12 * d2
+                    v2 = h22 * d2
+                    r2 = v0 * v0 + v1 * v1 + v2 * v2
+                if r2 < rl2:
+                    j = cperm[q]
+                    if j == i and code == center:
+                        continue
+                    # size-class bucket: the first m with r2 < radii2[m] (branch-free count)
+                    lo = 0
+                    for m in range(nl - 1):
+                        lo += r2 >= radii2[m]
+                    bj[cnt] = j * 32 + code
+                    bb[cnt] = lo
+                    nb[lo + 1] += 1
+                    cnt += 1
+        # counting sort by bucket; prefix m ends after buckets 0..m
+        for m in range(nl):
+            nb[m + 1] += nb[m]
+            ends[i, m] = pos + nb[m + 1]
+        for p in range(cnt):
+            b = bb[p]
+            ent[pos + nb[b]] = np.int32(bj[p])
+            nb[b] += 1
+        pos += cnt
+        start[i + 1] = pos
+    return start, ent[:pos].copy(), ends
 
 
 # ----------------------------------------------------------------------------------

@@ -74,25 +74,29 @@ def _spread(x, h, hinv, ii, rv, pair_w, part_w, n, ell, nchunks, d):
     N = x.shape[0]
     M = ii.size
     zero = np.zeros(3)
+    grid = (h, hinv, n, d)
+    kern = (rc, inv2l2, norm_full, norm_perp, c_erf)
     for c in prange(nchunks):
         acc = out[c]
         if J > 0:
             for p in range(c * N // nchunks, (c + 1) * N // nchunks):
-                _visit(acc, x[p], zero, 0.0, part_w[p], 0, h, hinv, n, rc, d, inv2l2, norm_full, norm_perp,
-                       c_erf, 0)
+                _visit(acc, x[p], zero, 0.0, part_w[p], 0, grid, kern, 0)
         for m in range(c * M // nchunks, (c + 1) * M // nchunks):
             rl = 0.0
             for a in range(d):
                 rl += rv[m, a] * rv[m, a]
             rl = math.sqrt(rl)
-            _visit(acc, x[ii[m]], rv[m], rl, pair_w[m], J, h, hinv, n, rc, d, inv2l2, norm_full, norm_perp, c_erf, 1)
+            _visit(acc, x[ii[m]], rv[m], rl, pair_w[m], J, grid, kern, 1)
     return out.sum(axis=0)
 
 
 @njit(cache=True)
-def _visit(acc, xa, r, rl, wts, off, h, hinv, n, rc, d, inv2l2, norm_full, norm_perp, c_erf, bond):
+def _visit(acc, xa, r, rl, wts, off, grid, kern, bond):
     """Add one particle (bond = 0) or one bond (bond = 1, the segment x_a … x_a + r) with weights ``wts``
-    to channels off, off + 1, … of the grid points within rc of it."""
+    to channels off, off + 1, … of the grid points within rc of it. ``grid`` = (h, h⁻¹, n, d) (3×3
+    cell matrices), ``kern`` = (rc, 1/2ℓ², full and perpendicular norms, 1/√2ℓ) from :func:`_spread`."""
+    h, hinv, n, d = grid
+    rc, inv2l2, norm_full, norm_perp, c_erf = kern
     # Cartesian bounding box of the support, then its fractional extent (tilted cells: all corners)
     lo = np.zeros(3)
     hi = np.zeros(3)

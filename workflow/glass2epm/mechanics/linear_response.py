@@ -18,19 +18,63 @@ every solve: pass ``solver`` to reuse it (moduli, expansions, AQS predictor).
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from glass2epm.core.io import Configuration
 from glass2epm.core.potential import ForceField
 from glass2epm.core import contractions as C
+from glass2epm.mechanics.envelope import envelope_backsolve
 from glass2epm.mechanics.hessian import HessianSolver, assemble, pair_data
 
 
+@njit(cache=True)
+def affine_force_rows(ii, jj, rv, first, second, A, nrows):
+    """Ξ = H·(A x) of Eq. (5) on the particles 0..nrows−1, (nrows, d), ε/λ: the pair
+    blocks K_ι·(A x_ι) of Eq. (B7) (the product of
+    :func:`~glass2epm.core.contractions.bond_hv`), +on j and −on i, evaluated on the pair
+    separations x_ι (never on absolute positions). Ends numbered ≥ nrows (a frozen
+    shell) get nothing. The one place Ξ is formed: the global solve
+    (:func:`affine_force`, nrows = N) and the restricted one
+    (:func:`restricted_velocity`) both call it."""
+    m, d = rv.shape
+    out = np.zeros((nrows, d))
+    ax = np.empty(d)
+    for p in range(m):
+        xa = 0.0
+        for a in range(d):
+            ax[a] = C.row_dot(A, a, rv, p)
+            xa += rv[p, a] * ax[a]
+        c = second[p] * xa
+        i = ii[p]
+        j = jj[p]
+        for a in range(d):
+            g = c * rv[p, a] + first[p] * ax[a]
+            if j < nrows:
+                out[j, a] += g
+            if i < nrows:
+                out[i, a] -= g
+    return out
+
+
 def affine_force(ii, jj, rv, first, second, A, n: int) -> np.ndarray:
-    """Ξ = H·(A x) of Eq. (5), evaluated on the pair separations (N, d), ε/λ: the pair
-    blocks K_ι·(A x_ι) of Eq. (B7) (:func:`~glass2epm.core.contractions.bond_hv`),
-    +on j and −on i."""
-    ax = C.apply_matrix(np.asarray(A, dtype=float), rv)
-    return C.scatter(ii, jj, C.bond_hv(rv, first, second, ax), n)
+    """Ξ = H·(A x) of Eq. (5) for all N particles, (N, d), ε/λ (:func:`affine_force_rows`)."""
+    return affine_force_rows(ii, jj, rv, first, second, np.asarray(A, dtype=float), n)
+
+
+@njit(cache=True)
+def restricted_velocity(rv, r, der, ci, cj, nf, A, env, ptr, efirst):
+    """ẋ_F of Eq. (5) restricted to the free particles 0..nf−1 of a local subsystem
+    whose other particles are held fixed: H_FF ẋ_F = −[H·(A x)]_F, λ per unit strain.
+
+    ``rv, r, der``: pair separations, lengths and radial derivatives φ', φ'' (rows 1, 2
+    of ``der``) of the pairs (ci, cj) (ci free); ``env, ptr, efirst``: the factor of
+    H_FF in envelope storage (:func:`glass2epm.mechanics.local.local_hessian`). Used by
+    the frozen-matrix method (:mod:`glass2epm.yieldstress.frozen`)."""
+    first, second = C.first_second_all(r, der[1], der[2])
+    d = rv.shape[1]
+    b = -affine_force_rows(ci, cj, rv, first, second, A, nf).reshape(d * nf)
+    envelope_backsolve(env, ptr, efirst, d * nf, b, d)
+    return b.reshape((nf, d))
 
 
 def nonaffine_velocity(conf: Configuration, A: np.ndarray, ff: ForceField | None = None,

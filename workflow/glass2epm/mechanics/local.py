@@ -13,7 +13,8 @@ x_c λ_ij + ``SKIN`` (:func:`local_pairs`).
   −φ'/r x_ι of Eq. B1);
 * :func:`local_hessian` — the free–free Hessian H_FF (pair blocks of Eq. B7) in envelope
   storage, factorised (:mod:`glass2epm.mechanics.envelope`);
-* :func:`local_tangent` — Eq. (5) restricted to the free rows, H_FF ẋ_F = −[H·(A x)]_F;
+* Eq. (5) restricted to the free rows, H_FF ẋ_F = −[H·(A x)]_F, is the one linear-response
+  module's :func:`glass2epm.mechanics.linear_response.restricted_velocity`;
 * :func:`local_fire` — FIRE on the free particles: the same step as the global
   minimiser (:func:`glass2epm.mechanics.minimize.fire_step`);
 * :func:`local_newton` — full Newton with backtracking (the local analogue of the
@@ -153,32 +154,6 @@ def local_hessian(rv, r, der, ci, cj, nf):
                 env[ptr[r_] + r_ - first[r_]] = 1.0
     ok = envelope_factor(env, ptr, first, nd, d)
     return env, ptr, first, ok
-
-
-@njit(cache=True)
-def local_tangent(rv, r, der, ci, cj, nf, A, env, ptr, first):
-    """ẋ on the free particles: H_FF ẋ = −[H·(A x)]_F (Eq. 5 restricted)."""
-    d = rv.shape[1]
-    b = np.zeros(d * nf)
-    ax = np.empty(d)
-    for p in range(ci.shape[0]):
-        if der[1, p] == 0.0 and der[2, p] == 0.0:
-            continue
-        f1, f2 = first_second(r[p], der[1, p], der[2, p])
-        xa = 0.0
-        for a in range(d):
-            s = 0.0
-            for c in range(d):
-                s += A[a, c] * rv[p, c]
-            ax[a] = s
-            xa += rv[p, a] * s
-        for a in range(d):
-            g = f2 * xa * rv[p, a] + f1 * ax[a]  # K·(A x_ι)
-            if cj[p] < nf:
-                b[d * cj[p] + a] -= g
-            b[d * ci[p] + a] += g
-    envelope_backsolve(env, ptr, first, d * nf, b, d)
-    return b.reshape((nf, d))
 
 
 @njit(cache=True)

@@ -12,6 +12,9 @@ import numpy as np
 from numba import njit
 
 from glass2epm.core.model import Model
+from glass2epm.core.neighbors import cell_widths, fractional_coords, packed_lists
+
+build_lists = packed_lists  # the builder lives with the one neighbour query
 
 # Positions are wrapped into the cell at each list build and then move continuously
 # (``SwapMC.xoff`` keeps the unwrapping offsets). Between builds the physical separation
@@ -27,13 +30,13 @@ from glass2epm.core.model import Model
 # moved less than the skin in total, see the module docstring), so a move of i scans
 # only the prefix for its size class: about 2/3 of the max-cutoff list in 2D.
 #
-# Measured against ``neighbors.VerletList(per_pair=False, full=True)``: that list would
-# do, but this builder (cells of half the list range, images and size classes in one
-# pass) is ≈ 2.4x faster at N = 10⁴, runs inside the trial loop, and the packed
-# entries save the minimum-image arithmetic per candidate. ``core.neighbors._cell_sort``
-# is not reused for the cell sort either: it maps s·n_cell rounding up to n_cell (s just
-# below 1) to cell 0 by a modulo, while the image codes here need the clamp to n_cell − 1,
-# and it sorts by argsort where a counting sort suffices.
+# The builder itself is ``core.neighbors.packed_lists``: the one cell binning and cell
+# stencil of the neighbour query, with this output format (packed entries, image codes,
+# size-class prefixes). Measured against ``neighbors.VerletList(per_pair=False, full=True)``
+# (the same pairs in CSR form): ≈ 2.4x faster at N = 10⁴ (cells of half the list range,
+# images and size classes in one pass); it runs inside the trial loop, and the packed
+# entries save the minimum-image arithmetic per candidate. Here: wrapping, the spatial
+# re-sort and the size classes, which only SWAP MC needs.
 
 _CODE_BITS = 5
 _CODE_MASK = 31
@@ -55,24 +58,10 @@ def image_shifts(h):
 
 
 @njit(cache=True)
-def _fractional(x, h):
-    """s = h⁻¹ x (h upper triangular), by back substitution."""
-    n, d = x.shape
-    s = np.empty((n, d))
-    for i in range(n):
-        for a in range(d - 1, -1, -1):
-            v = x[i, a]
-            for b in range(a + 1, d):
-                v -= h[a, b] * s[i, b]
-            s[i, a] = v / h[a, a]
-    return s
-
-
-@njit(cache=True)
 def _wrap_into_cell(x, xoff, h):
     """In place: x → its image in the primary cell, xoff += the lattice shift removed."""
     n, d = x.shape
-    s = _fractional(x, h)
+    s = fractional_coords(x, h)
     for i in range(n):
         for a in range(d):
             f = math.floor(s[i, a])
@@ -86,183 +75,6 @@ def _wrap_into_cell(x, xoff, h):
             xoff[i, a] += x[i, a] - v
             x[i, a] = v
     return s
-
-
-@njit(cache=True)
-def _widths(h):
-    """Perpendicular widths of the cell (distance between opposite faces)."""
-    d = h.shape[0]
-    hinv = np.linalg.inv(h)
-    w = np.empty(d)
-    for a in range(d):
-        t = 0.0
-        for b in range(d):
-            t += hinv[a, b] * hinv[a, b]
-        w[a] = 1.0 / math.sqrt(t)
-    return w
-
-
-@njit(cache=True)
-def build_lists(x, h, rlist, radii2):
-    """Packed full lists of all partners within ``rlist`` of wrapped positions x.
-
-    Returns (start, ent, ends): i's entries are ent[start[i]:start[i+1]], grouped by
-    size-class radius so that ends[i, m] ends a prefix holding exactly those with
-    distance² < radii2[m] (radii2 increasing, its last value ≥ rlist²). ``rlist`` must
-    be below half the smallest perpendicular width of the cell (one image per pair).
-    Cells in fractional coordinates (valid for any tilt) of perpendicular width ≥ rlist/K
-    with a (2K+1)^d stencil, K = 2 where the cell allows 5 cells per direction, else 1;
-    cells too small for 3 per direction fall back to all pairs × all 3^d images.
-    """
-    n, d = x.shape
-    nl = radii2.shape[0]
-    s = _fractional(x, h)
-    w = _widths(h)
-    ncell = np.ones(3, dtype=np.int64)
-    K = 2
-    for a in range(d):
-        if int(math.floor(K * w[a] / rlist)) < 2 * K + 1:
-            K = 1
-    for a in range(d):
-        if int(math.floor(w[a] / rlist)) < 3:
-            K = 0
-    for a in range(d):
-        ncell[a] = int(math.floor(K * w[a] / rlist)) if K > 0 else 1
-    ntot = ncell[0] * ncell[1] * ncell[2]
-    span = 2 * max(K, 1) + 1
-    noff = span**d
-    # particles sorted by cell
-    cid = np.zeros(n, dtype=np.int64)
-    cstart = np.zeros(ntot + 1, dtype=np.int64)
-    for i in range(n):
-        c = 0
-        for a in range(d - 1, -1, -1):
-            k = min(int(s[i, a] * ncell[a]), ncell[a] - 1)
-            c = c * ncell[a] + k
-        cid[i] = c
-        cstart[c + 1] += 1
-    for c in range(ntot):
-        cstart[c + 1] += cstart[c]
-    fill = cstart[:-1].copy()
-    cperm = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        cperm[fill[cid[i]]] = i
-        fill[cid[i]] += 1
-    sc = np.zeros((n, 3))  # fractional positions in cell order (contiguous scans)
-    for q in range(n):
-        for a in range(d):
-            sc[q, a] = s[cperm[q], a]
-    # for each cell, its stencil cells with the lattice image they are seen through
-    ncl = np.empty((ntot, noff), dtype=np.int64)
-    nco = np.empty((ntot, noff), dtype=np.int64)
-    nim = np.zeros((ntot, noff, 3))
-    for c in range(ntot):
-        k0 = c % ncell[0]
-        k1 = (c // ncell[0]) % ncell[1]
-        k2 = c // (ncell[0] * ncell[1])
-        kk = (k0, k1, k2)
-        for o in range(noff):
-            oo = o
-            cc = 0
-            mul = 1
-            code = 0
-            m3 = 1
-            for a in range(d):
-                off = oo % span - (span - 1) // 2
-                oo //= span
-                k = kk[a] + off
-                img = 0
-                if K > 0:
-                    if k < 0:
-                        k += ncell[a]
-                        img = -1
-                    elif k >= ncell[a]:
-                        k -= ncell[a]
-                        img = 1
-                else:
-                    k = 0
-                    img = off
-                cc += k * mul
-                mul *= ncell[a]
-                nim[c, o, a] = img
-                code += (img + 1) * m3
-                m3 *= 3
-            ncl[c, o] = cc
-            nco[c, o] = code
-    # capacities: no reallocation inside the loops
-    bcap = 1
-    etot = 0
-    for c in range(ntot):
-        m = 0
-        for o in range(noff):
-            cc = ncl[c, o]
-            m += cstart[cc + 1] - cstart[cc]
-        bcap = max(bcap, m)
-        etot += m * (cstart[c + 1] - cstart[c])
-    ent = np.empty(etot, dtype=np.int32)
-    bj = np.empty(bcap, dtype=np.int64)
-    bb = np.empty(bcap, dtype=np.int64)
-    nb = np.zeros(nl + 1, dtype=np.int64)
-    start = np.zeros(n + 1, dtype=np.int64)
-    ends = np.empty((n, nl), dtype=np.int64)
-    rl2 = rlist * rlist
-    center = (3**d - 1) // 2
-    h00 = h[0, 0]
-    h01 = h[0, 1]
-    h11 = h[1, 1]
-    h02 = h[0, 2] if d == 3 else 0.0
-    h12 = h[1, 2] if d == 3 else 0.0
-    h22 = h[2, 2] if d == 3 else 0.0
-    pos = 0
-    for i in range(n):
-        ci = cid[i]
-        cnt = 0
-        si0 = s[i, 0]
-        si1 = s[i, 1]
-        si2 = s[i, 2] if d == 3 else 0.0
-        nb[:] = 0
-        for o in range(noff):
-            cc = ncl[ci, o]
-            code = nco[ci, o]
-            n0 = nim[ci, o, 0] - si0
-            n1 = nim[ci, o, 1] - si1
-            n2 = nim[ci, o, 2] - si2
-            for q in range(cstart[cc], cstart[cc + 1]):
-                d0 = sc[q, 0] + n0
-                d1 = sc[q, 1] + n1
-                if d == 2:
-                    v0 = h00 * d0 + h01 * d1
-                    v1 = h11 * d1
-                    r2 = v0 * v0 + v1 * v1
-                else:
-                    d2 = sc[q, 2] + n2
-                    v0 = h00 * d0 + h01 * d1 + h02 * d2
-                    v1 = h11 * d1 + h12 * d2
-                    v2 = h22 * d2
-                    r2 = v0 * v0 + v1 * v1 + v2 * v2
-                if r2 < rl2:
-                    j = cperm[q]
-                    if j == i and code == center:
-                        continue
-                    # size-class bucket: the first m with r2 < radii2[m] (branch-free count)
-                    lo = 0
-                    for m in range(nl - 1):
-                        lo += r2 >= radii2[m]
-                    bj[cnt] = j * 32 + code
-                    bb[cnt] = lo
-                    nb[lo + 1] += 1
-                    cnt += 1
-        # counting sort by bucket; prefix m ends after buckets 0..m
-        for m in range(nl):
-            nb[m + 1] += nb[m]
-            ends[i, m] = pos + nb[m + 1]
-        for p in range(cnt):
-            b = bb[p]
-            ent[pos + nb[b]] = np.int32(bj[p])
-            nb[b] += 1
-        pos += cnt
-        start[i + 1] = pos
-    return start, ent[:pos].copy(), ends
 
 
 @njit(cache=True)
@@ -302,13 +114,13 @@ def _rebuild(x, xoff, sizes, x0, order, h, rlist, radii2, resort):
     """
     s = _wrap_into_cell(x, xoff, h)
     if resort:
-        perm = _spatial_perm(s, _widths(h), 2.0)
+        perm = _spatial_perm(s, cell_widths(h), 2.0)
         _permute_rows(x, perm)
         _permute_rows(xoff, perm)
         _permute_rows(sizes, perm)
         _permute_rows(x0, perm)
         _permute_rows(order, perm)
-    return build_lists(x, h, rlist, radii2)
+    return packed_lists(x, h, rlist, radii2)
 
 
 def _level_radii(model: Model, skin: float, n_levels: int = N_LEVELS):

@@ -265,10 +265,14 @@ def _row_dev(sig, ref, row, n):
 
 
 @njit(cache=True, fastmath=True)
-def _kick_rows(sig, ka, kb, kc, mode, xj, yj, L, drop, ca, cb, cc, shift):
+def _kick_rows(sig, K, mode, xj, yj, L, drop, coef, shift):
     """σ += Δ·K_ψ(r − r_j) + shift on every site (the hot loop: plain arrays, so that it vectorises).
+    ``K`` = (K_a, K_b, K_c) the propagator rows, ``coef`` = (c_a, c_b, c_c) their weights for the
+    drawn angle ψ (mode 1; mode 0 uses K_a alone): tuples, unpacked at no cost.
     K[ox, (y − yj) mod L] is read in two contiguous runs, y ≥ yj and y < yj. Indices are unsigned:
     numba then emits no negative-index wraparound, and LLVM vectorises the runs (3× measured)."""
+    ka, kb, kc = K
+    ca, cb, cc = coef
     uL = uint64(L)
     uy = uint64(yj)
     n1 = uL - uy
@@ -310,7 +314,7 @@ def _kick(st, kicks, j, drop, L, rates, margin):
         xj = j // L
         yj = j - xj * L
         s_self = sig[j]
-        _kick_rows(sig, kicks.Ka, kicks.Kb, kicks.Kc, kicks.mode, xj, yj, L, drop, ca, cb, cc, shift)
+        _kick_rows(sig, (kicks.Ka, kicks.Kb, kicks.Kc), kicks.mode, xj, yj, L, drop, (ca, cb, cc), shift)
         ad = abs(drop)
         ash = abs(shift)
         for x in range(L):

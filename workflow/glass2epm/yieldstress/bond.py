@@ -256,9 +256,7 @@ def _pair_rows(rv, pre, A):
     for p in prange(m):
         xv = 0.0
         for a in range(d):
-            s = 0.0
-            for c in range(d):
-                s += A[a, c] * rv[p, c]
+            s = C.row_dot(A, a, rv, p)
             out[p, a] = rv[p, a]
             out[p, d + a] = s
             xv += rv[p, a] * s

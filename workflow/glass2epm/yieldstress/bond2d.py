@@ -24,15 +24,17 @@ _D10, _D11, _D20, _D21, _A0, _A1, _R0, _R1 = range(8)
 
 
 @njit(cache=True)
-def _assemble_free_block2(li, lj, bd, m, nf, glob, hdiag, istart, jstart, pin, env, fb, bptr,
-                          touched):
+def _assemble_free_block2(li, lj, bd, m, nf, glob, hdiag, incidence, pin, store, touched):
     """2D: H_FF of one cavity into block-envelope storage
     (:func:`glass2epm.mechanics.envelope.block_envelope_layout`), lower triangle: the diagonal blocks
     of the free particles (``glob``: their particle indices; ``hdiag`` from
     :func:`_diagonal_blocks`) and −[(second) x xᵀ + (first) 1] (Eq. B7) for every
     free–free bond (columns of ``bd``: rows 0, 1 x_ι; 6, 7 (first), (second)). ``pin``
     (or −1), particles without a pair (``istart``, ``jstart`` of :func:`_incidence`)
-    and padding get identity rows; ``touched`` (≥ 2·nb) marks the others."""
+    and padding get identity rows; ``touched`` (≥ 2·nb) marks the others. ``incidence`` =
+    (istart, jstart); ``store`` = (env, fb, bptr), the block-envelope arrays."""
+    istart, jstart = incidence
+    env, fb, bptr = store
     nb = fb.shape[0]
     for k in range(bptr[nb]):
         env[k] = 0.0
@@ -72,10 +74,13 @@ def _assemble_free_block2(li, lj, bd, m, nf, glob, hdiag, istart, jstart, pin, e
 
 
 @njit(cache=True)
-def _scatter_solve2(gi, gj, g, r0, r1, m, env, fb, fd, bptr, dinv, active, nf, u):
+def _scatter_solve2(gi, gj, g, rows, m, factor, active, nf, u):
     """u_F = H_FF⁻¹ b_F (2D, block-envelope factor) with b = −(particle field of the pair
     vectors (g[r0, p], g[r1, p])): +g on the i end, −g on the j end (frozen ends write
-    to the zero slot, cleared after); rattlers, the pinned particle and padding get 0."""
+    to the zero slot, cleared after); rattlers, the pinned particle and padding get 0.
+    ``rows`` = (r0, r1); ``factor`` = (env, fb, fd, bptr, dinv), the block-envelope factor."""
+    r0, r1 = rows
+    env, fb, fd, bptr, dinv = factor
     nb = fb.shape[0]
     for k in range(4 * nb):
         u[k] = 0.0
@@ -202,7 +207,7 @@ def _pass_obs(gi, gj, bd, w, u, B, wk, m, out):
         r1 = _h2(f1, f2, xb, x1, bd1) + f1 * xb1
         r2 = (_t3(f2, f3, xb, x1, x1, bd1, bd1, s11) + 2.0 * _h2(f1, f2, xb1, x1, b1d1)
               + _h2(f1, f2, xb, x2, bd2) + f1 * xb2)
-        m4 = _m4(f2, f3, f4, xb, x1, x1, x1, bd1, bd1, bd1, s11, s11, s11)
+        m4 = _m4(f2, f3, f4, (xb, x1, x1, x1), (bd1, bd1, bd1, s11, s11, s11))
         t = (_t3(f2, f3, xb1, x1, x1, b1d1, b1d1, s11) + _t3(f2, f3, xb, x1, x2, bd1, bd2, s12)
              + _h2(f1, f2, xb1, x2, b1d2) + _h2(f1, f2, xb2, x1, b2d1))
         r3 = m4 + 3.0 * t + _h2(f1, f2, xb, x3, bd3) + f1 * xb3
@@ -247,15 +252,15 @@ def _site_expansion2(pt, wb, m, floating, A, B, nf, relax, env):
     bptr = bptrw[:nb + 1]
     if bptr[nb] > env.shape[0]:
         env = np.empty(2 * bptr[nb])
-    _assemble_free_block2(li, lj, bd, m, nf, glob, hdiag, istart, jstart, 0 if floating else -1,
-                          env, fb, bptr, touched)
+    _assemble_free_block2(li, lj, bd, m, nf, glob, hdiag, (istart, jstart), 0 if floating else -1,
+                          (env, fb, bptr), touched)
     if not block_envelope_factor(env, fb, fd, bptr, dinv):
         return False, env
     # Eq. (5): the right-hand side −[H·(A x)]_F is a property of the pairs (rows 4, 5)
-    _scatter_solve2(gi, gj, bd, 4, 5, m, env, fb, fd, bptr, dinv, touched, nf, u)
+    _scatter_solve2(gi, gj, bd, (4, 5), m, (env, fb, fd, bptr, dinv), touched, nf, u)
     _pass_d1(gi, gj, bd, u, A, wk, m)
-    _scatter_solve2(gi, gj, wk, _R0, _R1, m, env, fb, fd, bptr, dinv, touched, nf, u)
+    _scatter_solve2(gi, gj, wk, (_R0, _R1), m, (env, fb, fd, bptr, dinv), touched, nf, u)
     _pass_d2(gi, gj, bd, u, A, wk, m)
-    _scatter_solve2(gi, gj, wk, _R0, _R1, m, env, fb, fd, bptr, dinv, touched, nf, u)
+    _scatter_solve2(gi, gj, wk, (_R0, _R1), m, (env, fb, fd, bptr, dinv), touched, nf, u)
     _pass_obs(gi, gj, bd, w, u, B, wk, m, out)
     return True, env

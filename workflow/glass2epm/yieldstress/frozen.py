@@ -52,7 +52,8 @@ from glass2epm.core.neighbors import _query_capacity, cell_grid, query
 from glass2epm.mechanics.envelope import envelope_backsolve
 from glass2epm.mechanics.expansion import numba_threads
 from glass2epm.mechanics.local import (SKIN, local_eval, local_forces, local_hessian, local_newton,
-                                       local_pairs, local_relax, local_tangent, max_disp2)
+                                       local_pairs, local_relax, max_disp2)
+from glass2epm.mechanics.linear_response import restricted_velocity
 from glass2epm.yieldstress.bond import component_matrix
 from glass2epm.yieldstress.cavity import cavity_volume
 from glass2epm.yieldstress.records import FrozenCurve, FrozenModel, FrozenProtocol
@@ -134,7 +135,7 @@ def _modulus(X0, sizes, nf, pm, pr):
     env, ptr, first, ok = local_hessian(rv, r, der, ci, cj, nf)
     if not ok:
         return np.nan
-    xdot = local_tangent(rv, r, der, ci, cj, nf, A, env, ptr, first)
+    xdot = restricted_velocity(rv, r, der, ci, cj, nf, A, env, ptr, first)
     T = np.empty((n, d))
     _rows_times(A, X0, 0, n, T)
     for i in range(nf):
@@ -189,7 +190,7 @@ def _aqs(X0, sizes, nf, pm, pr, direction, sgn, seed, curve_g, curve_s):
         g = direction * k * step
         Dn = expm_small(g * A)
         # predictor: D(δ)·x + δ·ẋ on the free particles, D(γ)·x₀ on the frozen ones
-        xdot = local_tangent(rv, r, der, ci, cj, nf, A, env, ptr, first)
+        xdot = restricted_velocity(rv, r, der, ci, cj, nf, A, env, ptr, first)
         Xp = np.empty((n, d))
         _rows_times(Dst, X, 0, nf, Xp)
         for i in range(nf):
