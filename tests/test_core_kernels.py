@@ -116,7 +116,8 @@ def test_packed_lists_match_brute_force(dim, preset, tilt, n):
     exactly the pairs within the list range, each with the image that realises its separation,
     and each size-class prefix holds exactly the pairs closer than its radius; checked against
     all pairs × all 3^d images (n = 60: the all-images fallback; 1500: cells, K = 1 or 2)."""
-    from glass2epm.core.neighbors import fractional_coords, packed_lists
+    from glass2epm.core.cells import fractional_coords
+    from glass2epm.core.neighbors import packed_lists
     from glass2epm.prepare.mclists import image_shifts
 
     m = Model.from_preset(preset, dim=dim)

@@ -163,7 +163,8 @@ def test_kernels_take_named_state_not_long_argument_lists():
 
 @pytest.mark.parametrize("marker, home", [
     ("def packed_lists(", "glass2epm.core.neighbors"),  # SWAP MC's lists: with the one neighbour query
-    ("def cell_coord(", "glass2epm.core.neighbors"),
+    ("def cell_coord(", "glass2epm.core.cells"),
+    ("def cell_stencil(", "glass2epm.core.cells"),
     ("def affine_force_rows(", "glass2epm.mechanics.linear_response"),  # Ξ of Eq. 5, global and restricted
 ])
 def test_one_neighbour_query_and_one_eq5(marker, home):
@@ -175,4 +176,4 @@ def test_one_neighbour_query_and_one_eq5(marker, home):
 
     counting = re.compile(r"cstart\[.+ \+ 1\] \+= 1|argsort\(cid")
     binning = sorted(m for m, p in _modules().items() if counting.search(p.read_text()))
-    assert binning == ["glass2epm.core.neighbors"], binning
+    assert binning == ["glass2epm.core.cells"], binning

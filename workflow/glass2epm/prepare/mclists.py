@@ -12,7 +12,8 @@ import numpy as np
 from numba import njit
 
 from glass2epm.core.model import Model
-from glass2epm.core.neighbors import cell_widths, fractional_coords, packed_lists
+from glass2epm.core.cells import cell_widths, fractional_coords
+from glass2epm.core.neighbors import packed_lists
 
 build_lists = packed_lists  # the builder lives with the one neighbour query
 
