@@ -52,6 +52,15 @@ class PairModel(NamedTuple):
     na: float  # non-additivity n_a of λ_ij
     hb: int  # β/2
     coeffs: np.ndarray  # smoothing coefficients c_0, c_2, ..., c_2q
+    fast: int  # 1 where the β = 10, q = 3 loops apply (hb = 5, 4 coefficients)
+    k: tuple  # (x_c², n_a, c_0, c_2, c_4, c_6): the scalars those loops take (zeros if not fast)
+
+    @classmethod
+    def of(cls, xc2: float, na: float, hb: int, coeffs: np.ndarray) -> "PairModel":
+        c = np.ascontiguousarray(coeffs, dtype=float)
+        fast = int(hb == 5 and c.shape[0] == 4)
+        k = (float(xc2), float(na)) + (tuple(float(v) for v in c) if fast else (0.0,) * 4)
+        return cls(float(xc2), float(na), int(hb), c, fast, k)
 
 
 class PackedLists(NamedTuple):
@@ -213,7 +222,7 @@ def _ddisp_fast(i, dd, x, sizes, ent, shifts, span, k):
     """As :func:`_ddisp` for β = 10, q = 3, branch-free (both φ evaluated, then selected).
 
     ``dd`` = (Δx, Δy, Δz) the trial move, ``span`` = (first, end) the entries scanned,
-    ``k`` = (x_c², n_a, c_0, c_2, c_4, c_6) (:func:`_fast_constants`): tuples, unpacked
+    ``k`` = (x_c², n_a, c_0, c_2, c_4, c_6) (``PairModel.k``): tuples, unpacked
     into registers at no cost, where record fields cost (see the module docstring).
 
     Written out, not through :func:`_disp_pair`: in this loop the inlined helpers (and
@@ -299,26 +308,19 @@ def _dsize_fast(i, lo, ln, skip, x, sizes, ent, shifts, span, k):
 
 
 @njit(cache=True, inline="always")
-def _fast_constants(pm):
-    """(x_c², n_a, c_0, c_2, c_4, c_6): the pair constants of the β = 10, q = 3 loops."""
-    cf = pm.coeffs
-    return (pm.xc2, pm.na, cf[0], cf[1], cf[2], cf[3])
-
-
-@njit(cache=True, inline="always")
 def _ddisp_any(i, dd, x, sizes, nl, span, pm):
     """ΔU of moving i by dd over the entries ``span``: the β = 10, q = 3 variant where it
     applies (tested against the generic loop), else :func:`_ddisp`."""
-    if pm.hb == 5 and pm.coeffs.shape[0] == 4:
-        return _ddisp_fast(i, dd, x, sizes, nl.ent, nl.shifts, span, _fast_constants(pm))
+    if pm.fast == 1:
+        return _ddisp_fast(i, dd, x, sizes, nl.ent, nl.shifts, span, pm.k)
     return _ddisp(i, dd, x, sizes, nl, span[1], pm)
 
 
 @njit(cache=True, inline="always")
 def _dsize_any(i, lo, ln, skip, x, sizes, nl, span, pm):
     """ΔU of changing λ_i from lo to ln (pair with ``skip`` left out), as :func:`_ddisp_any`."""
-    if pm.hb == 5 and pm.coeffs.shape[0] == 4:
-        return _dsize_fast(i, lo, ln, skip, x, sizes, nl.ent, nl.shifts, span, _fast_constants(pm))
+    if pm.fast == 1:
+        return _dsize_fast(i, lo, ln, skip, x, sizes, nl.ent, nl.shifts, span, pm.k)
     return _dsize(i, lo, ln, skip, x, sizes, nl, span[1], pm)
 
 

@@ -136,7 +136,7 @@ class SwapMC:
         self.shifts = image_shifts(self.box.h)
         self.step = step
         self.xref = self.x.copy()
-        self._pm = PairModel(float(m.xc) * float(m.xc), float(m.na), int(m.half_beta), self._coeffs)
+        self._pm = PairModel.of(float(m.xc) * float(m.xc), float(m.na), int(m.half_beta), self._coeffs)
         self._state = MCState(self.x, self.xoff, self.sizes, self.x0, self.order, self.xref, self.rng,
                               self.st, self.info)
         self._rebuild(resort=self.resort_every > 0)
