@@ -39,7 +39,7 @@ import numpy as np
 from glass2epm.prepare import swapmc
 from glass2epm.core.box import Box
 from glass2epm.core.model import Model
-from glass2epm.core.neighbors import VerletList
+from glass2epm.core.neighbors import VerletList, packed_lists
 
 
 def _prepare(preset, dim, N, T, sweeps, seed=1):
@@ -83,13 +83,13 @@ def _time_builds(mc, repeats):
     sizes = mc.sizes.copy()
     box = Box(mc.box.h.copy())
     vl = VerletList(mc.model, skin=mc.skin, per_pair=False, full=True)
-    swapmc.build_lists(x, box.h, mc.rlist, mc._radii2)
+    packed_lists(x, box.h, mc.rlist, mc._radii2)
     vl.build(x, sizes, box)
     ours, peer = [], []
     for _ in range(repeats):
         t = time.thread_time()
         swapmc._wrap_into_cell(x, xoff, box.h)
-        start, ent, ends = swapmc.build_lists(x, box.h, mc.rlist, mc._radii2)
+        start, ent, ends = packed_lists(x, box.h, mc.rlist, mc._radii2)
         ours.append(time.thread_time() - t)
         t = time.thread_time()
         vl.build(x, sizes, box)

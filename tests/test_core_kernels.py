@@ -152,8 +152,9 @@ def test_packed_lists_match_brute_force(dim, preset, tilt, n):
 
 
 def test_swap_mc_fast_loops_match_generic():
-    """The β = 10, q = 3 SWAP MC loops (``_ddisp_fast``, ``_dsize_fast``) against the generic
-    branching loops on the same packed lists, for displacement and size changes."""
+    """The β = 10, q = 3 SWAP MC loops (``_ddisp_fast``, ``_dsize_fast``, ``_dswap_fast``)
+    against the generic branching loops on the same packed lists, for displacements, size
+    changes and whole swaps."""
     from glass2epm.prepare import kernels as K
     from glass2epm.prepare import swapmc
 
@@ -177,3 +178,8 @@ def test_swap_mc_fast_loops_match_generic():
         fast = K._dsize_fast(i, lo, ln, j, mc.x, mc.sizes, nl.ent, nl.shifts, (nl.start[i], end), k)
         gen = K._dsize(i, lo, ln, j, mc.x, mc.sizes, nl, end, pm)
         assert fast == pytest.approx(gen, rel=1e-12, abs=1e-12)
+        if j != i:  # a whole swap, fast route against the generic one
+            fast = K._dswap_fast(i, j, mc.x, mc.sizes, nl.start, nl.ends, nl.ent, nl.shifts,
+                                 (nl.lam_lo, nl.inv_dl), k)
+            gen = K._dswap(i, j, mc.x, mc.sizes, nl, pm)
+            assert fast == pytest.approx(gen, rel=1e-12, abs=1e-12) and gen != 0.0

@@ -19,10 +19,11 @@ import numpy as np
 from numba import njit, prange
 
 from glass2epm.core.box import guarded_separation, image_guard
+from glass2epm.core.cells import bin_by_cell
 from glass2epm.core.contractions import (apply_matrix, pair_diff, prefactors, prefactors_into,
                                          scatter, scatter_scalar)
 from glass2epm.core.model import pair_size, radial_derivatives_into
-from glass2epm.core.neighbors import (CellList, PairRows, _cell_sort, _csr_offsets,
+from glass2epm.core.neighbors import (CellList, PairRows, _csr_offsets,
                                       _neighbour_cells, cell_span, store_pair)
 
 
@@ -74,7 +75,7 @@ def _pair_table(x, sizes, h, s, ncell, xc, na, nchunks, room):
     n, d = x.shape
     # records are rebuilt inside the threaded loops: numba's parfor lowering cannot take
     # a named tuple in from outside (NameError in the generated gufunc)
-    cid, order, cstart = _cell_sort(s, ncell)
+    cid, order, cstart = bin_by_cell(s, ncell)
     ncells = _neighbour_cells(ncell)
     xc2 = xc * xc
     counts = np.zeros(n, dtype=np.int64)

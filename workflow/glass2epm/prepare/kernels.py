@@ -66,7 +66,7 @@ class PairModel(NamedTuple):
 
 
 class PackedLists(NamedTuple):
-    """Packed full neighbour lists (``mclists.build_lists``) and what decodes them."""
+    """Packed full neighbour lists (``core.neighbors.packed_lists``) and what decodes them."""
 
     start: np.ndarray  # i's entries are ent[start[i]:start[i+1]]
     ent: np.ndarray  # j·32 + image code
@@ -310,44 +310,31 @@ def _dsize_fast(i, lo, ln, skip, x, sizes, ent, shifts, span, k):
 
 
 @njit(cache=True, inline="always")
-def _ddisp_any(i, dd, x, sizes, nl, span, pm):
-    """ΔU of moving i by dd over the entries ``span``: the β = 10, q = 3 variant where it
-    applies (tested against the generic loop), else :func:`_ddisp`."""
-    if pm.fast == 1:
-        return _ddisp_fast(i, dd, x, sizes, nl.ent, nl.shifts, span, pm.k)
-    return _ddisp(i, dd, x, sizes, nl, span[1], pm)
-
-
-@njit(cache=True, inline="always")
-def _dsize_any(i, lo, ln, skip, x, sizes, nl, span, pm):
-    """ΔU of changing λ_i from lo to ln (pair with ``skip`` left out), as :func:`_ddisp_any`."""
-    if pm.fast == 1:
-        return _dsize_fast(i, lo, ln, skip, x, sizes, nl.ent, nl.shifts, span, pm.k)
-    return _dsize(i, lo, ln, skip, x, sizes, nl, span[1], pm)
+def _swap_level(i, j, sizes, lam_lo, inv_dl, nlev):
+    """The size class whose list prefix covers both partners of a swap of λ_i and λ_j."""
+    return max(_level(sizes[i], lam_lo, inv_dl, nlev), _level(sizes[j], lam_lo, inv_dl, nlev))
 
 
 @njit(cache=True, inline="always")
 def _dswap(i, j, x, sizes, nl, pm):
-    """ΔU of exchanging λ_i and λ_j: i's pairs (except (i, j)) with λ_i → λ_j, then j's."""
-    ends = nl.ends
-    nlev = ends.shape[1]
-    m = max(_level(sizes[i], nl.lam_lo, nl.inv_dl, nlev), _level(sizes[j], nl.lam_lo, nl.inv_dl, nlev))
+    """ΔU of exchanging λ_i and λ_j: i's pairs (except (i, j)) with λ_i → λ_j, then j's
+    (the generic loops; :func:`_dswap_fast` for β = 10, q = 3)."""
+    m = _swap_level(i, j, sizes, nl.lam_lo, nl.inv_dl, nl.ends.shape[1])
     de = 0.0
     for t in range(2):  # one copy of the loop body (compile time)
         a = i if t == 0 else j
         b = j if t == 0 else i
-        de += _dsize_any(a, sizes[a], sizes[b], b, x, sizes, nl, (nl.start[a], ends[a, m]), pm)
+        de += _dsize(a, sizes[a], sizes[b], b, x, sizes, nl, nl.ends[a, m], pm)
     return de
 
 
 @njit(cache=True, inline="always")
 def _dswap_fast(i, j, x, sizes, start, ends, ent, shifts, lev, k):
     """:func:`_dswap` for β = 10, q = 3 on the list arrays themselves (``lev`` = (λ_lo, 1/Δλ)
-    of the size classes, ``k`` = ``PairModel.k``): what the trial loop calls, see there."""
-    nlev = ends.shape[1]
-    m = max(_level(sizes[i], lev[0], lev[1], nlev), _level(sizes[j], lev[0], lev[1], nlev))
+    of the size classes, ``k`` = ``PairModel.k``; the trial loop's call, see there)."""
+    m = _swap_level(i, j, sizes, lev[0], lev[1], ends.shape[1])
     de = 0.0
-    for t in range(2):  # one copy of the loop body (compile time)
+    for t in range(2):
         a = i if t == 0 else j
         b = j if t == 0 else i
         de += _dsize_fast(a, sizes[a], sizes[b], b, x, sizes, ent, shifts, (start[a], ends[a, m]), k)
@@ -359,12 +346,16 @@ def delta_energy_displacement(i, disp, x, sizes, nl, pm):
     """ΔU (ε) of moving particle i by ``disp`` (local: i's listed pairs only)."""
     dd = (disp[0], disp[1], disp[2] if x.shape[1] == 3 else 0.0)
     m = _level(sizes[i], nl.lam_lo, nl.inv_dl, nl.ends.shape[1])
-    return _ddisp_any(i, dd, x, sizes, nl, (nl.start[i], nl.ends[i, m]), pm)
+    if pm.fast == 1:
+        return _ddisp_fast(i, dd, x, sizes, nl.ent, nl.shifts, (nl.start[i], nl.ends[i, m]), pm.k)
+    return _ddisp(i, dd, x, sizes, nl, nl.ends[i, m], pm)
 
 
 @njit(cache=True, **_HOT)
 def delta_energy_swap(i, j, x, sizes, nl, pm):
     """ΔU (ε) of exchanging λ_i and λ_j; the (i, j) pair keeps its energy (λ_ij symmetric)."""
+    if pm.fast == 1:
+        return _dswap_fast(i, j, x, sizes, nl.start, nl.ends, nl.ent, nl.shifts, (nl.lam_lo, nl.inv_dl), pm.k)
     return _dswap(i, j, x, sizes, nl, pm)
 
 

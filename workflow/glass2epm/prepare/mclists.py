@@ -15,8 +15,6 @@ from glass2epm.core.model import Model
 from glass2epm.core.cells import cell_widths, fractional_coords
 from glass2epm.core.neighbors import packed_lists
 
-build_lists = packed_lists  # the builder lives with the one neighbour query
-
 # Positions are wrapped into the cell at each list build and then move continuously
 # (``SwapMC.xoff`` keeps the unwrapping offsets). Between builds the physical separation
 # of a listed pair is therefore x_j − x_i + h·n_ij with a *constant* lattice vector n_ij

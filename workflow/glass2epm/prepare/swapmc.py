@@ -18,7 +18,7 @@ keeps its energy: it is left out of both sums (otherwise it would be evaluated w
 the wrong pair size).
 
 Neighbours. A swap changes pair cutoffs x_c λ_ij, so the Verlet list holds every
-partner within the *largest* cutoff x_c λ_max + skin (full lists, ``build_lists``);
+partner within the *largest* cutoff x_c λ_max + skin (full lists, :func:`glass2epm.core.neighbors.packed_lists`);
 a move of i scans only the part of its list that can interact with a particle of
 i's size (size classes, see ``_level_radii``). Positions are wrapped into the cell
 only at list builds; ``xoff`` keeps the unwrapped trajectory (the MSD needs it). The
@@ -62,7 +62,7 @@ from glass2epm.prepare.kernels import (  # noqa: F401  (re-exported)
     ListSpec, MoveParams, MCState, PackedLists, PairModel, _mc_run, com_corrected_observables,
     delta_energy_displacement, delta_energy_swap, full_energy)
 from glass2epm.prepare.mclists import (  # noqa: F401  (re-exported)
-    DEFAULT_SKIN, N_LEVELS, _level_radii, _rebuild, _wrap_into_cell, build_lists, image_shifts)
+    DEFAULT_SKIN, N_LEVELS, _level_radii, _rebuild, _wrap_into_cell, image_shifts)
 from glass2epm.prepare.rng import rng_state, uniforms  # noqa: F401  (re-exported)
 
 
