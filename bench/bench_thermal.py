@@ -8,8 +8,11 @@ Entries
   fixed Eshelby kicks, beside the athermal FFT EPM's failures per second at L = 128 measured in the
   same process (peer; ratio = our rate / its rate: a relaxation of the thermal model against a
   failure of the quasistatic one).
-* ``thermal_relaxations_per_second_L128_2runs``: two independent realisations at once on two
-  threads (the kernels release the GIL), summed: the throughput on 2 cores. Target: 10⁶/s (issue 20).
+* ``thermal_relaxations_per_second_L128_2runs``: two independent realisations at once in two
+  processes (as the workflow runs its (T, L, seed) jobs on 2 cores), started together behind a
+  barrier, summed: the throughput on 2 cores. Target: 10⁶/s (issue 20).
+* ``thermal_relaxations_per_second_L128_T0.1_2runs``: the same at T = 0.1 (Γ ≈ 0.05/τ, activated
+  regime: steeper rates, more re-referenced bounds per relaxation).
 * ``meanfield_solve_seconds``: one stationary mean-field solution (three grids, root on ln Γ) at
   T = 0.3, against ``scipy.integrate.solve_bvp`` on the same linear problem at the solved Γ
   (peer, tol 1e-8; ratio = its time / ours).
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 import math
 import time
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing as mp
 
 import numpy as np
 
@@ -33,22 +36,41 @@ TARGET = 1e6
 def _state(L, T, kicks, seed):
     p = lt.ThermalParams(L=L, T=T, kicks=kicks, seed=seed)
     kk = lt.make_kicks(p)
-    tally = np.zeros(1, kin.TALLY)
-    tally[0]["margin"] = p.window
-    st = lt.new_state(np.random.default_rng(seed).normal(0, 1, L * L), L, tally)
+    st = lt.new_state(np.random.default_rng(seed).normal(0, 1, L * L), L, kin.new_tally(p.window), cell=kk.cell)
     kin.init_lattice(st, p.rates)
     pers = kin.Persistence(np.zeros(0), np.zeros((0, L * L)))
     ser = kin.Series(0.0, 1.0, np.zeros(0, np.int64))
     return p, kk, st, pers, ser
 
 
-def _rate(L, T, kicks, seed, events):
+def _rate(L, T, kicks, seed, events, barrier=None):
     p, kk, st, pers, ser = _state(L, T, kicks, seed)
     kin.seed_numba(seed)
-    kin.run_lattice(st, kk, p.rates, L, np.inf, 5 * L * L, pers, ser)
+    lt.advance(st, kk, p.rates, L, np.inf, 5 * L * L, pers, ser)
+    if barrier is not None:
+        barrier.wait()
     t = time.perf_counter()
-    kin.run_lattice(st, kk, p.rates, L, np.inf, events, pers, ser)
+    lt.advance(st, kk, p.rates, L, np.inf, events, pers, ser)
     return events / (time.perf_counter() - t)
+
+
+def _worker(args, barrier, out):
+    out.put(_rate(*args, barrier=barrier))
+
+
+def _two_runs(L, T, events):
+    """Two realisations in two processes, timed together (a barrier after their warm-ups)."""
+    import bench_thermal  # by name (bench/ is on sys.path), so that the spawned processes find the worker
+
+    ctx = mp.get_context("spawn")
+    barrier, out = ctx.Barrier(2), ctx.Queue()
+    procs = [ctx.Process(target=bench_thermal._worker, args=((L, T, "random", s, events), barrier, out)) for s in (21, 22)]
+    for pr in procs:
+        pr.start()
+    rates = [out.get() for _ in procs]
+    for pr in procs:
+        pr.join()
+    return rates
 
 
 def _athermal_rate(L):
@@ -87,10 +109,11 @@ def run(quick=False):
         r = _rate(L, T, kicks, 1, events)
         out.append({"name": f"thermal_relaxations_per_second_L128_{kicks}", "value": r, "unit": "1/s",
                     "peer": "athermal FFT EPM failures/s, L = 128", "peer_value": peer, "ratio": r / peer})
-    with ThreadPoolExecutor(2) as ex:  # each run times its own measured segment; the two overlap
-        rates = list(ex.map(lambda s: _rate(L, T, "random", s, events), (21, 22)))
-    out.append({"name": "thermal_relaxations_per_second_L128_2runs", "value": sum(rates), "unit": "1/s",
-                "target": f">= {TARGET:.0e} (not met)" if sum(rates) < TARGET else f">= {TARGET:.0e}"})
+    for name, temp in (("thermal_relaxations_per_second_L128_2runs", T), ("thermal_relaxations_per_second_L128_T0.1_2runs", 0.1)):
+        rates = _two_runs(L, temp, events)
+        runs = " + ".join(f"{r:.3g}" for r in rates)
+        out.append({"name": name, "value": sum(rates), "unit": "1/s",
+                    "target": f">= {TARGET:.0e}{'' if sum(rates) >= TARGET else ' (not met)'}; runs {runs}"})
     m = mf.Model(T=0.3)  # solve_bvp does not converge at T = 0.05 (tried: NaN)
     t = time.perf_counter()
     sol = mf.solve(m)

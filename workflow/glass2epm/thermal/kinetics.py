@@ -18,6 +18,26 @@ Two independent simulations of the same stochastic process:
   1 randomly oriented Eshelby kernels (a new angle ψ per relaxation, App. A), 2 fully connected
   (Gaussian kicks of variance 2α/N to every other site: the mean-field process of App. E).
 
+Deferred far field (modes 0, 1). A relaxation must change all N stresses (the kernel is long
+ranged), but most of those changes are far-field kicks of order Δ/(π r²) that cannot decide the
+next event. So only the near square max(|dx|, |dy|) ≤ R is kicked at once; the far-field part
+(and the uniform c₀Δ) of every relaxation is deferred and applied to all sites at once at the next
+*flush* (one FFT convolution for any number of deferred relaxations,
+:func:`glass2epm.thermal.lattice.flush`). The dynamics stays exact:
+
+* the window m is split in two halves: a site is re-referenced as soon as its stored stress
+  (near-field kicks applied) moves by more than m/2 from its reference; for the deferred kicks,
+  every coarse b×b cell D keeps F_D = Σ_deferred |Δ_k| max_{i∈D}|K_far(r_i − r_k)| ≥ the deferred
+  kick on any of its sites, and a flush is due before |c₀ΣΔ| + max_D F_D exceeds m/2. So
+  |σ_i − σ_i^ref| ≤ m holds for every site at every time and every bound stays valid;
+* a proposal on site i is rejected at once when u ≥ ν(|σ_i^stored + c₀ΣΔ| + F_D); otherwise the
+  exact σ_i is formed (stored + deferred, summed over the deferred relaxations) and the thinning
+  test uses it, as does the drop of an accepted relaxation.
+
+With K_a + K_b = −δ_{r,0} + 1/N (:func:`glass2epm.epm.propagator.oriented_kernels`) the randomly
+oriented kernel off site is K'_ψ(r) = cos4ψ·K_a(r) + sin4ψ·K_c(r) + c₀,
+c₀ = sin²2ψ/N + (1 + K_ψ(0))/(N − 1): two kernels per relaxation (ψ = 0: the fixed kernel K_a).
+
 Conventions: time in units of τ; stresses in units of σ_c's unit; a relaxing site j is set to
 σ_new drawn from y (or from a table), the drop Δ = σ_j − σ_new is handed to the others through
 the normalised propagator K' (K'(0) = −1, Σ_r K'(r) = 0: the total stress is conserved, no
@@ -49,36 +69,58 @@ class Rates(NamedTuple):
 class Kicks(NamedTuple):
     """How a relaxation kicks the other sites (see the module docstring)."""
     mode: int           # 0 fixed Eshelby, 1 random orientation, 2 fully connected
-    Ka: np.ndarray      # kernels (L, L): −sin²2φ, −cos²2φ, sin2φ cos2φ (Ĝ(0) = 0); K[dx mod L, dy mod L]
-    Kb: np.ndarray
-    Kc: np.ndarray
-    ka0: float          # on-site values of Ka, Kb (Kc(0) = 0)
+    ka0: float          # on-site values of K_a, K_b (K_c(0) = 0)
     kb0: float
     mf_std: float       # mode 2: standard deviation √(2α/N) of a kick
     table: np.ndarray   # renewal stresses (signed); empty: draw from y(σ)
     thr_table: np.ndarray  # renewal thresholds, row-paired with ``table`` (empty: one σ_c for all sites)
     kscale: float       # per-site barrier prefactor K_i = kscale·√σ_c,i (used with thr_table)
-    rowmax: np.ndarray  # (3, L): max_y |K_a|, |K_b|, |K_c| of each kernel row (bounds of a row's kick)
+    near: int           # R: offsets with max(|dx|, |dy|) ≤ R are kicked at once
+    Na: np.ndarray      # ((2R + 1)²,) K_a at offsets (a − R, b − R), flat a·(2R + 1) + b, 0 on site
+    Nc: np.ndarray      # the same for K_c
+    cell: int           # b: width of the coarse cells of the far-field bounds (b divides L)
+    ncell: int          # L / b; 0 when there is no far field (2R + 1 ≥ L)
+    Kaf: np.ndarray     # (N,) far kernels: K_a, K_c zero on the near square, flat index dx·L + dy
+    Kcf: np.ndarray
+    Ma: np.ndarray      # (b²·ncell²,) max over the sites of cell D of |K_af| for a source at place p of its cell, flat p·ncell² + D
+    Mc: np.ndarray
+    Ha: np.ndarray      # rfft2 of K_af, K_cf (L, L/2 + 1): the flush's convolution
+    Hc: np.ndarray
 
 
 class LatticeState(NamedTuple):
-    sigma: np.ndarray   # (N,) stresses, flat index k = x·L + y
+    sigma: np.ndarray   # (N,) stored stresses, flat index k = x·L + y (σ = stored + deferred kicks)
     ref: np.ndarray     # (N,) reference stress of each site's bound window
     bound: np.ndarray   # (N,) rate bound B_i
     tree: np.ndarray    # (N + 1,) Fenwick tree over the bounds
     count: np.ndarray   # (N,) relaxations per site (int64)
     tally: np.ndarray   # (1,) TALLY record
-    rowdev: np.ndarray  # (L,) upper bound of max_y |σ − σ^ref| in each row (a row is scanned past the margin)
     thr: np.ndarray     # (N,) per-site thresholds σ_c,i, or empty (all sites: Rates.sigma_c)
     kfac: np.ndarray    # (N,) per-site barrier prefactors K_i, or empty (Rates.K)
+    fbound: np.ndarray  # (ncell²,) bound of the deferred far-field kick on any site of each coarse cell
+    pend_x: np.ndarray  # (capacity,) int64: deferred relaxations (site, Δ·w_a, Δ·w_c)
+    pend_y: np.ndarray
+    pend_a: np.ndarray
+    pend_c: np.ndarray
 
 
 #: mutable scalars of a lattice run: time, events, proposals, re-references, Λ, Σ Δ² over events
 #: (for ⟨δσ²⟩), margin m; the state sampled at the fixed times next_sample + k·sample_dt (while
-#: sample_dt > 0): number of samples, Σ over samples of Σ_i|σ_i| and of Σ_i σ_i²
+#: sample_dt > 0): number of samples, Σ over samples of Σ_i|σ_i| and of Σ_i σ_i²; the deferred
+#: uniform kick c₀ΣΔ (shift), number of deferred relaxations, largest cell bound, an event time
+#: drawn before a flush (< 0: none), flushes
 TALLY = np.dtype([("t", "f8"), ("events", "i8"), ("proposals", "i8"), ("refreshes", "i8"), ("total", "f8"),
                   ("sum_drop2", "f8"), ("margin", "f8"), ("next_sample", "f8"), ("sample_dt", "f8"),
-                  ("n_samples", "i8"), ("sample_abs", "f8"), ("sample_sq", "f8")])
+                  ("n_samples", "i8"), ("sample_abs", "f8"), ("sample_sq", "f8"), ("shift", "f8"),
+                  ("npend", "i8"), ("fmax", "f8"), ("t_next", "f8"), ("flushes", "i8")])
+
+
+def new_tally(margin: float) -> np.ndarray:
+    """A fresh TALLY record with window ``margin``."""
+    tal = np.zeros(1, TALLY)
+    tal[0]["margin"] = margin
+    tal[0]["t_next"] = -1.0
+    return tal
 
 
 class Persistence(NamedTuple):
@@ -97,23 +139,32 @@ class Series(NamedTuple):
 # --------------------------------------------------------------------------- shared helpers
 
 @njit(cache=True, inline="always")
+def _power(x, a):
+    """x^a for x > 0; the paper's a = 3/2 as x√x (a third of the cost of pow)."""
+    if a == 1.5:
+        return x * math.sqrt(x)
+    return x ** a
+
+
+@njit(cache=True, inline="always")
 def nu(s, r):
     """ν(σ) of Eq. (3): 1 for |σ| ≥ σ_c, exp(−K(σ_c − |σ|)^a / T) below."""
     x = r.sigma_c - abs(s)
     if x <= 0.0:
         return 1.0
-    return math.exp(-r.K * x ** r.a / r.T)
+    return math.exp(-r.K * _power(x, r.a) / r.T)
 
 
 @njit(cache=True, inline="always")
-def nu_site(st, i, s, r):
-    """ν of site i at stress s: its own threshold and prefactor when the state carries them."""
-    if st.thr.size == 0:
+def nu_site(thr, kfac, i, s, r):
+    """ν of site i at stress s: its own threshold and prefactor when the state carries them
+    (``thr``, ``kfac`` non-empty)."""
+    if thr.size == 0:
         return nu(s, r)
-    x = st.thr[i] - abs(s)
+    x = thr[i] - abs(s)
     if x <= 0.0:
         return 1.0
-    return math.exp(-st.kfac[i] * x ** r.a / r.T)
+    return math.exp(-kfac[i] * _power(x, r.a) / r.T)
 
 
 @njit(cache=True, inline="always")
@@ -228,151 +279,232 @@ def _fen_find(tree, u):
 
 
 @njit(cache=True, inline="always")
-def _bound(st, i, rates, margin):
-    """B_i = ν_i(|σ_i| + m)/τ: ν_i is non-decreasing in |σ|, so B_i ≥ ν_i(σ)/τ while |σ − σ_i| ≤ m."""
-    return nu_site(st, i, abs(st.sigma[i]) + margin, rates) / rates.tau
+def _bound_of(thr, kfac, i, s, rates, margin):
+    """B_i = ν_i(|s| + m)/τ: ν_i is non-decreasing in |σ|, so B_i ≥ ν_i(σ)/τ while |σ − s| ≤ m."""
+    return nu_site(thr, kfac, i, abs(s) + margin, rates) / rates.tau
 
 
 @njit(cache=True)
 def init_lattice(st, rates):
-    """Reference every site at its current stress and build the tree."""
+    """Reference every site at its current stress and build the tree (no kick may be pending)."""
     m = st.tally[0]["margin"]
     for i in range(st.sigma.size):
         st.ref[i] = st.sigma[i]
-        st.bound[i] = _bound(st, i, rates, m)
-    st.rowdev[:] = 0.0
+        st.bound[i] = _bound_of(st.thr, st.kfac, i, st.sigma[i], rates, m)
     _fen_build(st.tree, st.bound)
     st.tally[0]["total"] = st.bound.sum()
 
 
 @njit(cache=True, inline="always")
-def _refresh(st, i, rates, margin):
-    b = _bound(st, i, rates, margin)
-    _fen_add(st.tree, i, b - st.bound[i])
-    st.tally[0]["total"] += b - st.bound[i]
-    st.bound[i] = b
-    st.ref[i] = st.sigma[i]
-    st.tally[0]["refreshes"] += 1
+def _refresh(bnd, i, rates, margin):
+    """Re-reference site i at its stored stress: new bound, tree and Λ updated. ``bnd`` = (σ, ref,
+    bound, tree, thr, kfac, tally): plain arrays, so that the hot loops hand no whole record (numba
+    counts a reference for every array of a record passed to a helper)."""
+    sig, ref, bound, tree, thr, kfac, tally = bnd
+    b = _bound_of(thr, kfac, i, sig[i], rates, margin)
+    _fen_add(tree, i, b - bound[i])
+    tally[0]["total"] += b - bound[i]
+    bound[i] = b
+    ref[i] = sig[i]
+    tally[0]["refreshes"] += 1
 
 
-@njit(cache=True, fastmath=True)
-def _row_dev(sig, ref, row, n):
-    """max |σ − σ^ref| over one row (vectorised: unsigned indices)."""
-    dev = 0.0
+@njit(cache=True)
+def scatter_pending(st, grid):
+    """The deferred relaxations as source fields for the flush: grid[0] = Σ Δw_a δ(r − r_k),
+    grid[1] = Σ Δw_c δ(r − r_k) (``grid`` (2, L, L), overwritten). Returns their number."""
+    n = int(st.tally[0]["npend"])
+    grid[:] = 0.0
     for k in range(n):
-        dev = max(dev, abs(sig[row + k] - ref[row + k]))
-    return dev
+        grid[0, st.pend_x[k], st.pend_y[k]] += st.pend_a[k]
+        grid[1, st.pend_x[k], st.pend_y[k]] += st.pend_c[k]
+    return n
 
 
-@njit(cache=True, fastmath=True)
-def _kick_rows(sig, K, mode, xj, yj, L, drop, coef, shift):
-    """σ += Δ·K_ψ(r − r_j) + shift on every site (the hot loop: plain arrays, so that it vectorises).
-    ``K`` = (K_a, K_b, K_c) the propagator rows, ``coef`` = (c_a, c_b, c_c) their weights for the
-    drawn angle ψ (mode 1; mode 0 uses K_a alone): tuples, unpacked at no cost.
-    K[ox, (y − yj) mod L] is read in two contiguous runs, y ≥ yj and y < yj. Indices are unsigned:
-    numba then emits no negative-index wraparound, and LLVM vectorises the runs (3× measured)."""
-    ka, kb, kc = K
-    ca, cb, cc = coef
-    uL = uint64(L)
-    uy = uint64(yj)
-    n1 = uL - uy
-    for x in range(L):
-        ox = x - xj if x >= xj else x - xj + L
-        row = uint64(x * L)
-        a = ka[ox]
-        if mode == 1:
-            b = kb[ox]
-            c = kc[ox]
-            for k in range(n1):
-                sig[row + uy + k] += drop * (ca * a[k] + cb * b[k] + cc * c[k]) + shift
-            for k in range(uy):
-                m = n1 + k
-                sig[row + k] += drop * (ca * a[m] + cb * b[m] + cc * c[m]) + shift
-        else:
-            for k in range(n1):
-                sig[row + uy + k] += drop * a[k] + shift
-            for k in range(uy):
-                sig[row + k] += drop * a[n1 + k] + shift
-
-
-@njit(cache=True, fastmath=True)
-def _kick(st, kicks, j, drop, L, rates, margin):
-    """Apply the drop Δ of site j to every site; re-reference sites that left their window."""
+@njit(cache=True)
+def apply_deferred(st, far, rates):
+    """Finish a flush (:func:`glass2epm.thermal.lattice.flush`): σ += far + c₀ΣΔ on every site
+    (``far``: the convolved far fields, flat, or empty when none was deferred), the deferred
+    record cleared; every site whose stored stress left the applied half m/2 of its window gets a
+    new reference and bound; the far-field bounds restart."""
+    tal = st.tally[0]
+    m = tal["margin"]
+    half = 0.5 * m
+    shift = tal["shift"]
     sig = st.sigma
-    n = sig.size
-    if kicks.mode != 2:
-        if kicks.mode == 1:
-            psi = math.pi * np.random.random()
-            ca = math.cos(2 * psi) ** 2
-            cb = 1.0 - ca
-            cc = math.sin(4 * psi)
-        else:
-            ca, cb, cc = 1.0, 0.0, 0.0
-        k0 = ca * kicks.ka0 + cb * kicks.kb0
-        # K'(r ≠ 0) = K_ψ(r) + (1 + K_ψ(0))/(N − 1): on-site −1, Σ_r K' = 0
-        shift = drop * (1.0 + k0) / (n - 1)
-        xj = j // L
-        yj = j - xj * L
-        s_self = sig[j]
-        _kick_rows(sig, (kicks.Ka, kicks.Kb, kicks.Kc), kicks.mode, xj, yj, L, drop, (ca, cb, cc), shift)
-        ad = abs(drop)
-        ash = abs(shift)
-        for x in range(L):
-            ox = x - xj if x >= xj else x - xj + L
-            if kicks.mode == 1:
-                bound = ad * (ca * kicks.rowmax[0, ox] + cb * kicks.rowmax[1, ox] + abs(cc) * kicks.rowmax[2, ox]) + ash
-            else:
-                bound = ad * kicks.rowmax[0, ox] + ash
-            # the row's deviation from its references grows by at most the row's kick
-            st.rowdev[x] += bound
-            if st.rowdev[x] > margin:
-                dev = _row_dev(sig, st.ref, uint64(x * L), uint64(L))
-                if dev > margin:
-                    row = x * L
-                    dev = 0.0
-                    for y in range(L):
-                        i = row + y
-                        if i == j:  # re-referenced by the caller
-                            continue
-                        if abs(sig[i] - st.ref[i]) > margin:
-                            _refresh(st, i, rates, margin)
-                        dev = max(dev, abs(sig[i] - st.ref[i]))
-                st.rowdev[x] = dev
-        sig[j] = s_self  # the site's own value is set by the caller
+    bnd = (sig, st.ref, st.bound, st.tree, st.thr, st.kfac, st.tally)
+    has_far = far.size == sig.size
+    for i in range(sig.size):
+        sig[i] += (far[i] + shift) if has_far else shift
+        if abs(sig[i] - st.ref[i]) > half:
+            _refresh(bnd, i, rates, m)
+    st.fbound[:] = 0.0
+    tal["fmax"] = 0.0
+    tal["shift"] = 0.0
+    tal["npend"] = 0
+    tal["flushes"] += 1
+
+
+@njit(cache=True, fastmath=True)
+def _kick_near(sig, ref, na, nc, geo, drop, wa, wc, half, todo):
+    """The near field: every site within max(|dx|, |dy|) ≤ R of the relaxing site j (not j itself)
+    gets Δ(w_a K_a + w_c K_c) at once. ``geo`` = (x_j, y_j, L, R, mode). Writes the sites whose
+    stored stress left the applied half of their window to ``todo`` and returns their number (the
+    caller re-references them). Flat unsigned indices: the runs vectorise."""
+    xj, yj, L, R, mode = geo
+    W = 2 * R + 1
+    y0 = yj - R
+    # the W columns of a row: one run, or two when they wrap ([y0 + L, L) then [0, ...))
+    if y0 < 0:
+        s1, n1, s2, n2 = y0 + L, -y0, 0, W + y0
+    elif y0 + W > L:
+        s1, n1, s2, n2 = y0, L - y0, 0, W - (L - y0)
     else:
-        for i in range(n):
-            if i != j:
-                sig[i] += kicks.mf_std * np.random.standard_normal()
-        for i in range(n):
-            if i != j and abs(sig[i] - st.ref[i]) > margin:
-                _refresh(st, i, rates, margin)
+        s1, n1, s2, n2 = y0, W, 0, 0
+    nt = 0
+    for a in range(W):
+        x = xj + a - R
+        if x < 0:
+            x += L
+        elif x >= L:
+            x -= L
+        row = uint64(x * L)
+        kr = uint64(a * W)
+        dev = 0.0
+        for run in range(2):
+            st0 = row + uint64(s1 if run == 0 else s2)
+            k0 = kr + uint64(0 if run == 0 else n1)
+            n = uint64(n1 if run == 0 else n2)
+            if mode == 1:
+                for k in range(n):
+                    sig[st0 + k] += drop * (wa * na[k0 + k] + wc * nc[k0 + k])
+            else:
+                for k in range(n):
+                    sig[st0 + k] += drop * na[k0 + k]
+            for k in range(n):
+                dev = max(dev, abs(sig[st0 + k] - ref[st0 + k]))
+        if dev > half:
+            for run in range(2):
+                st0 = x * L + (s1 if run == 0 else s2)
+                for k in range(n1 if run == 0 else n2):
+                    if abs(sig[st0 + k] - ref[st0 + k]) > half:
+                        todo[nt] = st0 + k
+                        nt += 1
+    return nt
+
+
+@njit(cache=True, fastmath=True)
+def _far_bounds(F, ma, mc, geo, fa, fc, fmax):
+    """Add a relaxation's far-field bound to every coarse cell, F_D += f_a M_a + f_c M_c (f = |Δ w|,
+    M the largest |K_far| over the cell's sites for a source at j's place in its cell);
+    ``geo`` = (x_j, y_j, b, ncell). Returns the new max_D F_D."""
+    xj, yj, b, nc = geo
+    cx = xj // b
+    cy = yj // b
+    base = uint64(((xj - cx * b) * b + (yj - cy * b)) * nc * nc)
+    un = uint64(nc)
+    ucy = uint64(cy)
+    for X in range(nc):
+        ox = X - cx if X >= cx else X - cx + nc
+        src = base + uint64(ox * nc)
+        dst = uint64(X * nc)
+        # cells Y ≥ cy have offsets 0.., cells Y < cy offsets nc − cy..
+        for k in range(un - ucy):
+            F[dst + ucy + k] += fa * ma[src + k] + fc * mc[src + k]
+        for k in range(ucy):
+            F[dst + k] += fa * ma[src + un - ucy + k] + fc * mc[src + un - ucy + k]
+    for k in range(F.size):
+        fmax = max(fmax, F[k])
+    return fmax
+
+
+@njit(cache=True, fastmath=True)
+def _pending_at(pend, kaf, kcf, i, L, n, mode):
+    """Σ over the n deferred relaxations of their far-field kick on site i; ``pend`` = (x, y, Δw_a, Δw_c).
+    Branch-free body (the wraps are selects): the loop vectorises with gathers."""
+    px, py, pa, pc = pend
+    xi = i // L
+    yi = i - xi * L
+    s = 0.0
+    if mode == 1:
+        for k in range(n):
+            dx = xi - px[k]
+            dy = yi - py[k]
+            q = (dx + L if dx < 0 else dx) * L + (dy + L if dy < 0 else dy)
+            s += pa[k] * kaf[q] + pc[k] * kcf[q]
+    else:
+        for k in range(n):
+            dx = xi - px[k]
+            dy = yi - py[k]
+            q = (dx + L if dx < 0 else dx) * L + (dy + L if dy < 0 else dy)
+            s += pa[k] * kaf[q]
+    return s
+
+
+@njit(cache=True)
+def exact_stress(st, kicks, L, out):
+    """The current stresses without flushing: stored + c₀ΣΔ + every deferred far-field kick, summed
+    in real space site by site (O(N × deferred); the flush gets the same by FFT)."""
+    pend = (st.pend_x, st.pend_y, st.pend_a, st.pend_c)
+    n = int(st.tally[0]["npend"])
+    for i in range(st.sigma.size):
+        out[i] = st.sigma[i] + st.tally[0]["shift"] + _pending_at(pend, kicks.Kaf, kicks.Kcf, i, L, n, kicks.mode)
+    return out
 
 
 @njit(cache=True, nogil=True)
 def run_lattice(st, kicks, rates, L, t_end, max_events, pers, series):
-    """Advance the lattice to time ``t_end`` or by ``max_events`` accepted relaxations.
+    """Advance the lattice to time ``t_end`` or by ``max_events`` accepted relaxations, or until the
+    deferred kicks need a flush. Call it through :func:`glass2epm.thermal.lattice.advance`, which
+    flushes and calls again.
+
+    A relaxation of site j hands its drop Δ to the others through K'(r ≠ 0) = w_a K_a(r) +
+    w_c K_c(r) + c₀ (module docstring): the near square at once, the far field and c₀Δ deferred to
+    the next flush; mode 2 (fully connected): Gaussian kicks to every site at once.
 
     Updates the tally (time, counters, ΣΔ², samples of the state at fixed times), the per-site counts, the first
     relaxation times after every passed origin of ``pers`` and the binned event counts of
-    ``series``. Returns 0 when t_end was reached, 1 when max_events was."""
+    ``series``. Returns 0 when t_end was reached, 1 when max_events was, 2 when a flush is due
+    (then the caller flushes and calls again: the next event time already drawn is kept)."""
     tal = st.tally[0]
     margin = tal["margin"]
-    n = st.sigma.size
+    half = 0.5 * margin
+    sig = st.sigma
+    n = sig.size
     done = 0
     nor = pers.origins.size
     nb = series.counts.size
-    since_build = 0
+    mode = kicks.mode
+    b = kicks.cell
+    ncell = kicks.ncell
+    R = kicks.near
+    bnd = (sig, st.ref, st.bound, st.tree, st.thr, st.kfac, st.tally)
+    pend = (st.pend_x, st.pend_y, st.pend_a, st.pend_c)
+    cap = st.pend_x.size
+    na, nc, kaf, kcf = kicks.Na, kicks.Nc, kicks.Kaf, kicks.Kcf
+    ma, mc, F = kicks.Ma, kicks.Mc, st.fbound
+    thr, kfac, bound, tree = st.thr, st.kfac, st.bound, st.tree
+    todo = np.empty((2 * R + 1) ** 2, np.int64)
+    if abs(tal["shift"]) + tal["fmax"] > half or (tal["npend"] > 0 and tal["npend"] == cap):
+        return 2  # a flush is still due: no proposal before it
     while True:
-        lam = tal["total"]
-        dt = -math.log(1.0 - np.random.random()) / lam
-        t = min(tal["t"] + dt, t_end)
-        # the state is constant between events: sample it at every fixed time passed
+        if tal["t_next"] >= 0.0:  # drawn before a flush
+            t = tal["t_next"]
+            tal["t_next"] = -1.0
+        else:
+            dt = -math.log(1.0 - np.random.random()) / tal["total"]
+            t = min(tal["t"] + dt, t_end)
+        # the state is constant between events: sample it at every fixed time passed (exact
+        # stresses: flush first)
+        if tal["sample_dt"] > 0 and tal["next_sample"] <= t and (tal["npend"] > 0 or tal["shift"] != 0.0):
+            tal["t_next"] = t
+            return 2
         while tal["sample_dt"] > 0 and tal["next_sample"] <= t:
             sa = 0.0
             sq = 0.0
             for k in range(n):
-                sa += abs(st.sigma[k])
-                sq += st.sigma[k] * st.sigma[k]
+                sa += abs(sig[k])
+                sq += sig[k] * sig[k]
             tal["sample_abs"] += sa
             tal["sample_sq"] += sq
             tal["n_samples"] += 1
@@ -381,22 +513,65 @@ def run_lattice(st, kicks, rates, L, t_end, max_events, pers, series):
         if t >= t_end:
             return 0
         tal["proposals"] += 1
-        i = _fen_find(st.tree, np.random.random() * lam)
-        if np.random.random() * st.bound[i] >= nu_site(st, i, st.sigma[i], rates) / rates.tau:
+        i = _fen_find(tree, np.random.random() * tal["total"])
+        u = np.random.random() * bound[i] * rates.tau
+        s = sig[i] + tal["shift"]
+        npend = int(tal["npend"])
+        if npend > 0:
+            # |σ_i| lies within the cell's far-field bound of |s|: most rejections need no more
+            xi = i // L
+            if u >= nu_site(thr, kfac, i, abs(s) + F[(xi // b) * ncell + (i - xi * L) // b], rates):
+                continue
+            s += _pending_at(pend, kaf, kcf, i, L, npend, mode)
+        if u >= nu_site(thr, kfac, i, s, rates):
             continue
         # accepted: relax site i (renewal: a table row — stress and, if given, threshold — or y)
         if kicks.table.size > 0:
             k = np.random.randint(kicks.table.size)
             new = kicks.table[k]
             if kicks.thr_table.size > 0:
-                st.thr[i] = kicks.thr_table[k]
-                st.kfac[i] = kicks.kscale * math.sqrt(st.thr[i])
+                thr[i] = kicks.thr_table[k]
+                kfac[i] = kicks.kscale * math.sqrt(thr[i])
         else:
             new = draw_y(rates)
-        drop = st.sigma[i] - new
-        st.sigma[i] = new
-        _kick(st, kicks, i, drop, L, rates, margin)
-        _refresh(st, i, rates, margin)
+        drop = s - new
+        sig[i] -= drop  # stored + deferred = σ_new
+        flush = False
+        if mode == 2:
+            for k in range(n):
+                if k != i:
+                    sig[k] += kicks.mf_std * np.random.standard_normal()
+            for k in range(n):
+                if k != i and abs(sig[k] - st.ref[k]) > margin:
+                    _refresh(bnd, k, rates, margin)
+        else:
+            if mode == 1:
+                psi = math.pi * np.random.random()
+                ca = math.cos(2 * psi) ** 2
+                wa = math.cos(4 * psi)
+                wc = math.sin(4 * psi)
+            else:
+                ca, wa, wc = 1.0, 1.0, 0.0
+            cb = 1.0 - ca
+            # K_a + K_b = −δ + 1/N: ca K_a + cb K_b = cos4ψ K_a + cb/N off site; K' adds (1 + K_ψ(0))/(N − 1)
+            c0 = cb / n + (1.0 + ca * kicks.ka0 + cb * kicks.kb0) / (n - 1)
+            xj = i // L
+            yj = i - xj * L
+            nt = _kick_near(sig, st.ref, na, nc, (xj, yj, L, R, mode), drop, wa, wc, half, todo)
+            for k in range(nt):
+                _refresh(bnd, todo[k], rates, margin)
+            tal["shift"] += drop * c0
+            sig[i] -= drop * c0  # the uniform part is off site only
+            if ncell > 0:
+                k = npend
+                st.pend_x[k] = xj
+                st.pend_y[k] = yj
+                st.pend_a[k] = drop * wa
+                st.pend_c[k] = drop * wc
+                tal["npend"] = k + 1
+                tal["fmax"] = _far_bounds(F, ma, mc, (xj, yj, b, ncell), abs(drop * wa), abs(drop * wc), tal["fmax"])
+            flush = abs(tal["shift"]) + tal["fmax"] > half or tal["npend"] == cap
+        _refresh(bnd, i, rates, margin)
         st.count[i] += 1
         tal["events"] += 1
         tal["sum_drop2"] += drop * drop
@@ -404,14 +579,14 @@ def run_lattice(st, kicks, rates, L, t_end, max_events, pers, series):
             if pers.origins[o] <= t and pers.first[o, i] == INF:
                 pers.first[o, i] = t - pers.origins[o]
         if nb > 0 and t >= series.t0:
-            b = int((t - series.t0) / series.dt)
-            if b < nb:
-                series.counts[b] += 1
-        since_build += 1
-        if since_build >= n:  # bound the drift of the tree's running sums
-            _fen_build(st.tree, st.bound)
-            tal["total"] = st.bound.sum()
-            since_build = 0
+            bi = int((t - series.t0) / series.dt)
+            if bi < nb:
+                series.counts[bi] += 1
         done += 1
+        if tal["events"] % n == 0:  # bound the drift of the tree's running sums
+            _fen_build(tree, bound)
+            tal["total"] = bound.sum()
+        if flush:
+            return 2
         if done >= max_events:
             return 1

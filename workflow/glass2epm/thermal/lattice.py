@@ -28,6 +28,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from scipy.fft import irfft2, rfft2
+
 from glass2epm.epm.propagator import oriented_kernels
 from glass2epm.thermal import kinetics as kin
 
@@ -53,7 +55,9 @@ class ThermalParams:
     origin_spacing: float = 1.0      # in units of τ_est = 1/Γ_eq
     p_stop: float = 0.05
     max_events_per_site: float = 2000.0
-    margin: float = -1.0             # rate-bound window m; < 0: min(0.1, max(1e-3, T/2))
+    margin: float = -1.0             # rate-bound window m; < 0: min(0.8, max(1e-3, 3T)) (speed only: exact for any m)
+    near: int = 8                    # R: the near square max(|dx|, |dy|) ≤ R is kicked at once (blocks)
+    cell: int = 8                    # width of the far-field bound cells (the largest divisor of L ≤ cell)
     q_fit: float = 1.0              # S₄(q) shells with q ≤ q_fit (1/block) enter the ξ fit
 
     def __post_init__(self):
@@ -68,6 +72,8 @@ class ThermalParams:
                 raise ValueError(f"thermal EPM: {name} must be a finite number > 0, got {v!r}")
         if not 0 < self.p_stop < math.exp(-1):
             raise ValueError(f"thermal EPM: p_stop must lie in (0, 1/e), got {self.p_stop}")
+        if self.near < 1 or self.cell < 1:
+            raise ValueError(f"thermal EPM: near and cell must be >= 1, got {self.near}, {self.cell}")
         if self.n_origins < 2:
             raise ValueError(f"thermal EPM: n_origins must be >= 2 (χ₄ is a variance), got {self.n_origins}")
 
@@ -78,7 +84,37 @@ class ThermalParams:
 
     @property
     def window(self) -> float:
-        return self.margin if self.margin > 0 else min(0.1, max(1e-3, 0.5 * self.T))
+        return self.margin if self.margin > 0 else min(0.8, max(1e-3, 3.0 * self.T))
+
+
+#: deferred relaxations held at most between two flushes
+PENDING_CAPACITY = 4096
+
+
+def _cell_width(L: int, want: int) -> int:
+    """The largest divisor of L not above ``want`` (coarse cells tile the lattice)."""
+    return max(d for d in range(1, min(want, L) + 1) if L % d == 0)
+
+
+def _far_tables(K: np.ndarray, R: int, b: int):
+    """Near kernel (2R + 1)², far kernel (zero on the near square, flat) and its per-cell maxima
+    M[p, D]: max over the sites of the cell at offset D of |K_far(r_i − r_j)| for a source j at
+    place p = (px, py) in its own cell (rows: p = px·b + py; columns: D = DX·(L/b) + DY)."""
+    L = K.shape[0]
+    d = np.minimum(np.arange(L), L - np.arange(L))  # periodic |offset|
+    near = (d[:, None] <= R) & (d[None, :] <= R)
+    far = np.where(near, 0.0, K)
+    idx = np.arange(-R, R + 1) % L
+    kn = np.ascontiguousarray(K[np.ix_(idx, idx)])
+    kn[R, R] = 0.0
+    nc = L // b
+    A = np.abs(far)
+    M = np.empty((b * b, nc * nc))
+    for px in range(b):
+        for py in range(b):
+            shifted = np.roll(A, (px, py), axis=(0, 1))  # shifted[x, y] = |K_far|(x − px, y − py)
+            M[px * b + py] = shifted.reshape(nc, b, nc, b).max(axis=(1, 3)).ravel()
+    return np.ascontiguousarray(kn.ravel()), np.ascontiguousarray(far.ravel()), np.ascontiguousarray(M.ravel())
 
 
 def make_kicks(p: ThermalParams, table=None, thr_table=None, kscale: float = 0.0) -> kin.Kicks:
@@ -91,21 +127,71 @@ def make_kicks(p: ThermalParams, table=None, thr_table=None, kscale: float = 0.0
     if thr_table.size and thr_table.size != table.size:
         raise ValueError(f"thermal EPM: {thr_table.size} renewal thresholds for {table.size} renewal stresses")
     if p.kicks == "mean-field":
-        z = np.zeros((1, 1))
-        return kin.Kicks(2, z, z, z, 0.0, 0.0, math.sqrt(2 * p.alpha / N), table, thr_table, float(kscale),
-                         np.zeros((3, 1)))
+        z, zc = np.zeros(1), np.zeros((1, 1), complex)
+        return kin.Kicks(2, 0.0, 0.0, math.sqrt(2 * p.alpha / N), table, thr_table, float(kscale),
+                         0, z, z, 1, 0, z, z, z, z, zc, zc)
     ka, kb, kc = oriented_kernels(L)
-    rowmax = np.stack([np.abs(k).max(axis=1) for k in (ka, kb, kc)])
-    return kin.Kicks(KICKS[p.kicks], ka, kb, kc, float(ka[0, 0]), float(kb[0, 0]), 0.0, table, thr_table,
-                     float(kscale), rowmax)
+    R = min(p.near, (L - 1) // 2)
+    b = _cell_width(L, p.cell)
+    na, kaf, ma = _far_tables(ka, R, b)
+    nc, kcf, mc = _far_tables(kc, R, b)
+    ncell = L // b if np.any(kaf != 0) else 0
+    ha = rfft2(kaf.reshape(L, L))
+    hc = rfft2(kcf.reshape(L, L))
+    return kin.Kicks(KICKS[p.kicks], float(ka[0, 0]), float(kb[0, 0]), 0.0, table, thr_table, float(kscale),
+                     R, na, nc, b, ncell, kaf, kcf, ma, mc, ha, hc)
 
 
-def new_state(sigma, L, tally, thr=None, kfac=None) -> kin.LatticeState:
+def new_state(sigma, L, tally, thr=None, kfac=None, cell: int = 1) -> kin.LatticeState:
+    """The lattice state; ``cell``: the coarse-cell width of the kicks (``Kicks.cell``)."""
     N = L * L
     thr = np.zeros(0) if thr is None else np.ascontiguousarray(thr, float)
     kfac = np.zeros(0) if kfac is None else np.ascontiguousarray(kfac, float)
+    cap = PENDING_CAPACITY
     return kin.LatticeState(np.ascontiguousarray(sigma, float), np.zeros(N), np.zeros(N), np.zeros(N + 1),
-                            np.zeros(N, np.int64), tally, np.zeros(L), thr, kfac)
+                            np.zeros(N, np.int64), tally, thr, kfac, np.zeros((L // cell) ** 2),
+                            np.zeros(cap, np.int64), np.zeros(cap, np.int64), np.zeros(cap), np.zeros(cap))
+
+
+def flush(st: kin.LatticeState, kicks: kin.Kicks, rates: kin.Rates, L: int) -> None:
+    """Apply the deferred kicks to every site: the far fields Σ_k Δ_k(w_a K_af + w_c K_cf)(r − r_k)
+    of the deferred relaxations by one FFT convolution (numpy's conventions, as the propagator's:
+    ``Kicks.Ha``, ``Kicks.Hc`` are the real-FFTs of the far kernels) and the uniform c₀ΣΔ; then
+    re-reference the sites that left their window (kinetics module docstring)."""
+    tal = st.tally[0]
+    if tal["npend"] == 0 and tal["shift"] == 0.0:
+        return
+    far = _NO_FAR
+    if tal["npend"]:
+        grid = np.empty((2, L, L))
+        kin.scatter_pending(st, grid)
+        if kicks.mode == 1:
+            spec = rfft2(grid, axes=(-2, -1))
+            spec[0] *= kicks.Ha
+            spec[0] += spec[1] * kicks.Hc
+            spec = spec[0]
+        else:
+            spec = rfft2(grid[0]) * kicks.Ha
+        far = irfft2(spec, s=(L, L)).ravel()
+    kin.apply_deferred(st, far, rates)
+
+
+_NO_FAR = np.zeros(0)
+
+
+def advance(st: kin.LatticeState, kicks: kin.Kicks, rates: kin.Rates, L: int, t_end: float, max_events: int,
+            pers: kin.Persistence, series: kin.Series) -> int:
+    """Run the lattice (:func:`glass2epm.thermal.kinetics.run_lattice`) to time ``t_end`` or by
+    ``max_events`` relaxations, flushing the deferred kicks whenever the kernel asks; the stored
+    stresses are exact on return. Returns 0 (t_end reached) or 1 (max_events reached)."""
+    tal = st.tally
+    start = int(tal[0]["events"])
+    while True:
+        left = max_events - (int(tal[0]["events"]) - start)
+        code = kin.run_lattice(st, kicks, rates, L, t_end, left, pers, series) if left > 0 else 1
+        flush(st, kicks, rates, L)
+        if code != 2:
+            return code
 
 
 def kernel_moments(p: ThermalParams, n_angles: int = 64) -> tuple[float, float]:
@@ -214,21 +300,21 @@ def run_thermal(p: ThermalParams, table=None, log=None, thr_table=None, kscale: 
     rng = np.random.default_rng(p.seed)
     kicks = make_kicks(p, table, thr_table, kscale)
     rates = p.rates
-    tally = np.zeros(1, kin.TALLY)
-    tally[0]["margin"] = p.window
+    tally = kin.new_tally(p.window)
     if kicks.thr_table.size:
         rows = rng.integers(0, kicks.table.size, N)
-        st = new_state(kicks.table[rows], L, tally, kicks.thr_table[rows], kscale * np.sqrt(kicks.thr_table[rows]))
+        st = new_state(kicks.table[rows], L, tally, kicks.thr_table[rows], kscale * np.sqrt(kicks.thr_table[rows]),
+                       cell=kicks.cell)
     else:
-        st = new_state(rng.normal(0.0, p.sigma_c, N), L, tally)
+        st = new_state(rng.normal(0.0, p.sigma_c, N), L, tally, cell=kicks.cell)
     kin.init_lattice(st, rates)
     no_pers = kin.Persistence(np.zeros(0), np.zeros((0, N)))
     no_series = kin.Series(0.0, 1.0, np.zeros(0, np.int64))
     wall0 = time.perf_counter()
     half = max(1, int(0.5 * p.equil_events_per_site * N))
-    kin.run_lattice(st, kicks, rates, L, np.inf, half, no_pers, no_series)
+    advance(st, kicks, rates, L, np.inf, half, no_pers, no_series)
     a = _snapshot(st)
-    kin.run_lattice(st, kicks, rates, L, np.inf, half, no_pers, no_series)
+    advance(st, kicks, rates, L, np.inf, half, no_pers, no_series)
     b = _snapshot(st)
     gamma_eq = (b["events"] - a["events"]) / (N * (b["t"] - a["t"]))
     tau_est = 1.0 / gamma_eq
@@ -243,7 +329,7 @@ def run_thermal(p: ThermalParams, table=None, log=None, thr_table=None, kscale: 
     used = 0
     while used < budget:
         chunk = min(N, budget - used)
-        kin.run_lattice(st, kicks, rates, L, np.inf, chunk, pers, series)
+        advance(st, kicks, rates, L, np.inf, chunk, pers, series)
         used += chunk
         if st.tally[0]["t"] > origins[-1] and np.mean(np.isinf(pers.first[-1])) < p.p_stop:
             break
