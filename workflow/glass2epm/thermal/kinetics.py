@@ -484,6 +484,11 @@ def run_lattice(st, kicks, rates, L, t_end, max_events, pers, series):
     na, nc, kaf, kcf = kicks.Na, kicks.Nc, kicks.Kaf, kicks.Kcf
     ma, mc, F = kicks.Ma, kicks.Mc, st.fbound
     thr, kfac, bound, tree = st.thr, st.kfac, st.bound, st.tree
+    # every array the loop touches, taken out of its record once, before the loop
+    ref, count = st.ref, st.count
+    px, py, pa, pc = pend
+    table, thr_table = kicks.table, kicks.thr_table
+    origins, first, counts = pers.origins, pers.first, series.counts
     todo = np.empty((2 * R + 1) ** 2, np.int64)
     if abs(tal["shift"]) + tal["fmax"] > half or (tal["npend"] > 0 and tal["npend"] == cap):
         return 2  # a flush is still due: no proposal before it
@@ -526,11 +531,11 @@ def run_lattice(st, kicks, rates, L, t_end, max_events, pers, series):
         if u >= nu_site(thr, kfac, i, s, rates):
             continue
         # accepted: relax site i (renewal: a table row — stress and, if given, threshold — or y)
-        if kicks.table.size > 0:
-            k = np.random.randint(kicks.table.size)
-            new = kicks.table[k]
-            if kicks.thr_table.size > 0:
-                thr[i] = kicks.thr_table[k]
+        if table.size > 0:
+            k = np.random.randint(table.size)
+            new = table[k]
+            if thr_table.size > 0:
+                thr[i] = thr_table[k]
                 kfac[i] = kicks.kscale * math.sqrt(thr[i])
         else:
             new = draw_y(rates)
@@ -542,7 +547,7 @@ def run_lattice(st, kicks, rates, L, t_end, max_events, pers, series):
                 if k != i:
                     sig[k] += kicks.mf_std * np.random.standard_normal()
             for k in range(n):
-                if k != i and abs(sig[k] - st.ref[k]) > margin:
+                if k != i and abs(sig[k] - ref[k]) > margin:
                     _refresh(bnd, k, rates, margin)
         else:
             if mode == 1:
@@ -557,31 +562,31 @@ def run_lattice(st, kicks, rates, L, t_end, max_events, pers, series):
             c0 = cb / n + (1.0 + ca * kicks.ka0 + cb * kicks.kb0) / (n - 1)
             xj = i // L
             yj = i - xj * L
-            nt = _kick_near(sig, st.ref, na, nc, (xj, yj, L, R, mode), drop, wa, wc, half, todo)
+            nt = _kick_near(sig, ref, na, nc, (xj, yj, L, R, mode), drop, wa, wc, half, todo)
             for k in range(nt):
                 _refresh(bnd, todo[k], rates, margin)
             tal["shift"] += drop * c0
             sig[i] -= drop * c0  # the uniform part is off site only
             if ncell > 0:
                 k = npend
-                st.pend_x[k] = xj
-                st.pend_y[k] = yj
-                st.pend_a[k] = drop * wa
-                st.pend_c[k] = drop * wc
+                px[k] = xj
+                py[k] = yj
+                pa[k] = drop * wa
+                pc[k] = drop * wc
                 tal["npend"] = k + 1
                 tal["fmax"] = _far_bounds(F, ma, mc, (xj, yj, b, ncell), abs(drop * wa), abs(drop * wc), tal["fmax"])
             flush = abs(tal["shift"]) + tal["fmax"] > half or tal["npend"] == cap
         _refresh(bnd, i, rates, margin)
-        st.count[i] += 1
+        count[i] += 1
         tal["events"] += 1
         tal["sum_drop2"] += drop * drop
         for o in range(nor):
-            if pers.origins[o] <= t and pers.first[o, i] == INF:
-                pers.first[o, i] = t - pers.origins[o]
+            if origins[o] <= t and first[o, i] == INF:
+                first[o, i] = t - origins[o]
         if nb > 0 and t >= series.t0:
             bi = int((t - series.t0) / series.dt)
             if bi < nb:
-                series.counts[bi] += 1
+                counts[bi] += 1
         done += 1
         if tal["events"] % n == 0:  # bound the drift of the tree's running sums
             _fen_build(tree, bound)

@@ -57,7 +57,7 @@ class ThermalParams:
     max_events_per_site: float = 2000.0
     margin: float = -1.0             # rate-bound window m; < 0: min(0.8, max(1e-3, 3T)) (speed only: exact for any m)
     near: int = 8                    # R: the near square max(|dx|, |dy|) ≤ R is kicked at once (blocks)
-    cell: int = 8                    # width of the far-field bound cells (the largest divisor of L ≤ cell)
+    cell: int = 16                   # width of the far-field bound cells (the largest divisor of L ≤ cell)
     q_fit: float = 1.0              # S₄(q) shells with q ≤ q_fit (1/block) enter the ξ fit
 
     def __post_init__(self):
