@@ -115,6 +115,26 @@ def test_oriented_kernels():
     assert abs(kc[0, 0]) < 1e-14 and abs(kc.sum()) < 1e-12
 
 
+@pytest.mark.parametrize("n", [1, 7, 16, 17, 144, 4096, 16384, 70001])
+def test_sampling_tree_against_cumulative_sums(n):
+    """The 16-ary sampling tree: after random rate changes, the leaf found for u is the one numpy's
+    searchsorted gives on the cumulative sums, and the top block's total is Λ."""
+    rng = np.random.default_rng(n)
+    v = rng.random(n)
+    tree = np.zeros(kin.tree_size(n))
+    kin._tree_build(tree, v)
+    for _ in range(300):
+        i = int(rng.integers(n))
+        d = rng.random() - 0.5 * v[i]
+        v[i] += d
+        kin._tree_add(tree, n, i, d)
+    c = np.cumsum(v)
+    assert kin.tree_total(tree, n) == pytest.approx(c[-1], rel=1e-12)
+    u = rng.random(2000) * c[-1]
+    got = np.array([kin._tree_find(tree, n, x) for x in u])
+    assert np.array_equal(got, np.minimum(np.searchsorted(c, u, side="right"), n - 1))
+
+
 def _lattice(L, T, kicks, seed, **kw):
     p = lt.ThermalParams(L=L, T=T, kicks=kicks, seed=seed, **kw)
     kk = lt.make_kicks(p)

@@ -8,7 +8,7 @@ Two independent simulations of the same stochastic process:
   independent Gaussian of variance 2α/N. Exact kicks, no split step (ERRATA's split-step bias
   does not arise).
 * :func:`run_lattice` — a rejection-free-in-effect kinetic Monte Carlo for the lattice: exact
-  thinning (uniformisation) with per-site rate bounds kept in a Fenwick (binary-indexed) tree.
+  thinning (uniformisation) with per-site rate bounds kept in a 16-ary sampling tree.
   Site i holds a bound B_i = ν(min(|σ_i^ref| + m, σ_c))/τ ≥ ν(σ_i)/τ, valid while
   |σ_i − σ_i^ref| ≤ m (ν is non-decreasing in |σ|). Proposals arrive at the total rate Λ = ΣB_i,
   land on site i with probability B_i/Λ and are accepted with probability ν(σ_i)/(τ B_i): the
@@ -92,7 +92,7 @@ class LatticeState(NamedTuple):
     sigma: np.ndarray   # (N,) stored stresses, flat index k = x·L + y (σ = stored + deferred kicks)
     ref: np.ndarray     # (N,) reference stress of each site's bound window
     bound: np.ndarray   # (N,) rate bound B_i
-    tree: np.ndarray    # (N + 1,) Fenwick tree over the bounds
+    tree: np.ndarray    # (tree_size(N),) sampling tree over the bounds (16-ary, block prefix sums)
     count: np.ndarray   # (N,) relaxations per site (int64)
     tally: np.ndarray   # (1,) TALLY record
     thr: np.ndarray     # (N,) per-site thresholds σ_c,i, or empty (all sites: Rates.sigma_c)
@@ -239,43 +239,102 @@ def gillespie_meanfield(sigma, rates, alpha, t_equil, t_end, seed):
     return events, total_abs, blk_ev, blk_abs
 
 
-# --------------------------------------------------------------------------- Fenwick tree
+# --------------------------------------------------------------------------- sampling tree
+
+#: branching of the sampling tree (16 values: two cache lines, compared at once)
+BRANCH = 16
+
+
+def tree_size(n: int) -> int:
+    """Length of the sampling-tree array over n leaves (:func:`_layout`)."""
+    total, m = 0, n
+    while True:
+        total += -(-m // BRANCH) * BRANCH
+        if m <= BRANCH:
+            return total
+        m = -(-m // BRANCH)
+
 
 @njit(cache=True, inline="always")
-def _fen_add(tree, i, delta):
-    i += 1
-    n = tree.size - 1
-    while i <= n:
-        tree[i] += delta
-        i += i & (-i)
+def _layout(n):
+    """Offsets of the levels of the sampling tree over n leaves, and its number of levels H.
+
+    Level 0 holds the n rates, level ℓ + 1 one entry per block of 16 of level ℓ; every entry
+    stores the *inclusive prefix sum within its block* of the subtree sums (a block's last entry is
+    its total, the parent's value). Every level is padded to whole blocks with +inf (never below
+    u, so a block is always searched whole). The top level (≤ 16 entries) is one block: its last
+    real entry is Λ."""
+    n1 = (n + 15) >> 4
+    n2 = (n1 + 15) >> 4
+    n3 = (n2 + 15) >> 4
+    n4 = (n3 + 15) >> 4
+    n5 = (n4 + 15) >> 4
+    o1 = n1 << 4
+    o2 = o1 + (n2 << 4)
+    o3 = o2 + (n3 << 4)
+    o4 = o3 + (n4 << 4)
+    o5 = o4 + (n5 << 4)
+    sizes = (n, n1, n2, n3, n4, n5)
+    offs = (0, o1, o2, o3, o4, o5)
+    H = 1
+    while sizes[H - 1] > 16:
+        H += 1
+    return sizes, offs, H
+
+
+@njit(cache=True, inline="always")
+def _tree_add(tree, n, i, delta):
+    """Rate of leaf i changed by ``delta``: each level's prefix sums from i's entry to its block's
+    end (a whole block, masked: vectorised)."""
+    sizes, offs, H = _layout(n)
+    j = i
+    for lev in range(H):
+        base = offs[lev] + (j & ~15)
+        r = j & 15
+        for k in range(16):
+            tree[base + k] += delta if k >= r else 0.0
+        j >>= 4
 
 
 @njit(cache=True)
-def _fen_build(tree, values):
+def _tree_build(tree, values):
+    """The sampling tree over ``values`` from scratch (also bounds the drift of the running sums)."""
     n = values.size
-    tree[:] = 0.0
-    for i in range(n):
-        tree[i + 1] += values[i]
-        j = (i + 1) + ((i + 1) & (-(i + 1)))
-        if j <= n:
-            tree[j] += tree[i + 1]
+    sizes, offs, H = _layout(n)
+    tree[:] = np.inf
+    for j in range(n):
+        tree[j] = values[j] + (tree[j - 1] if j & 15 else 0.0)
+    for lev in range(1, H):
+        o, op, npv = offs[lev], offs[lev - 1], sizes[lev - 1]
+        for j in range(sizes[lev]):
+            v = tree[op + min(16 * j + 15, npv - 1)]  # the child block's total
+            tree[o + j] = v + (tree[o + j - 1] if j & 15 else 0.0)
+
+
+@njit(cache=True)
+def tree_total(tree, n):
+    """Λ: the last real entry of the top block."""
+    sizes, offs, H = _layout(n)
+    return tree[offs[H - 1] + sizes[H - 1] - 1]
 
 
 @njit(cache=True, inline="always")
-def _fen_find(tree, u):
-    """Smallest index i with prefix sum(0..i) > u."""
-    n = tree.size - 1
-    pos = 0
-    step = 1
-    while step * 2 <= n:
-        step *= 2
-    while step > 0:
-        nxt = pos + step
-        if nxt <= n and tree[nxt] <= u:
-            pos = nxt
-            u -= tree[nxt]
-        step //= 2
-    return min(pos, n - 1)
+def _tree_find(tree, n, u):
+    """The leaf i with (prefix sum before i) ≤ u < (prefix sum through i), for 0 ≤ u < Λ: at each
+    level, the number of block entries ≤ u (branch-free over a whole block) is the child to
+    descend to."""
+    sizes, offs, H = _layout(n)
+    node = 0
+    for lev in range(H - 1, -1, -1):
+        j0 = offs[lev] + (node << 4)
+        c = 0
+        for k in range(16):
+            c += tree[j0 + k] <= u
+        c = min(c, min(16, sizes[lev] - (node << 4)) - 1)  # u at or beyond the block total (rounding)
+        if c > 0:
+            u -= tree[j0 + c - 1]
+        node = (node << 4) + c
+    return node
 
 
 @njit(cache=True, inline="always")
@@ -291,7 +350,7 @@ def init_lattice(st, rates):
     for i in range(st.sigma.size):
         st.ref[i] = st.sigma[i]
         st.bound[i] = _bound_of(st.thr, st.kfac, i, st.sigma[i], rates, m)
-    _fen_build(st.tree, st.bound)
+    _tree_build(st.tree, st.bound)
     st.tally[0]["total"] = st.bound.sum()
 
 
@@ -302,7 +361,7 @@ def _refresh(bnd, i, rates, margin):
     counts a reference for every array of a record passed to a helper)."""
     sig, ref, bound, tree, thr, kfac, tally = bnd
     b = _bound_of(thr, kfac, i, sig[i], rates, margin)
-    _fen_add(tree, i, b - bound[i])
+    _tree_add(tree, sig.size, i, b - bound[i])
     tally[0]["total"] += b - bound[i]
     bound[i] = b
     ref[i] = sig[i]
@@ -518,7 +577,7 @@ def run_lattice(st, kicks, rates, L, t_end, max_events, pers, series):
         if t >= t_end:
             return 0
         tal["proposals"] += 1
-        i = _fen_find(tree, np.random.random() * tal["total"])
+        i = _tree_find(tree, n, np.random.random() * tal["total"])
         u = np.random.random() * bound[i] * rates.tau
         s = sig[i] + tal["shift"]
         npend = int(tal["npend"])
@@ -589,7 +648,7 @@ def run_lattice(st, kicks, rates, L, t_end, max_events, pers, series):
                 counts[bi] += 1
         done += 1
         if tal["events"] % n == 0:  # bound the drift of the tree's running sums
-            _fen_build(tree, bound)
+            _tree_build(tree, bound)
             tal["total"] = bound.sum()
         if flush:
             return 2

@@ -148,7 +148,7 @@ def new_state(sigma, L, tally, thr=None, kfac=None, cell: int = 1) -> kin.Lattic
     thr = np.zeros(0) if thr is None else np.ascontiguousarray(thr, float)
     kfac = np.zeros(0) if kfac is None else np.ascontiguousarray(kfac, float)
     cap = PENDING_CAPACITY
-    return kin.LatticeState(np.ascontiguousarray(sigma, float), np.zeros(N), np.zeros(N), np.zeros(N + 1),
+    return kin.LatticeState(np.ascontiguousarray(sigma, float), np.zeros(N), np.zeros(N), np.zeros(kin.tree_size(N)),
                             np.zeros(N, np.int64), tally, thr, kfac, np.zeros((L // cell) ** 2),
                             np.zeros(cap, np.int64), np.zeros(cap, np.int64), np.zeros(cap), np.zeros(cap))
 
