@@ -355,11 +355,9 @@ def init_lattice(st, rates):
 
 
 @njit(cache=True, inline="always")
-def _refresh(bnd, i, rates, margin):
-    """Re-reference site i at its stored stress: new bound, tree and Λ updated. ``bnd`` = (σ, ref,
-    bound, tree, thr, kfac, tally): plain arrays, so that the hot loops hand no whole record (numba
-    counts a reference for every array of a record passed to a helper)."""
-    sig, ref, bound, tree, thr, kfac, tally = bnd
+def _refresh(i, sig, ref, bound, tree, thr, kfac, tally, rates, margin):
+    """Re-reference site i at its stored stress: new bound, tree and Λ updated. Arrays passed one
+    by one (no record, no tuple: numba counts a reference for every array unpacked, at every call)."""
     b = _bound_of(thr, kfac, i, sig[i], rates, margin)
     _tree_add(tree, sig.size, i, b - bound[i])
     tally[0]["total"] += b - bound[i]
@@ -391,12 +389,11 @@ def apply_deferred(st, far, rates):
     half = 0.5 * m
     shift = tal["shift"]
     sig = st.sigma
-    bnd = (sig, st.ref, st.bound, st.tree, st.thr, st.kfac, st.tally)
     has_far = far.size == sig.size
     for i in range(sig.size):
         sig[i] += (far[i] + shift) if has_far else shift
         if abs(sig[i] - st.ref[i]) > half:
-            _refresh(bnd, i, rates, m)
+            _refresh(i, sig, st.ref, st.bound, st.tree, st.thr, st.kfac, st.tally, rates, m)
     st.fbound[:] = 0.0
     tal["fmax"] = 0.0
     tal["shift"] = 0.0
@@ -478,10 +475,10 @@ def _far_bounds(F, ma, mc, geo, fa, fc, fmax):
 
 
 @njit(cache=True, fastmath=True)
-def _pending_at(pend, kaf, kcf, i, L, n, mode):
-    """Σ over the n deferred relaxations of their far-field kick on site i; ``pend`` = (x, y, Δw_a, Δw_c).
-    Branch-free body (the wraps are selects): the loop vectorises with gathers."""
-    px, py, pa, pc = pend
+def _pending_at(px, py, pa, pc, kaf, kcf, i, L, n, mode):
+    """Σ over the n deferred relaxations (sites (px, py), weights Δw_a = pa, Δw_c = pc) of their
+    far-field kick on site i. Arrays passed one by one (a tuple would be unpacked with a reference
+    count per array at every call); branch-free body: the loop vectorises with gathers."""
     xi = i // L
     yi = i - xi * L
     s = 0.0
@@ -504,10 +501,10 @@ def _pending_at(pend, kaf, kcf, i, L, n, mode):
 def exact_stress(st, kicks, L, out):
     """The current stresses without flushing: stored + c₀ΣΔ + every deferred far-field kick, summed
     in real space site by site (O(N × deferred); the flush gets the same by FFT)."""
-    pend = (st.pend_x, st.pend_y, st.pend_a, st.pend_c)
     n = int(st.tally[0]["npend"])
     for i in range(st.sigma.size):
-        out[i] = st.sigma[i] + st.tally[0]["shift"] + _pending_at(pend, kicks.Kaf, kicks.Kcf, i, L, n, kicks.mode)
+        out[i] = st.sigma[i] + st.tally[0]["shift"] + _pending_at(st.pend_x, st.pend_y, st.pend_a, st.pend_c, kicks.Kaf,
+                                                                  kicks.Kcf, i, L, n, kicks.mode)
     return out
 
 
@@ -537,15 +534,13 @@ def run_lattice(st, kicks, rates, L, t_end, max_events, pers, series):
     b = kicks.cell
     ncell = kicks.ncell
     R = kicks.near
-    bnd = (sig, st.ref, st.bound, st.tree, st.thr, st.kfac, st.tally)
-    pend = (st.pend_x, st.pend_y, st.pend_a, st.pend_c)
     cap = st.pend_x.size
     na, nc, kaf, kcf = kicks.Na, kicks.Nc, kicks.Kaf, kicks.Kcf
     ma, mc, F = kicks.Ma, kicks.Mc, st.fbound
     thr, kfac, bound, tree = st.thr, st.kfac, st.bound, st.tree
     # every array the loop touches, taken out of its record once, before the loop
-    ref, count = st.ref, st.count
-    px, py, pa, pc = pend
+    ref, count, talarr = st.ref, st.count, st.tally
+    px, py, pa, pc = st.pend_x, st.pend_y, st.pend_a, st.pend_c
     table, thr_table = kicks.table, kicks.thr_table
     origins, first, counts = pers.origins, pers.first, series.counts
     todo = np.empty((2 * R + 1) ** 2, np.int64)
@@ -586,7 +581,7 @@ def run_lattice(st, kicks, rates, L, t_end, max_events, pers, series):
             xi = i // L
             if u >= nu_site(thr, kfac, i, abs(s) + F[(xi // b) * ncell + (i - xi * L) // b], rates):
                 continue
-            s += _pending_at(pend, kaf, kcf, i, L, npend, mode)
+            s += _pending_at(px, py, pa, pc, kaf, kcf, i, L, npend, mode)
         if u >= nu_site(thr, kfac, i, s, rates):
             continue
         # accepted: relax site i (renewal: a table row — stress and, if given, threshold — or y)
@@ -607,7 +602,7 @@ def run_lattice(st, kicks, rates, L, t_end, max_events, pers, series):
                     sig[k] += kicks.mf_std * np.random.standard_normal()
             for k in range(n):
                 if k != i and abs(sig[k] - ref[k]) > margin:
-                    _refresh(bnd, k, rates, margin)
+                    _refresh(k, sig, ref, bound, tree, thr, kfac, talarr, rates, margin)
         else:
             if mode == 1:
                 psi = math.pi * np.random.random()
@@ -623,7 +618,7 @@ def run_lattice(st, kicks, rates, L, t_end, max_events, pers, series):
             yj = i - xj * L
             nt = _kick_near(sig, ref, na, nc, (xj, yj, L, R, mode), drop, wa, wc, half, todo)
             for k in range(nt):
-                _refresh(bnd, todo[k], rates, margin)
+                _refresh(todo[k], sig, ref, bound, tree, thr, kfac, talarr, rates, margin)
             tal["shift"] += drop * c0
             sig[i] -= drop * c0  # the uniform part is off site only
             if ncell > 0:
@@ -635,7 +630,7 @@ def run_lattice(st, kicks, rates, L, t_end, max_events, pers, series):
                 tal["npend"] = k + 1
                 tal["fmax"] = _far_bounds(F, ma, mc, (xj, yj, b, ncell), abs(drop * wa), abs(drop * wc), tal["fmax"])
             flush = abs(tal["shift"]) + tal["fmax"] > half or tal["npend"] == cap
-        _refresh(bnd, i, rates, margin)
+        _refresh(i, sig, ref, bound, tree, thr, kfac, talarr, rates, margin)
         count[i] += 1
         tal["events"] += 1
         tal["sum_drop2"] += drop * drop
