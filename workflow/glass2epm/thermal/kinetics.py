@@ -75,7 +75,8 @@ class Kicks(NamedTuple):
     table: np.ndarray   # renewal stresses (signed); empty: draw from y(σ)
     thr_table: np.ndarray  # renewal thresholds, row-paired with ``table`` (empty: one σ_c for all sites)
     kscale: float       # per-site barrier prefactor K_i = kscale·√σ_c,i (used with thr_table)
-    near: int           # R: offsets with max(|dx|, |dy|) ≤ R are kicked at once
+    near: int           # R: offsets dx, dy ∈ [−R, W − 1 − R] (the near square) are kicked at once
+    width: int          # W: 2R + 1, or L when the whole lattice is near (small lattices: no deferral)
     Na: np.ndarray      # ((2R + 1)²,) K_a at offsets (a − R, b − R), flat a·(2R + 1) + b, 0 on site
     Nc: np.ndarray      # the same for K_c
     cell: int           # b: width of the coarse cells of the far-field bounds (b divides L)
@@ -404,11 +405,10 @@ def apply_deferred(st, far, rates):
 @njit(cache=True, fastmath=True)
 def _kick_near(sig, ref, na, nc, geo, drop, wa, wc, half, todo):
     """The near field: every site within max(|dx|, |dy|) ≤ R of the relaxing site j (not j itself)
-    gets Δ(w_a K_a + w_c K_c) at once. ``geo`` = (x_j, y_j, L, R, mode). Writes the sites whose
+    gets Δ(w_a K_a + w_c K_c) at once. ``geo`` = (x_j, y_j, L, R, W, mode). Writes the sites whose
     stored stress left the applied half of their window to ``todo`` and returns their number (the
     caller re-references them). Flat unsigned indices: the runs vectorise."""
-    xj, yj, L, R, mode = geo
-    W = 2 * R + 1
+    xj, yj, L, R, W, mode = geo
     y0 = yj - R
     # the W columns of a row: one run, or two when they wrap ([y0 + L, L) then [0, ...))
     if y0 < 0:
@@ -534,6 +534,7 @@ def run_lattice(st, kicks, rates, L, t_end, max_events, pers, series):
     b = kicks.cell
     ncell = kicks.ncell
     R = kicks.near
+    W = kicks.width
     cap = st.pend_x.size
     na, nc, kaf, kcf = kicks.Na, kicks.Nc, kicks.Kaf, kicks.Kcf
     ma, mc, F = kicks.Ma, kicks.Mc, st.fbound
@@ -543,7 +544,7 @@ def run_lattice(st, kicks, rates, L, t_end, max_events, pers, series):
     px, py, pa, pc = st.pend_x, st.pend_y, st.pend_a, st.pend_c
     table, thr_table = kicks.table, kicks.thr_table
     origins, first, counts = pers.origins, pers.first, series.counts
-    todo = np.empty((2 * R + 1) ** 2, np.int64)
+    todo = np.empty(W * W, np.int64)
     if abs(tal["shift"]) + tal["fmax"] > half or (tal["npend"] > 0 and tal["npend"] == cap):
         return 2  # a flush is still due: no proposal before it
     while True:
@@ -616,7 +617,7 @@ def run_lattice(st, kicks, rates, L, t_end, max_events, pers, series):
             c0 = cb / n + (1.0 + ca * kicks.ka0 + cb * kicks.kb0) / (n - 1)
             xj = i // L
             yj = i - xj * L
-            nt = _kick_near(sig, ref, na, nc, (xj, yj, L, R, mode), drop, wa, wc, half, todo)
+            nt = _kick_near(sig, ref, na, nc, (xj, yj, L, R, W, mode), drop, wa, wc, half, todo)
             for k in range(nt):
                 _refresh(todo[k], sig, ref, bound, tree, thr, kfac, talarr, rates, margin)
             tal["shift"] += drop * c0

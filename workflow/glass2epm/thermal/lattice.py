@@ -96,15 +96,16 @@ def _cell_width(L: int, want: int) -> int:
     return max(d for d in range(1, min(want, L) + 1) if L % d == 0)
 
 
-def _far_tables(K: np.ndarray, R: int, b: int):
-    """Near kernel (2R + 1)², far kernel (zero on the near square, flat) and its per-cell maxima
-    M[p, D]: max over the sites of the cell at offset D of |K_far(r_i − r_j)| for a source j at
-    place p = (px, py) in its own cell (rows: p = px·b + py; columns: D = DX·(L/b) + DY)."""
+def _far_tables(K: np.ndarray, R: int, W: int, b: int):
+    """Near kernel W² (offsets dx, dy ∈ [−R, W − 1 − R], flat (dx + R)·W + dy + R, 0 on site), far
+    kernel (zero on the near square, flat) and its per-cell maxima M[p, D]: max over the sites of
+    the cell at offset D of |K_far(r_i − r_j)| for a source j at place p = (px, py) in its own cell
+    (rows: p = px·b + py; columns: D = DX·(L/b) + DY)."""
     L = K.shape[0]
-    d = np.minimum(np.arange(L), L - np.arange(L))  # periodic |offset|
-    near = (d[:, None] <= R) & (d[None, :] <= R)
+    idx = (np.arange(W) - R) % L
+    near = np.zeros((L, L), bool)
+    near[np.ix_(idx, idx)] = True
     far = np.where(near, 0.0, K)
-    idx = np.arange(-R, R + 1) % L
     kn = np.ascontiguousarray(K[np.ix_(idx, idx)])
     kn[R, R] = 0.0
     nc = L // b
@@ -129,17 +130,20 @@ def make_kicks(p: ThermalParams, table=None, thr_table=None, kscale: float = 0.0
     if p.kicks == "mean-field":
         z, zc = np.zeros(1), np.zeros((1, 1), complex)
         return kin.Kicks(2, 0.0, 0.0, math.sqrt(2 * p.alpha / N), table, thr_table, float(kscale),
-                         0, z, z, 1, 0, z, z, z, z, zc, zc)
+                         0, 1, z, z, 1, 0, z, z, z, z, zc, zc)
     ka, kb, kc = oriented_kernels(L)
-    R = min(p.near, (L - 1) // 2)
+    if L <= 2 * p.near + 2:  # the whole lattice is near: every kick at once, nothing deferred
+        R, W = (L - 1) // 2, L
+    else:
+        R, W = p.near, 2 * p.near + 1
     b = _cell_width(L, p.cell)
-    na, kaf, ma = _far_tables(ka, R, b)
-    nc, kcf, mc = _far_tables(kc, R, b)
+    na, kaf, ma = _far_tables(ka, R, W, b)
+    nc, kcf, mc = _far_tables(kc, R, W, b)
     ncell = L // b if np.any(kaf != 0) else 0
     ha = rfft2(kaf.reshape(L, L))
     hc = rfft2(kcf.reshape(L, L))
     return kin.Kicks(KICKS[p.kicks], float(ka[0, 0]), float(kb[0, 0]), 0.0, table, thr_table, float(kscale),
-                     R, na, nc, b, ncell, kaf, kcf, ma, mc, ha, hc)
+                     R, W, na, nc, b, ncell, kaf, kcf, ma, mc, ha, hc)
 
 
 def new_state(sigma, L, tally, thr=None, kfac=None, cell: int = 1) -> kin.LatticeState:
