@@ -508,6 +508,13 @@ def exact_stress(st, kicks, L, out):
     return out
 
 
+@njit(cache=True, inline="always")
+def _flush_due(tal, half, cap):
+    """The deferred part may reach the half m/2 of a window (|c₀ΣΔ| + max_D F_D > m/2), or the
+    record of deferred relaxations is full: flush before the next proposal."""
+    return abs(tal["shift"]) + tal["fmax"] > half or (cap > 0 and tal["npend"] == cap)
+
+
 @njit(cache=True, nogil=True)
 def run_lattice(st, kicks, rates, L, t_end, max_events, pers, series):
     """Advance the lattice to time ``t_end`` or by ``max_events`` accepted relaxations, or until the
@@ -545,7 +552,7 @@ def run_lattice(st, kicks, rates, L, t_end, max_events, pers, series):
     table, thr_table = kicks.table, kicks.thr_table
     origins, first, counts = pers.origins, pers.first, series.counts
     todo = np.empty(W * W, np.int64)
-    if abs(tal["shift"]) + tal["fmax"] > half or (tal["npend"] > 0 and tal["npend"] == cap):
+    if _flush_due(tal, half, cap):
         return 2  # a flush is still due: no proposal before it
     while True:
         if tal["t_next"] >= 0.0:  # drawn before a flush
@@ -630,7 +637,7 @@ def run_lattice(st, kicks, rates, L, t_end, max_events, pers, series):
                 pc[k] = drop * wc
                 tal["npend"] = k + 1
                 tal["fmax"] = _far_bounds(F, ma, mc, (xj, yj, b, ncell), abs(drop * wa), abs(drop * wc), tal["fmax"])
-            flush = abs(tal["shift"]) + tal["fmax"] > half or tal["npend"] == cap
+            flush = _flush_due(tal, half, cap)
         _refresh(i, sig, ref, bound, tree, thr, kfac, talarr, rates, margin)
         count[i] += 1
         tal["events"] += 1
