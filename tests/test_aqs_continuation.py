@@ -5,8 +5,12 @@ and the event criteria, each checked by an independent route.
   the weights, checked on random polynomials);
 * a factorisation with a reused CHOLMOD ordering solves the same system as a fresh one
   (against a dense solve), also when the active set changed; a restored ordering gives
-  the bitwise same factor;
-* Newton returns a perturbed inherent state to the minimum FIRE found;
+  the bitwise same factor; the pair keys of a Hessian are the pairs of the force
+  field's own pair table; an ordering is recomputed once more than its drift fraction
+  of pairs are new, and the fill of a recomputed (particle-graph) ordering is no
+  larger than that of a stale one;
+* Newton returns a perturbed inherent state to the minimum FIRE found, with chord steps
+  on its factor (``reuse``) to the same minimum with fewer factorisations;
 * the shared reference glass sheared to γ = 0.15 gives the events and the path of the
   engine before this issue (tests/data/aqs_reference_N1024.json, computed with the old
   linear-response + chord + FIRE code): same steps, same stress drops, stress and
@@ -25,7 +29,7 @@ import pytest
 from glass2epm.aqs.engine import run_aqs
 from glass2epm.aqs.stepper import _extrapolation
 from glass2epm.core.potential import ForceField
-from glass2epm.mechanics.hessian import HessianSolver, Ordering, hessian
+from glass2epm.mechanics.hessian import HessianSolver, Ordering, hessian, new_pairs, pair_keys
 from glass2epm.mechanics.minimize import newton
 
 OLD = Path(__file__).parent / "data" / "aqs_reference_N1024.json"
@@ -75,6 +79,53 @@ def test_reused_ordering_solves_the_same_system(small_glass):
     again = Ordering()
     again.restore(saved)
     np.testing.assert_array_equal(HessianSolver(H, n, d, ordering=again).solve(b), u2)
+
+
+def test_pair_keys_and_ordering_drift(small_glass):
+    n, d = small_glass.N, small_glass.dim
+    H = hessian(small_glass)
+    keys = pair_keys(H, n, d)
+    ii, jj, *_ = ForceField(small_glass.model).pairs(small_glass.x, small_glass.sizes, small_glass.box)
+    want = np.unique(np.minimum(ii, jj) * n + np.maximum(ii, jj))
+    np.testing.assert_array_equal(keys, want)  # the Hessian's block pattern is the pair table
+    assert new_pairs(keys, keys) == 0 and new_pairs(keys[::2], keys[1::2]) == keys[::2].size
+    order = Ordering(drift=0.01)
+    HessianSolver(H, n, d, ordering=order)
+    first = order.order.copy()
+    # a Hessian with a few new pairs (below 1 %) reuses the ordering; with more, a new one
+    few = max(1, int(0.005 * keys.size))
+    rng = np.random.default_rng(1)
+
+    def with_new_pairs(m):
+        i = rng.choice(n, m, replace=False)
+        j = (i + n // 2) % n  # far apart in index (and, for a random glass, in space)
+        rows = np.concatenate([i * d, j * d]); cols = np.concatenate([j * d, i * d])
+        import scipy.sparse as sp
+        extra = sp.csc_matrix((np.full(2 * m, -1e-3), (rows, cols)), shape=H.shape)
+        diag = sp.csc_matrix((np.full(2 * m, 1e-3), (rows, rows)), shape=H.shape)
+        diag2 = sp.csc_matrix((np.full(2 * m, 1e-3), (cols, cols)), shape=H.shape)
+        return (H + extra + 0.5 * (diag + diag2)).tocsc()
+
+    HessianSolver(with_new_pairs(few), n, d, ordering=order)
+    assert order.uses == 1 and np.array_equal(order.order, first)
+    drifted = with_new_pairs(4 * few + 3)
+    renewed = HessianSolver(drifted, n, d, ordering=order)
+    assert order.uses == 0 and not np.array_equal(order.order, first)
+    stale = Ordering(drift=np.inf)
+    stale.restore({"order": first, "uses": np.array(0)})
+    old = HessianSolver(drifted, n, d, ordering=stale)
+    assert renewed.solver._f.L().nnz < old.solver._f.L().nnz  # the point of reordering
+
+
+def test_newton_reuse_reaches_the_same_minimum_with_fewer_factorisations(small_glass):
+    rng = np.random.default_rng(6)
+    x0 = small_glass.x + 1e-3 * rng.standard_normal(small_glass.x.shape)
+    ff = ForceField(small_glass.model)
+    plain = newton(ff, x0, small_glass.sizes, small_glass.box, 1e-11, 20)
+    chord = newton(ff, x0, small_glass.sizes, small_glass.box, 1e-11, 20, reuse=True)
+    assert plain.converged and chord.converged and chord.fmax < 1e-11
+    assert np.abs(chord.x - plain.x).max() < 1e-9
+    assert chord.steps < plain.steps  # factorisations
 
 
 def test_newton_returns_to_the_minimum(small_glass):

@@ -91,6 +91,7 @@ import numpy as np
 from glass2epm.core.box import Box, reduce_tilt
 from glass2epm.core.io import Configuration, write_configuration
 from glass2epm.core.potential import ForceField
+from glass2epm.core.runtime import blas_threads
 from glass2epm.mechanics.minimize import MinimizationError, default_ftol, minimize
 from glass2epm.aqs.protocol import (  # noqa: F401  (re-exported: the AQS public names)
     CHECKPOINT_VERSION,
@@ -163,26 +164,29 @@ def run_protocol(conf: Configuration, params: AQSParams, control: RunControl | N
     control = RunControl() if control is None else control
     params.validate()
     run = _Run(conf, params, control)
-    if run.ckpt is not None and run.ckpt.exists():
-        state, resumed = run.resume(), True
-    else:
-        state, resumed = run.start(), False
-    t_start = time.perf_counter()
-    stats = {"fallbacks": 0, "steps": 0, "evaluations": 0, "factorizations": 0}
-    clock = _Clock(state.n)
-    prev_threads = numba.get_num_threads()
-    if control.threads > 1:
-        numba.set_num_threads(min(int(control.threads), numba.config.NUMBA_NUM_THREADS))
-    try:
-        while state.n < run.n_total:
-            if control.max_steps is not None and clock.steps >= control.max_steps:
-                break
-            row = run.advance(state, stats)
-            clock.steps += 1
-            run.after_step(state, row, clock, t_start)
-    finally:
-        numba.set_num_threads(prev_threads)
-    return run.finish(state, stats, clock, t_start, resumed)
+    # BLAS (CHOLMOD's supernodal kernels, numpy's least squares) on one thread beside numba's:
+    # on 2 cores 2 BLAS threads made the whole run 1.3x slower (N = 1e4, measured)
+    with blas_threads(1):
+        if run.ckpt is not None and run.ckpt.exists():
+            state, resumed = run.resume(), True
+        else:
+            state, resumed = run.start(), False
+        t_start = time.perf_counter()
+        stats = {"fallbacks": 0, "steps": 0, "evaluations": 0, "factorizations": 0}
+        clock = _Clock(state.n)
+        prev_threads = numba.get_num_threads()
+        if control.threads > 1:
+            numba.set_num_threads(min(int(control.threads), numba.config.NUMBA_NUM_THREADS))
+        try:
+            while state.n < run.n_total:
+                if control.max_steps is not None and clock.steps >= control.max_steps:
+                    break
+                row = run.advance(state, stats)
+                clock.steps += 1
+                run.after_step(state, row, clock, t_start)
+        finally:
+            numba.set_num_threads(prev_threads)
+        return run.finish(state, stats, clock, t_start, resumed)
 
 
 @dataclass
@@ -414,7 +418,7 @@ class _Run:
             D_back = deformation_at(params, self.A, -self.dg_last)
             self.stepper.D, self.stepper.dgamma = D_step, self.dg_last
         try:
-            so = self.stepper.step(x, box, box_next, state.rows[-1]["loaded_stress"])
+            so = self.stepper.step(x, box, box_next)
         except MinimizationError as exc:
             raise RuntimeError(f"AQS step {n + 1} (γ = {self.gamma_at(n + 1):g}) failed: {exc}") from None
         prev = state.rows[-1]

@@ -17,25 +17,28 @@ the strain, so the step is solved as a continuation:
    earlier state, reused for up to ``hessian_reuse`` steps, accelerated by Anderson
    mixing (depth 5) whose secant pairs (Δx, Δ(H_k⁻¹F)) are carried from step to step
    (they describe the soft modes a stale H_k misses, which change slowly along the
-   branch), so that a step converges in 1–3 iterations. A fresh factorisation at x_n is tried when the stale one does not
-   converge, and then Newton's method (:func:`glass2epm.mechanics.minimize.newton`,
-   a factorisation per iteration) from the better of the two predictions.
+   branch), so that a step converges in 1–3 iterations. A fresh factorisation at x_n is
+   tried when the stale one does not converge; when that fails too, the branch has
+   ended (a Newton attempt from the prediction before FIRE, tried earlier, never
+   converged in 55 such steps at N = 1024, 10⁴ and 4·10⁴ and cost 2–3 factorisations
+   each; it was removed).
 3. **Plastic events.** When the elastic branch ends, the step is the standard AQS
    step: :func:`glass2epm.mechanics.minimize.minimize` (FIRE + Newton) from the
    *affine* guess D(Δγ)·x, exactly as in plain AQS, so an event ends in the same
-   minimum as without the predictor.
+   minimum as without the predictor. The Newton polish keeps its factorisation for
+   chord steps (``reuse``): one factorisation per event instead of 2–3.
 
 Guards keep the continuation on the branch: the prediction must have a lower max|F|
 than the affine guess; the corrected state must lie within ``BRANCH_TOLERANCE`` (λ)
 of the prediction and must not have a higher energy; a corrector that needed more
 than ``refresh_iterations`` iterations is accepted only if the Hessian at the result
-is positive definite (a minimum, not a saddle; that factorisation becomes H_k); and
-a Newton result that shows a stress drop or a non-affine jump is discarded for the
-FIRE step (only FIRE decides where an event ends).
+is positive definite (a minimum, not a saddle; that factorisation becomes H_k).
 
 All factorisations share one :class:`~glass2epm.mechanics.hessian.Ordering` (CHOLMOD's
-fill-reducing ordering is computed once per 100 factorisations). :func:`reversal`
-undoes a step to confirm an event: Newton first, FIRE when Newton cannot converge.
+fill-reducing ordering, recomputed once 0.2 % of its pairs are new or after 100 uses).
+The engine runs CHOLMOD on one BLAS thread (:func:`glass2epm.core.runtime.blas_threads`).
+:func:`reversal` undoes a step to confirm an event: the chord corrector, then Newton,
+then FIRE.
 Units: energy ε, length λ, force ε/λ, stress ε/λ^d.
 """
 
@@ -45,7 +48,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from glass2epm.aqs.protocol import AQSParams, loaded_stress
+from glass2epm.aqs.protocol import AQSParams
 from glass2epm.core.box import Box
 from glass2epm.core.io import Configuration
 from glass2epm.core.potential import ForceField, effective_threads
@@ -146,7 +149,7 @@ class Stepper:
         self.ff = ForceField(model, threads=self.threads)
         #: how steps were solved and why factorisations happened (diagnostics, not state)
         self.counts = dict.fromkeys(("chord_stale", "chord_fresh", "refresh_age", "refresh_failed_chord",
-                                     "refresh_slow", "newton", "newton_rejected", "newton_failed", "fire",
+                                     "refresh_slow", "fire",
                                      "reversal_chord", "reversal_newton", "reversal_fire"), 0)
 
     # -- state -------------------------------------------------------------
@@ -160,6 +163,7 @@ class Stepper:
             "history": np.array(self.history) if self.history else np.zeros((0, 0, d)),
             "ordering_order": self.ordering.state()["order"],
             "ordering_uses": self.ordering.state()["uses"],
+            "ordering_pairs": self.ordering.state()["pairs"],
             "secant_dx": np.array(self.secants[0]) if self.secants[0] else np.zeros((0, 0)),
             "secant_dr": np.array(self.secants[1]) if self.secants[1] else np.zeros((0, 0)),
         }
@@ -174,11 +178,12 @@ class Stepper:
         if st["list_x"].shape[0] > 0:
             self.ff.vlist.build(st["list_x"].copy(), self.sizes, Box(st["list_h"].copy()))
         if st["hess_x"].shape[0] > 0:
-            once = Ordering()
+            once = Ordering(drift=np.inf)  # exactly the stored order
             once.restore({"order": st["hess_order"], "uses": np.array(0)})
             self.fac = self._factor_at(st["hess_x"].copy(), Box(st["hess_h"].copy()), once, self.ff)
             self.age = int(st["hess_age"])
-        self.ordering.restore({"order": st["ordering_order"], "uses": st["ordering_uses"]})
+        self.ordering.restore({"order": st["ordering_order"], "uses": st["ordering_uses"],
+                               "pairs": st.get("ordering_pairs", np.zeros(0, np.int64))})
         self.history = [h.copy() for h in st["history"]]
         self.secants = ([a.copy() for a in st["secant_dx"]], [a.copy() for a in st["secant_dr"]])
 
@@ -267,9 +272,8 @@ class Stepper:
         return None
 
     # -- one step ------------------------------------------------------------
-    def step(self, x, box, box_next, sigma_prev: float) -> _StepOut:
-        """From the inherent state x in ``box`` to the next one in ``box_next``;
-        ``sigma_prev`` the loaded stress at x (ε/λ^d)."""
+    def step(self, x, box, box_next) -> _StepOut:
+        """From the inherent state x in ``box`` to the next one in ``box_next``."""
         ff = _CellForces(self.ff, self.sizes, box_next)
         x_aff = x @ self.D.T
         out, nfact = None, 0
@@ -277,7 +281,7 @@ class Stepper:
             if self.polish == "minimize":
                 out, nfact = self._predict_minimize(x, box, x_aff, box_next, ff)
             else:
-                out, nfact = self._continue(x, box, x_aff, box_next, ff, sigma_prev)
+                out, nfact = self._continue(x, box, x_aff, box_next, ff)
         if out is not None:
             return out
         # standard AQS step: minimise from the affine guess
@@ -295,7 +299,8 @@ class Stepper:
             got[:] = [self._factor_at(xx, box_next, self.ordering, self.ff)]
             return got[0].solver
 
-        out, res = minimize(c0, ftol=self.ftol, threads=self.threads, x0=x_pred, factorize=factorize)
+        out, res = minimize(c0, ftol=self.ftol, threads=self.threads, x0=x_pred, factorize=factorize,
+                            reuse=True)
         if got:
             self.fac, self.age, self.secants = got[0], 0, ([], [])
         e, _, s = ff.compute(out.x)
@@ -328,8 +333,8 @@ class Stepper:
                 return None, nfact
         return _StepOut(xn, e, s, fm, ff.evaluations, nfact, 1), nfact
 
-    def _continue(self, x, box, x_aff, box_next, ff, sigma_prev):
-        """Predictor + Anderson chord with the reused, then a fresh factor; then Newton.
+    def _continue(self, x, box, x_aff, box_next, ff):
+        """Predictor + Anderson chord with the reused, then a fresh factor
         (step or None, factorisations)."""
         nfact = 0
         aff = []
@@ -379,31 +384,7 @@ class Stepper:
                 if out is not None:
                     self.counts["chord_fresh" if fresh_at_x else "chord_stale"] += 1
                     return out, nfact
-        # Newton from the best prediction, before FIRE
-        good = usable(cands)
-        if not good:
-            return None, nfact
-        fm_p, xp, e_p, f_p, s_p = min(good, key=lambda c: c[0])
-        got = []
-
-        def factorize(xx):
-            got[:] = [self._factor_at(xx, box_next, self.ordering, self.ff)]
-            return got[0].solver
-
-        nr = newton(self.ff, xp, self.sizes, box_next, self.ftol, NEWTON_STEPS, factorize=factorize,
-                    max_move=BRANCH_TOLERANCE)
-        nfact += nr.steps
-        if not nr.converged:
-            self.counts["newton_failed"] += 1
-            return None, nfact
-        drop = -self.sign * (loaded_stress(nr.stress, self.A) - sigma_prev) > self.event_threshold
-        if drop or _maxdist(nr.x, xp) > BRANCH_TOLERANCE:
-            self.counts["newton_rejected"] += 1
-            return None, nfact  # maybe a plastic event: FIRE from the affine guess decides
-        self.counts["newton"] += 1
-        if got:
-            self.fac, self.age, self.secants = got[0], 0, ([], [])
-        return _StepOut(nr.x, nr.energy, nr.stress, nr.fmax, ff.evaluations, nfact, 1), nfact
+        return None, nfact  # the branch ended (or cannot be followed): FIRE decides
 
     def _predict_minimize(self, x, box, x_aff, box_next, ff):
         """Fresh Eq. 5 prediction polished by :func:`minimize`; (step or None, factorisations)."""
@@ -441,7 +422,7 @@ class Stepper:
                 self.counts["reversal_chord"] += 1
                 return distance(got[0]), cf.evaluations, 0
         nr = newton(ff, y0, self.sizes, box_old, self.ftol, NEWTON_STEPS, max_move=BRANCH_TOLERANCE,
-                    factorize=lambda xx: self._factor_at(xx, box_old, self.ordering, ff).solver)
+                    factorize=lambda xx: self._factor_at(xx, box_old, self.ordering, ff).solver, reuse=True)
         if nr.converged and _maxdist(nr.x, y0) < BRANCH_TOLERANCE:
             self.counts["reversal_newton"] += 1
             return distance(nr.x), cf.evaluations, nr.steps
