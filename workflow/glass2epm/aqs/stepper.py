@@ -62,7 +62,7 @@ BRANCH_TOLERANCE = 0.05
 CLEARLY_GOOD = 1e-6
 #: Anderson mixing depth of the chord corrector
 ANDERSON_DEPTH = 5
-#: Newton iterations tried before FIRE on a step whose chord corrector failed
+#: Newton iterations of the reversal check when its chord corrector fails
 NEWTON_STEPS = 10
 #: polynomial order of the extrapolating predictor (cubic: 4 states)
 EXTRAPOLATION_ORDER = 5
@@ -137,8 +137,6 @@ class Stepper:
         self.ftol, self.predictor, self.polish = ftol, params.predictor, params.polish
         self.max_chord, self.refresh_iterations = params.max_chord, params.refresh_iterations
         self.hessian_reuse = max(1, int(params.hessian_reuse))
-        self.sign = params.sign
-        self.event_threshold = params.event_threshold
         self.threads = effective_threads(threads, len(sizes))
         self.fac: _Factor | None = None
         self.age = 0
