@@ -460,7 +460,8 @@ def minimize(
                         f"(max|F| = {np.abs(forces).max():.3g})"
                     )
             # ---------------- Newton polish ----------------
-            nr = newton(ff, x, sizes, box, ftol, max_newton - newton_steps, mobile=mobile,
+            nr = newton(ff, x, sizes, box, ftol, max_newton - newton_steps,
+                        mobile=None if frozen is None else mobile,
                         free_dofs=free_dofs, progress=progress, first_step=newton_steps,
                         factorize=factorize, constraint=Q if Q.shape[0] else None, constraint_ref=x_ref,
                         reuse=reuse)
