@@ -137,6 +137,36 @@ def test_reference_configuration(reference_conf):
     assert c.N / c.box.volume == pytest.approx(0.65, rel=1e-3)
 
 
+
+@pytest.mark.parametrize("dim,preset", [(2, "lerner-poly2d"), (3, "richard2023")])
+@pytest.mark.parametrize("gamma", [0.0, 0.43])
+@pytest.mark.parametrize("full", [False, True])
+def test_verlet_list_is_exactly_the_pairs_within_cutoff_plus_skin(dim, preset, gamma, full):
+    """The one-pass cell build lists exactly the pairs with minimum-image r < x_c λ_ij + skin
+    (brute force over all 3^d images; pairs within 1e-9 λ of that radius not judged), each
+    once (half list, i < j) or from both ends (full list), rows in CSR order."""
+    n = 500 if dim == 2 else 700
+    m, box, x, s = _random_conf(n, dim, 11, preset=preset, gamma=gamma)
+    skin = 0.3
+    vl = VerletList(m, skin=skin, full=full)
+    vl.build(x, s, box)
+    i, j = vl.pairs()
+    got = list(zip(i.tolist(), j.tolist()))
+    assert len(set(got)) == len(got)
+    if not full:
+        assert np.all(i < j)
+    import itertools
+    shifts = np.array(list(itertools.product((-1, 0, 1), repeat=dim))) @ box.h.T
+    want, edge = set(), set()
+    for a in range(n):
+        d = x - x[a]
+        r = np.min(np.linalg.norm(d[:, None, :] + shifts[None], axis=2), axis=1)
+        rc = m.xc * m.pair_size(s[a], s) + skin
+        for b in np.flatnonzero(r < rc + 1e-9):
+            if b != a and (full or b > a):
+                (edge if abs(r[b] - rc[b]) < 1e-9 else want).add((a, int(b)))
+    assert want <= set(got) <= want | edge
+
 def test_small_box_rejected():
     m = Model.from_preset("lerner-poly2d")
     vl = VerletList(m)
