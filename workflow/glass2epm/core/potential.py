@@ -69,23 +69,24 @@ def _image_separation(x, h, i, j, n0, n1, n2, d):
             x[j, 2] - x[i, 2] + n2 * h[2, 2])
 
 
-def _make_half2(term):
-    """Serial 2D kernel over a half list, specialised on the pair term at compile time."""
+def _make_rows2(term):
+    """2D pair loop over the rows i0..i1−1 of a half list, specialised on the pair term at
+    compile time: adds the pair forces on i and on its partners j into ``out`` (which the
+    caller zeroes) and returns (Σφ, Σ g r_x r_x, Σ g r_x r_y, Σ g r_y r_y, 0, 0, 0)."""
 
     @njit(cache=True, fastmath=True)
-    def kernel(x, h, nl, pm, forces, stress):
+    def rows(x, h, nl, pm, out, i0, i1):
         start, nbr, il2, img = nl.start, nl.nbr, nl.il2, nl.img
         half_beta, coeffs = pm.half_beta, pm.coeffs
         xc2 = pm.xc * pm.xc
         hxx = h[0, 0]
         hxy = h[0, 1]
         hyy = h[1, 1]
-        forces[:] = 0.0
         e = 0.0
         sxx = 0.0
         sxy = 0.0
         syy = 0.0
-        for i in range(x.shape[0]):
+        for i in range(i0, i1):
             xi = x[i, 0]
             yi = x[i, 1]
             fxi = 0.0
@@ -102,38 +103,98 @@ def _make_half2(term):
                 # force on i is +g r, on j −g r (r = x_j − x_i)
                 fxi += fx
                 fyi += fy
-                forces[j, 0] -= fx
-                forces[j, 1] -= fy
+                out[j, 0] -= fx
+                out[j, 1] -= fy
                 sxx += fx * dx
                 sxy += fx * dy
                 syy += fy * dy
-            forces[i, 0] += fxi
-            forces[i, 1] += fyi
-        stress[0, 0] = sxx
-        stress[0, 1] = sxy
-        stress[1, 0] = sxy
-        stress[1, 1] = syy
+            out[i, 0] += fxi
+            out[i, 1] += fyi
+        return e, sxx, sxy, syy, 0.0, 0.0, 0.0
+
+    return rows
+
+
+@njit(cache=True)
+def _rows3(x, h, nl, pm, out, i0, i1):
+    """3D pair loop (generic pair term) over the rows i0..i1−1 of a half list, as
+    :func:`_make_rows2`: (Σφ, s_xx, s_xy, s_yy, s_xz, s_yz, s_zz)."""
+    start, nbr, il2, img = nl.start, nl.nbr, nl.il2, nl.img
+    xc2 = pm.xc * pm.xc
+    e = 0.0
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    s4 = 0.0
+    s5 = 0.0
+    for i in range(i0, i1):
+        for p in range(start[i], start[i + 1]):
+            j = nbr[p]
+            r0, r1, r2 = _image_separation(x, h, i, j, img[p, 0], img[p, 1], img[p, 2], 3)
+            ph, g = _term_generic((r0 * r0 + r1 * r1 + r2 * r2) * il2[p], il2[p], pm.half_beta,
+                                  pm.coeffs, xc2)
+            e += ph
+            g0 = g * r0
+            g1 = g * r1
+            g2 = g * r2
+            out[i, 0] += g0
+            out[i, 1] += g1
+            out[i, 2] += g2
+            out[j, 0] -= g0
+            out[j, 1] -= g1
+            out[j, 2] -= g2
+            s0 += g0 * r0
+            s1 += g0 * r1
+            s2 += g1 * r1
+            s3 += g0 * r2
+            s4 += g1 * r2
+            s5 += g2 * r2
+    return e, s0, s1, s2, s3, s4, s5
+
+
+@njit(cache=True, inline="always")
+def _store_stress(stress, s0, s1, s2, s3, s4, s5):
+    """The symmetric stress sum from its 3 (2D) or 6 (3D) distinct components."""
+    stress[0, 0] = s0
+    stress[0, 1] = s1
+    stress[1, 0] = s1
+    stress[1, 1] = s2
+    if stress.shape[0] == 3:
+        stress[0, 2] = s3
+        stress[2, 0] = s3
+        stress[1, 2] = s4
+        stress[2, 1] = s4
+        stress[2, 2] = s5
+
+
+def _make_serial(rows):
+    """Serial kernel over a half list: one :func:`_make_rows2` / :func:`_rows3` pass."""
+
+    @njit(cache=True)
+    def kernel(x, h, nl, pm, forces, stress):
+        forces[:] = 0.0
+        e, s0, s1, s2, s3, s4, s5 = rows(x, h, nl, pm, forces, 0, x.shape[0])
+        _store_stress(stress, s0, s1, s2, s3, s4, s5)
         return e
 
     return kernel
 
 
-def _make_threaded(term):
-    """Threaded kernel (2D and 3D) over a *half* list, specialised on the pair term.
+def _make_threaded(rows):
+    """Threaded kernel over a *half* list: the row loop ``rows`` of the serial kernel on
+    ``nblocks`` blocks of particles (one per thread) with equal pair counts.
 
-    The rows (particles i) are split into ``nblocks`` blocks (one per thread) with equal pair
-    counts; each block adds its pair forces (on i and on j > i) into its own buffer
-    rows i ≥ its first row, and the buffers are summed per particle afterwards. Every
-    pair is computed once (a full list computes each twice, so 2 threads over it gained
-    nothing on 2 cores). The sums run in a thread-count dependent order: results differ
-    from the serial kernel by round-off only (tests/test_core_kernels.py)."""
+    Each block adds its pair forces (on i and on j > i) into its own buffer rows i ≥ its
+    first row, and the buffers are summed per particle afterwards. Every pair is computed
+    once (a full list computes each twice, so 2 threads over it gained nothing on 2 cores).
+    The sums run in a block-count dependent order: results differ from the serial kernel
+    by round-off only (tests/test_core_kernels.py)."""
 
-    @njit(cache=True, parallel=True, fastmath=True)
+    @njit(cache=True, parallel=True)
     def kernel(x, h, nl, pm, forces, stress, nblocks):
-        start, nbr, il2, img = nl.start, nl.nbr, nl.il2, nl.img
-        half_beta, coeffs = pm.half_beta, pm.coeffs
+        start = nl.start
         n, d = x.shape
-        xc2 = pm.xc * pm.xc
         nt = max(1, nblocks)
         m = start[n]
         lo = np.empty(nt + 1, dtype=np.int64)
@@ -141,65 +202,21 @@ def _make_threaded(term):
         for t in range(1, nt):
             lo[t] = np.searchsorted(start, (m * t) // nt)
         lo[nt] = n
-        buf = np.empty((nt, n, 3))
-        epart = np.zeros(nt)
-        spart = np.zeros((nt, 6))
+        buf = np.empty((nt, n, d))
+        part = np.zeros((nt, 7))
         for t in prange(nt):
             b = buf[t]
             for k in range(lo[t], n):
-                b[k, 0] = 0.0
-                b[k, 1] = 0.0
-                b[k, 2] = 0.0
-            ee = 0.0
-            s0 = 0.0
-            s1 = 0.0
-            s2 = 0.0
-            s3 = 0.0
-            s4 = 0.0
-            s5 = 0.0
-            for i in range(lo[t], lo[t + 1]):
-                f0 = 0.0
-                f1 = 0.0
-                f2 = 0.0
-                for p in range(start[i], start[i + 1]):
-                    j = nbr[p]
-                    dz = 0.0
-                    ny = img[p, 1]
-                    if d == 2:
-                        dx = x[j, 0] - x[i, 0] + img[p, 0] * h[0, 0] + ny * h[0, 1]
-                        dy = x[j, 1] - x[i, 1] + ny * h[1, 1]
-                    else:
-                        nz = img[p, 2]
-                        dx = x[j, 0] - x[i, 0] + img[p, 0] * h[0, 0] + ny * h[0, 1] + nz * h[0, 2]
-                        dy = x[j, 1] - x[i, 1] + ny * h[1, 1] + nz * h[1, 2]
-                        dz = x[j, 2] - x[i, 2] + nz * h[2, 2]
-                    ph, g = term((dx * dx + dy * dy + dz * dz) * il2[p], il2[p], half_beta, coeffs, xc2)
-                    ee += ph
-                    gx = g * dx
-                    gy = g * dy
-                    gz = g * dz
-                    f0 += gx
-                    f1 += gy
-                    f2 += gz
-                    b[j, 0] -= gx
-                    b[j, 1] -= gy
-                    b[j, 2] -= gz
-                    s0 += gx * dx
-                    s1 += gx * dy
-                    s2 += gy * dy
-                    s3 += gx * dz
-                    s4 += gy * dz
-                    s5 += gz * dz
-                b[i, 0] += f0
-                b[i, 1] += f1
-                b[i, 2] += f2
-            epart[t] = ee
-            spart[t, 0] = s0
-            spart[t, 1] = s1
-            spart[t, 2] = s2
-            spart[t, 3] = s3
-            spart[t, 4] = s4
-            spart[t, 5] = s5
+                for a in range(d):
+                    b[k, a] = 0.0
+            e, s0, s1, s2, s3, s4, s5 = rows(x, h, nl, pm, b, lo[t], lo[t + 1])
+            part[t, 0] = e
+            part[t, 1] = s0
+            part[t, 2] = s1
+            part[t, 3] = s2
+            part[t, 4] = s3
+            part[t, 5] = s4
+            part[t, 6] = s5
         for k in prange(n):
             for a in range(d):
                 acc = 0.0
@@ -207,50 +224,21 @@ def _make_threaded(term):
                     if k >= lo[t]:
                         acc += buf[t, k, a]
                 forces[k, a] = acc
-        e = epart.sum()
-        t6 = spart.sum(axis=0)
-        stress[0, 0] = t6[0]
-        stress[0, 1] = t6[1]
-        stress[1, 0] = t6[1]
-        stress[1, 1] = t6[2]
-        if d == 3:
-            stress[0, 2] = t6[3]
-            stress[2, 0] = t6[3]
-            stress[1, 2] = t6[4]
-            stress[2, 1] = t6[4]
-            stress[2, 2] = t6[5]
-        return e
+        tot = part.sum(axis=0)
+        _store_stress(stress, tot[1], tot[2], tot[3], tot[4], tot[5], tot[6])
+        return tot[0]
 
     return kernel
 
 
-_half2_b10q3 = _make_half2(_term_b10q3)
-_half2_generic = _make_half2(_term_generic)
-_threaded_b10q3 = _make_threaded(_term_b10q3)
-_threaded_generic = _make_threaded(_term_generic)
-
-
-@njit(cache=True)
-def _half3(x, h, nl, pm, forces, stress):
-    start, nbr, il2, img = nl.start, nl.nbr, nl.il2, nl.img
-    xc2 = pm.xc * pm.xc
-    forces[:] = 0.0
-    stress[:] = 0.0
-    e = 0.0
-    for i in range(x.shape[0]):
-        for p in range(start[i], start[i + 1]):
-            j = nbr[p]
-            r0, r1, r2 = _image_separation(x, h, i, j, img[p, 0], img[p, 1], img[p, 2], 3)
-            ph, g = _term_generic((r0 * r0 + r1 * r1 + r2 * r2) * il2[p], il2[p], pm.half_beta,
-                                  pm.coeffs, xc2)
-            e += ph
-            r = (r0, r1, r2)
-            for a in range(3):
-                forces[i, a] += g * r[a]
-                forces[j, a] -= g * r[a]
-                for b in range(3):
-                    stress[a, b] += g * r[a] * r[b]
-    return e
+_rows2_b10q3 = _make_rows2(_term_b10q3)
+_rows2_generic = _make_rows2(_term_generic)
+_half2_b10q3 = _make_serial(_rows2_b10q3)
+_half2_generic = _make_serial(_rows2_generic)
+_half3 = _make_serial(_rows3)
+_threaded_b10q3 = _make_threaded(_rows2_b10q3)
+_threaded_generic = _make_threaded(_rows2_generic)
+_threaded3 = _make_threaded(_rows3)
 
 
 @njit(cache=True)
@@ -275,7 +263,9 @@ def energy_forces_threaded(x, h, nl, pm, forces, stress, nblocks):
     """As :func:`energy_forces_half` (same half list), threaded over ``nblocks`` blocks of
     particles (:func:`_make_threaded`; pass numba's thread count). The block count, not
     the thread count, fixes the order of the sums: results depend on it at round-off."""
-    if pm.half_beta == 5 and pm.coeffs.shape[0] == 4 and x.shape[1] == 2:
+    if x.shape[1] == 3:
+        return _threaded3(x, h, nl, pm, forces, stress, nblocks)
+    if pm.half_beta == 5 and pm.coeffs.shape[0] == 4:
         return _threaded_b10q3(x, h, nl, pm, forces, stress, nblocks)
     return _threaded_generic(x, h, nl, pm, forces, stress, nblocks)
 

@@ -392,7 +392,7 @@ def minimize(
     ----------
     ftol : max|F| tolerance in ε/λ (default :func:`default_ftol`).
     newton_from : max|F| below which Newton steps replace FIRE.
-    threads : numba threads for the force kernel (full list when > 1).
+    threads : numba threads for the force kernel (the threaded half-list kernel when > 1).
     x0 : optional starting positions (e.g. a linear-response prediction).
     frozen : optional boolean mask of particles held fixed (the frozen matrix of
         Sec. IV); forces and convergence then concern the other particles only, and
