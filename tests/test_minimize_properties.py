@@ -85,3 +85,73 @@ def test_frozen_particles_stay_put(small_glass):
     assert np.abs(f[frozen]).max() > 1e-6  # the matrix is not relaxed
     with pytest.raises(ValueError, match="every particle is frozen"):
         minimize(p, frozen=np.ones(c.N, bool))
+
+
+@pytest.mark.parametrize("power", [1.0, -1.0])  # a downhill and an uphill (back-off) step
+def test_blocked_fire_step_is_the_serial_step(power):
+    """The threaded FIRE update over row blocks (used with threads > 1) does per row what
+    the serial :func:`fire_step` does: one block is bitwise the serial step, 2 and 3 blocks
+    agree to round-off (block-ordered sums); the block power sums equal the serial ones."""
+    from glass2epm.mechanics.minimize import fire_power, fire_power_blocks, fire_step, fire_step_blocks
+
+    rng = np.random.default_rng(4)
+    n = 1001
+    x0 = rng.random((n, 2)) * 30
+    v0 = 1e-2 * rng.standard_normal((n, 2))
+    f = rng.standard_normal((n, 2))
+    fmax2, P, fn2 = fire_power(f, v0, n)
+    s0 = np.array([0.01, 0.07, 7.0, 0.05, 0.0])  # past N_min downhill steps: dt and α change
+
+    def serial():
+        x, v, st = x0.copy(), v0.copy(), s0.copy()
+        moved = fire_step(x, v, f, n, power * P, fn2, st, 0.1, x0, 1e-8)
+        return x, v, st, moved
+
+    xs, vs, ss, ms = serial()
+    assert ms  # every row moved more than 1e-4 λ
+    for nb in (1, 2, 3):
+        lo = np.array([(n * b) // nb for b in range(nb + 1)], dtype=np.int64)
+        got = fire_power_blocks(f, v0, lo)
+        assert got[0] == fmax2 and got[1] == pytest.approx(P, rel=1e-13) and got[2] == pytest.approx(fn2, rel=1e-13)
+        x, v, st = x0.copy(), v0.copy(), s0.copy()
+        moved = fire_step_blocks(x, v, f, power * P, fn2, st, 0.1, x0, 1e-8, lo)
+        assert moved == ms
+        np.testing.assert_array_equal(st, ss)
+        if nb == 1:
+            np.testing.assert_array_equal(x, xs)
+            np.testing.assert_array_equal(v, vs)
+        else:
+            np.testing.assert_allclose(v, vs, rtol=1e-13, atol=1e-16)
+            np.testing.assert_allclose(x, xs, rtol=1e-14, atol=0)
+    if power < 0:  # the back-off zeroed the old velocity: v = dt F mixed
+        assert ss[1] == 0.1 and ss[2] == 0.0 and ss[0] == pytest.approx(0.005)
+
+
+def test_threaded_minimisation_returns_to_the_serial_minimum(reference_conf):
+    """N ≥ PARALLEL_MIN_N: the shared glass tiled 2 × 2 (N = 4096, an inherent state of the
+    tiled cell), perturbed, relaxed with 1 and with 2 threads (threaded force kernel and
+    blocked FIRE update): the same minimum to 1e-8 λ, forces below the tolerance."""
+    import numba
+
+    from glass2epm.core.box import Box
+    from glass2epm.core.potential import PARALLEL_MIN_N
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one numba thread: the threaded path cannot run")
+    c = reference_conf
+    h = c.box.h
+    shifts = [a * h[:, 0] + b * h[:, 1] for a in (0, 1) for b in (0, 1)]
+    big = c.copy()
+    big.x = np.concatenate([c.x + s for s in shifts])
+    big.sizes = np.concatenate([c.sizes] * 4)
+    big.box = Box(2 * h)
+    assert big.N >= PARALLEL_MIN_N
+    f0 = ForceField(c.model).compute(big.x, big.sizes, big.box)[1]
+    assert np.abs(f0).max() < 1e-8  # the tiling is itself a minimum
+    rng = np.random.default_rng(9)
+    big.x = big.x + 0.02 * rng.standard_normal(big.x.shape)
+    one, r1 = minimize(big, threads=1)
+    two, r2 = minimize(big, threads=2)
+    assert r1.fmax < default_ftol(big.N) and r2.fmax < default_ftol(big.N)
+    u = big.box.minimum_image(two.x - one.x)
+    assert np.abs(u - u.mean(axis=0)).max() < 1e-8
