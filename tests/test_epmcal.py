@@ -35,6 +35,11 @@ def test_realisations_and_summary():
     assert np.all(summ["peak_stress"] >= summ["steady_stress"])
     assert sorted(r["snapshots0"]) == [0.2, 0.6]
     assert r["steady"].size == 3 * 200 and np.all(np.isfinite(r["steady"]))
+    # each steady value carries its realisation; its block equals that realisation's own samples
+    np.testing.assert_array_equal(r["steady_seed"], np.repeat([1, 2, 3], 200))
+    own = calibrate.run_realisations(init, ren, calibrate.RealisationConfig(
+        L=8, eps_pl=0.065, modulus=12.0, renewal_modulus=10.0, strain_max=1.0, seeds=(2,), steady_from=0.5))
+    np.testing.assert_array_equal(r["steady"][r["steady_seed"] == 2], own["steady"])
     # the peak of the mean curve: below the mean of per-realisation maxima (max of a mean <=
     # mean of maxima, smoothing only lowers it), and on the curve file's grid
     pk = r["peak"]
@@ -83,8 +88,44 @@ def test_task_stages_write_what_run_realisations_returns(tmp_path):
         L=8, eps_pl=0.065, modulus=12.0, renewal_modulus=10.0, strain_max=1.0, seeds=(0, 1), steady_from=0.5))
     np.testing.assert_array_equal(read_table(out["summary"])["peak_stress"], r["summary"]["peak_stress"])
     np.testing.assert_array_equal(read_table(out["example"])["stress"], r["series0"]["stress"])
+    st = read_table(out["steady"])
+    np.testing.assert_array_equal(st["stress"], r["steady"])
+    np.testing.assert_array_equal(st["sample"], r["steady_seed"])
     paths = [tmp_path / f"act{k}.parquet" for k in range(2)]
     task.bands_stage(tmp_path / "init.parquet", tmp_path / "ren.parquet", tmp_path / "cal.json", paths, Tp=0.4,
                      lattices=[8], epm_L=[8], strain=0.6, strains=[0.2, 0.6], size_strain=0.4, map_strain=0.6,
                      realisations=2, onsite="paper")
     assert all(p.exists() for p in paths)
+
+
+def test_steady_widths_resample_whole_samples(tmp_path):
+    """P(σ_s) statistics per source and size: mean and std are numpy's on the pooled values; the
+    bootstrap intervals resample whole samples, so samples that differ by an offset (correlated
+    values within a sample) widen the interval of the mean far beyond the i.i.d. one."""
+    from glass2epm.analysis.summary import steady_widths
+    from glass2epm.core import io
+    from glass2epm.core.schemas import EPM_STEADY
+
+    rng = np.random.default_rng(5)
+    offsets = np.array([-0.05, 0.0, 0.05, 0.1])
+    part = np.concatenate([0.4 + o + 0.01 * rng.standard_normal(300) for o in offsets])
+    epm = 0.45 + 0.02 * rng.standard_normal(8 * 200)
+    cols = {"source": np.array(["particles"] * part.size + ["epm"] * epm.size),
+            "size": np.concatenate([np.full(part.size, 10000.0), np.full(epm.size, 20.0)]),
+            "stress": np.concatenate([part, epm]),
+            "sample": np.concatenate([np.repeat(np.arange(1, 5), 300), np.repeat(np.arange(8), 200)])}
+    io.write_table(tmp_path / "steady.parquet", EPM_STEADY, cols)
+    w = steady_widths(tmp_path / "steady.parquet")
+    p, e = w["particles"][10000], w["epm"][20]
+    assert p["n"] == part.size and p["samples"] == 4 and e["samples"] == 8
+    assert p["mean"] == pytest.approx(part.mean(), rel=1e-12) and p["std"] == pytest.approx(part.std(), rel=1e-12)
+    for d in (p, e):
+        assert d["mean_ci"][0] <= d["mean"] <= d["mean_ci"][1]
+        assert d["std_ci"][0] <= d["std"] <= d["std_ci"][1] + 1e-12
+    iid_half = 1.96 * part.std() / np.sqrt(part.size)
+    assert (p["mean_ci"][1] - p["mean_ci"][0]) / 2 > 5 * iid_half
+    # without the column (tables written before it): the point values, no intervals
+    del cols["sample"]
+    io.write_table(tmp_path / "old.parquet", EPM_STEADY, cols)
+    o = steady_widths(tmp_path / "old.parquet")["particles"][10000]
+    assert o["std"] == p["std"] and "std_ci" not in o

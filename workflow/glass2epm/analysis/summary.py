@@ -15,6 +15,7 @@ import numpy as np
 
 from glass2epm.core import io
 from glass2epm.analysis import stats
+from glass2epm.analysis.bootstrap import mean_ci, variance_ci
 from glass2epm.core.schemas import BAND_SIZE, EPM_COMPARE, EPM_STEADY, YIELD_COMPARE
 
 
@@ -27,16 +28,32 @@ def _fmt(v, ci=None, digits=3):
     return s
 
 
-def steady_widths(steady) -> dict:
+def steady_widths(steady, *, conf: float = 0.95, n_boot: int = 2000) -> dict:
     """Mean and standard deviation of the steady-state stress per source and size
-    (``epm_steady`` table: particles per N, EPM per L; ε/λ^d), for P(σ_s) against size."""
+    (``epm_steady`` table: particles per N, EPM per L; ε/λ^d), for P(σ_s) against size.
+
+    With the table's ``sample`` column, ``mean_ci`` and ``std_ci`` are percentile bootstrap
+    intervals (``conf``) that resample whole samples (glasses, EPM realisations): the values of
+    one sample are correlated along the strain. ``n`` counts values, ``samples`` samples.
+    """
     t = io.read_table(steady, EPM_STEADY)
     src, size, v = np.asarray(t["source"]).astype(str), np.asarray(t["size"], float), np.asarray(t["stress"], float)
+    smp = np.asarray(t["sample"]) if "sample" in t.columns else None
     out = {}
     for a in np.unique(src):
         for n in np.unique(size[src == a]):
-            x = v[(src == a) & (size == n)]
-            out.setdefault(str(a), {})[int(n)] = {"mean": float(x.mean()), "std": float(x.std()), "n": int(x.size)}
+            sel = (src == a) & (size == n)
+            x = v[sel]
+            d = {"mean": float(x.mean()), "std": float(x.std()), "n": int(x.size)}
+            if smp is not None:
+                groups = [x[smp[sel] == k] for k in np.unique(smp[sel])]
+                d["samples"] = len(groups)
+                if len(groups) > 1:
+                    m = mean_ci(groups, conf=conf, n_boot=n_boot)
+                    var = variance_ci(groups, conf=conf, n_boot=n_boot, ddof=0)
+                    d["mean_ci"] = [float(c) for c in m.ci]
+                    d["std_ci"] = [float(np.sqrt(max(c, 0.0))) for c in var.ci]
+            out.setdefault(str(a), {})[int(n)] = d
     return out
 
 
@@ -123,7 +140,8 @@ def comparison(calibration, tails: dict, yield_compare, growth: dict, band_size:
         for src, label in (("particles", "N"), ("epm", "L")):
             if src in w:
                 rows.append((f"std of P(σ_s), {src} (T_p = 0.7)",
-                             ", ".join(f"{label} = {n}: {d['std']:.3g}" for n, d in sorted(w[src].items())),
+                             ", ".join(f"{label} = {n}: {_fmt(d['std'], d.get('std_ci'))}"
+                                       for n, d in sorted(w[src].items())),
                              "EPM L = 20, 40 follows particles N = 10⁴, 4·10⁴"))
     return rows, num
 

@@ -112,7 +112,10 @@ YIELD_COMPARE = register(Schema(
 EPM_STEADY = register(Schema(
     "epm_steady", 1,
     {"source": "", "size": "", "stress": "epsilon/lambda^d"},
-    description="steady-state stress samples: source 'epm' (size = L blocks) or 'particles' (size = N)",
+    optional={"sample": "count"},
+    description="steady-state stress samples: source 'epm' (size = L blocks) or 'particles' (size = N); "
+                "sample = the realisation (EPM seed) or glass (particle seed) a value comes from, the "
+                "unit the confidence intervals of P(sigma_s) resample",
 ))
 
 EPM_COMPARE = register(Schema(

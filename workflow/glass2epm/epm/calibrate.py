@@ -105,7 +105,7 @@ def run_realisations(init, renewal, cfg: RealisationConfig, grid=None):
     :func:`glass2epm.analysis.stats.curve_peak`: the yield stress compared with the particles'
     same statistic, searched up to ``peak_strain_max``: the strain range of the particle runs,
     so that both maxima are taken over the same range), ``steady`` (σ sampled uniformly in
-    strain over every run's steady window), ``series0`` and ``snapshots0`` (the first
+    strain over every run's steady window; ``steady_seed`` the realisation of each value), ``series0`` and ``snapshots0`` (the first
     realisation's series and activity snapshots).
     """
     seeds, steady_from, peak_strain_max = cfg.seeds, cfg.steady_from, cfg.peak_strain_max
@@ -120,7 +120,7 @@ def run_realisations(init, renewal, cfg: RealisationConfig, grid=None):
     grid = np.asarray(grid)
     in_range = grid <= (np.inf if peak_strain_max is None else peak_strain_max + 1e-12)
     curves = []
-    steady = []
+    steady, steady_seed = [], []
     summ = {k: [] for k in EPM_SUMMARY.columns}
     for seed, run in zip(seeds, runs):
         ser = run.series
@@ -130,6 +130,7 @@ def run_realisations(init, renewal, cfg: RealisationConfig, grid=None):
         ss = E.steady_state(ser, steady_from) if ser["strain"][-1] > steady_from else None
         if ss is not None:
             steady.append(steady_samples(ser, steady_from))
+            steady_seed.append(np.full(steady[-1].size, int(seed)))
         summ["realisation"].append(int(seed))
         summ["peak_stress"].append(float(c[j]))
         summ["peak_strain"].append(float(grid[j]))
@@ -143,6 +144,7 @@ def run_realisations(init, renewal, cfg: RealisationConfig, grid=None):
     peak = curve_peak(C[:, use], grid[use], cfg.peak_window)
     return {"curve": curve, "summary": {k: np.asarray(v) for k, v in summ.items()}, "peak": peak,
             "steady": np.concatenate(steady) if steady else np.empty(0),
+            "steady_seed": np.concatenate(steady_seed) if steady else np.empty(0, dtype=np.int64),
             "series0": runs[0].series, "snapshots0": runs[0].snapshots}
 
 

@@ -96,7 +96,8 @@ def realisations_stage(init, renewal, calibration, *, curves, summary, steady, e
     io.write_table(summary, schemas.EPM_SUMMARY, r["summary"], **summary_meta)
     n = r["steady"].size
     io.write_table(steady, schemas.EPM_STEADY,
-                   {"source": np.array(["epm"] * n), "size": np.full(n, int(L)), "stress": r["steady"]}, **meta)
+                   {"source": np.array(["epm"] * n), "size": np.full(n, int(L)), "stress": r["steady"],
+                    "sample": r["steady_seed"]}, **meta)
     io.write_table(example, schemas.EPM_SERIES, {k: np.asarray(v) for k, v in r["series0"].items()}, **meta)
     return r
 
