@@ -105,8 +105,9 @@ def run_realisations(init, renewal, cfg: RealisationConfig, grid=None):
     :func:`glass2epm.analysis.stats.curve_peak`: the yield stress compared with the particles'
     same statistic, searched up to ``peak_strain_max``: the strain range of the particle runs,
     so that both maxima are taken over the same range), ``steady`` (σ sampled uniformly in
-    strain over every run's steady window; ``steady_seed`` the realisation of each value), ``series0`` and ``snapshots0`` (the first
-    realisation's series and activity snapshots).
+    strain over every run's steady window), ``steady_seed`` (the realisation of each of those
+    values), ``series0`` and ``snapshots0`` (the first realisation's series and activity
+    snapshots).
     """
     seeds, steady_from, peak_strain_max = cfg.seeds, cfg.steady_from, cfg.peak_strain_max
     runs = []
