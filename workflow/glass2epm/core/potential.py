@@ -69,12 +69,21 @@ def _image_separation(x, h, i, j, n0, n1, n2, d):
             x[j, 2] - x[i, 2] + n2 * h[2, 2])
 
 
+# Fast-math flags of the 2D pair loop: no reassociation, so that the compiled sums do not
+# depend on whether LLVM inlined this loop into its caller (which depends on whether the
+# caller was compiled in the same process as the loop or found in numba's cache). With
+# ``fastmath=True`` the shared reference glass sheared to γ = 0.15 gave σ_xy differing by
+# 1.7e-11 depending on what had filled the cache; with these flags the bits are the same
+# (tests/test_numba_cache_determinism.py, slow tier) at the same speed (FMA contraction kept).
+_PAIR_FASTMATH = {"nnan", "ninf", "nsz", "arcp", "contract", "afn"}
+
+
 def _make_rows2(term):
     """2D pair loop over the rows i0..i1−1 of a half list, specialised on the pair term at
     compile time: adds the pair forces on i and on its partners j into ``out`` (which the
     caller zeroes) and returns (Σφ, Σ g r_x r_x, Σ g r_x r_y, Σ g r_y r_y, 0, 0, 0)."""
 
-    @njit(cache=True, fastmath=True)
+    @njit(cache=True, fastmath=_PAIR_FASTMATH)
     def rows(x, h, nl, pm, out, i0, i1):
         start, nbr, il2, img = nl.start, nl.nbr, nl.il2, nl.img
         half_beta, coeffs = pm.half_beta, pm.coeffs
