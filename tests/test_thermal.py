@@ -165,6 +165,22 @@ def test_lattice_conserves_stress_and_is_deterministic(kicks):
     assert np.array_equal(a["blocks"]["relaxations"], b["blocks"]["relaxations"])
 
 
+def test_runs_table_is_byte_identical(tmp_path):
+    """The same inputs give the same bytes: the run's speed goes to the log, not the table."""
+    from glass2epm.thermal.task import lattice_stage
+
+    files = []
+    for k in range(2):
+        d = tmp_path / str(k)
+        d.mkdir()
+        lattice_stage(d / "runs.parquet", d / "pers.parquet", d / "blocks.parquet", L=12, T=0.3, seeds=[9],
+                      params={"kicks": "random", "n_origins": 4}, series_out=d / "series.parquet")
+        files.append({p.name: p.read_bytes() for p in sorted(d.iterdir())})
+    assert files[0].keys() == files[1].keys() and len(files[0]) == 4
+    for name in files[0]:
+        assert files[0][name] == files[1][name], name
+
+
 @pytest.mark.parametrize("kicks", ["fixed", "random"])
 def test_deferred_kicks_keep_every_bound_valid_at_every_event(kicks):
     """Event by event: whenever the next proposal can come (after the flush the kernel asks for),

@@ -557,10 +557,10 @@ THERMAL_RUNS = register(
         "thermal_runs",
         1,
         {"T": "K sigma_c^a", "L": "block", "seed": "", "activity": "1/tau", "mean_abs_sigma": "sigma_c",
-         "tau_alpha": "tau", "xi": "block", "chi4_max": "", "alpha_lattice": "", "m_lattice": "block^2",
-         "relaxations_per_s": "1/s"},
+         "tau_alpha": "tau", "xi": "block", "chi4_max": "", "alpha_lattice": "", "m_lattice": "block^2"},
+        # relaxations_per_s: wall-clock speed, only in tables written before it moved to the log
         optional={"kicks": "", "events": "", "acceptance": "", "t_chi4_max": "tau", "mean_sq_drop": "sigma_c^2",
-                  "converged": ""},
+                  "converged": "", "relaxations_per_s": "1/s"},
         description="one row per thermal-EPM lattice run: activity Γ, ⟨|σ|⟩, τ_α (persistence 1/e), "
         "ξ (Ornstein–Zernike fit of S₄(q) at τ_α), max χ₄, the lattice's own α and m (Eq. A5)",
     )
