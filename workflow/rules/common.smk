@@ -150,11 +150,14 @@ def swap_sweeps(wildcards):
 
 
 def swap_runtime(wildcards, attempt):
-    """Minutes: trials at ~1e6/s (conservative), doubled per retry, at least 5."""
-    trials = (swap_sweeps(wildcards) + config["swap_mc"]["tune_sweeps"]) * int(
-        wildcards.N
-    )
-    return max(5, int(trials / 1e6 / 60 * 2) + 5) * attempt
+    """Minutes: trials at 5·10⁵/s up to N = 2·10⁴ and 2.5·10⁵/s above, doubled per retry, at
+    least 5. Measured on one thread (2D): 1.1-1.3·10⁶ trials/s at N ≤ 10⁴; 3.8-8·10⁵ at
+    N = 4·10⁴, the low end beside another job (the Verlet lists no longer fit the caches).
+    A job killed at the limit resumes from its checkpoint on the retry."""
+    n = int(wildcards.N)
+    trials = (swap_sweeps(wildcards) + config["swap_mc"]["tune_sweeps"]) * n
+    rate = 5e5 if n <= 20000 else 2.5e5
+    return max(5, int(trials / rate / 60) + 5) * attempt
 
 
 def aqs_strain(wildcards):
@@ -163,14 +166,15 @@ def aqs_strain(wildcards):
 
 
 def aqs_runtime(wildcards, attempt):
-    """Minutes: 0.3 s per step × (N/10⁴)^1.7, at least 10. Measured with the continuation
-    engine (issue 17; 2D, step 1e-4, instantaneous quenches, events included): 0.18-0.19 s
-    per step at N = 10⁴ on 2 threads, 2.6 s at N = 4·10⁴ on 1 thread (N^1.64 between the
-    two: event relaxation by FIRE grows faster than N). A run killed at the limit resumes
-    from its checkpoint on the retry."""
+    """Minutes: 0.25 s per step × (N/10⁴)², at least 10. Measured on one thread beside
+    another job (2D, step 1e-4, to γ = 0.3, events included; config/paper_a.yaml):
+    0.14-0.15 s per step at N = 10⁴ (4 glasses), 1.73 s at N = 4·10⁴ (N^1.8 between
+    the two); on 2 threads from γ = 0, 1.59 s at 4·10⁴ and 10.6 s at 10⁵ (N^2.07: events
+    per step ∝ N, each FIRE relaxation ∝ N). A run killed at the limit resumes from
+    its checkpoint on the retry."""
     a = config["aqs"]
     steps = aqs_strain(wildcards) / a["step"]
-    per_step = 0.3 * (int(wildcards.N) / 1e4) ** 1.7
+    per_step = 0.25 * (int(wildcards.N) / 1e4) ** 2
     return max(10, int(steps * per_step / 60) + 10) * attempt
 
 
