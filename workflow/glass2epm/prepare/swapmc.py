@@ -346,11 +346,11 @@ def run_swap_mc(conf: Configuration, T: float, sweeps: int, seed: int, p_swap: f
 
     t_start = time.perf_counter()
     mc = SwapMC(conf, T, seed, p_swap=p_swap, step=step, skin=skin)
-    trials_start = [0]  # trials already done when this process started (a resumed run)
     N = mc.N
     k = 2.0 * math.pi / float(np.mean(mc.sizes))
     rows = {c: [] for c in SWAPMC_SERIES.columns}
-    last = {"c": mc.counters(), "progress": -np.inf}
+    # trials0: trials already done when this process started (a resumed run), for the rates
+    last = {"c": mc.counters(), "progress": -np.inf, "trials0": 0}
 
     nan = float("nan")
 
@@ -367,7 +367,7 @@ def run_swap_mc(conf: Configuration, T: float, sweeps: int, seed: int, p_swap: f
         now = time.perf_counter()
         if progress is not None and (force_progress or now - last["progress"] >= progress_interval):
             last["progress"] = now
-            done = mc.trials - trials_start[0]
+            done = mc.trials - last["trials0"]
             rate = done / max(now - t_start, 1e-12)
             progress(sweep, {**vals, "rebuilds": mc.rebuilds, "trials_per_s": rate if done else nan,
                              "total_sweeps": sweeps, "eta_s": (sweeps - sweep) * N / rate if done else nan})
@@ -384,7 +384,7 @@ def run_swap_mc(conf: Configuration, T: float, sweeps: int, seed: int, p_swap: f
     if ck is not None and ck.exists():
         st = ck.read()
         mc.restore(st)
-        trials_start[0] = mc.trials
+        last["trials0"] = mc.trials
         for c in rows:
             rows[c] = list(st["rows_" + c])
         last["c"] = st["last_c"].copy()
@@ -486,7 +486,7 @@ def run_swap_mc(conf: Configuration, T: float, sweeps: int, seed: int, p_swap: f
         rebuilds=mc.rebuilds, energy_tracked=mc.energy, energy_recomputed=e_rec, elapsed_s=elapsed,
         extra={"acc_disp": float(tried[1] / tried[0]) if tried[0] else None,
                "acc_swap": float(tried[3] / tried[2]) if tried[2] else None,
-               "trials_per_second": (mc.trials - trials_start[0]) / max(elapsed, 1e-12), "skin": mc.skin},
+               "trials_per_second": (mc.trials - last["trials0"]) / max(elapsed, 1e-12), "skin": mc.skin},
     )
     out = mc.configuration(
         Tp=float(T), seed=int(seed), strain=dict(conf.strain),
@@ -554,6 +554,10 @@ class _Checkpoint:
             self.path.unlink()
 
 
+#: wall-clock entries of SwapMCResult.summary(): printed by the CLI, never written to a file
+_TIMING_KEYS = ("elapsed_s", "trials_per_second")
+
+
 def write_series(path, result: SwapMCResult, conf: Configuration):
     """Write the time series of a run as a ``swapmc_series`` Parquet file."""
     # wall-clock figures (elapsed time, trial rate) go to the log, not into the file: the same
@@ -562,9 +566,6 @@ def write_series(path, result: SwapMCResult, conf: Configuration):
     return write_table(path, SWAPMC_SERIES, result.series, model=conf.model, box=conf.box,
                        strain=conf.strain, seed=result.seed,
                        provenance={"generator": "swap_mc"}, extra=extra)
-
-
-_TIMING_KEYS = ("elapsed_s", "trials_per_second")
 
 
 def random_liquid(model: Model, N: int, seed: int, sizes: str = "quantile",
