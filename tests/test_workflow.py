@@ -68,11 +68,58 @@ def test_tiny_workflow_end_to_end(tmp_path):
         v = coarse_grain(conf, part, 5 * mean_spacing(conf))["value"]
         want.append(v[np.isfinite(v) & (v > 0)])
     np.testing.assert_allclose(np.sort(thr["sigma_y"]), np.sort(np.concatenate(want)), rtol=1e-12)
+    _check_paper_scale(tmp_path, res)
     # every rule wrote its log
     assert list((res / "logs").rglob("swap_mc.log"))
     # nothing to do on a rerun
     r2 = snake(tmp_path, "all", "-n")
     assert "Nothing to be done" in r2.stdout + r2.stderr
+
+
+def _check_paper_scale(tmp_path, res):
+    """Issue 17's (a)/(b) table of the tiny run (N = 400 against the matched L = 4): σ_s and the
+    width of P(σ_s) recomputed here from the raw series and EPM steady tables, the peaks of the
+    epm_compare rule, the exponents of band_growth.json; the CLI on the same tree writes the same
+    table; the landing page shows it."""
+    import pyarrow.parquet as pq
+
+    table = (res / "report" / "paper_scale_N400.tsv").read_text()
+    assert table.startswith("comparison\tquantity\tparticles") and "(b)" in table
+    num = json.loads((res / "report" / "paper_scale_N400.json").read_text())["sizes"][0]
+    assert num["N"] == 400 and num["L"] == 4 and num["glasses"] == {"3": 2, "2.5": 2}
+    tp = res / "lerner-poly2d" / "d2" / "N400" / "Tp3.00"
+    vals = []
+    for seed in (1, 2):
+        t = pq.read_table(tp / f"seed{seed}" / "aqs_simple_shear_forward.parquet").to_pandas()
+        g = t["strain"].to_numpy()
+        vals.append(t["sxy"].to_numpy()[g - g[0] >= 0.02])
+    v = np.concatenate(vals)
+    p = num["steady"]["particles"]
+    assert p["mean"] == pytest.approx(v.mean(), rel=1e-12) and p["std"] == pytest.approx(v.std(), rel=1e-12)
+    assert p["samples"] == 2 and p["std_ci"][0] <= p["std"] <= p["std_ci"][1] + 1e-12
+    e = pq.read_table(tp / "epm_bond_L4.steady.parquet").to_pandas()["stress"].to_numpy()
+    assert num["steady"]["epm_bond"]["std"] == pytest.approx(e.std(), rel=1e-12)
+    cmp = read_table(res / "lerner-poly2d" / "d2" / "N400" / "epm_compare.parquet")
+    for T, src, pk in zip(cmp["Tp"], cmp["source"], cmp["peak_stress"]):
+        assert num["peak"][f"{T:g}"][src]["value"] == pytest.approx(pk, rel=1e-12)
+    bg = json.loads((tp / "band_growth.json").read_text())
+    assert num["band_growth"]["particles"]["exponent"] == bg["particles"]["exponent"]
+    cli = subprocess.run([str(SNAKEMAKE.with_name("glass2epm")), "paper-scale", str(res / "lerner-poly2d" / "d2"),
+                          "--sizes", "400", "--calibration-N", "400", "--renewal-Tp", "3", "--steady-from", "0.02",
+                          "-o", str(tmp_path / "cli.tsv")], capture_output=True, text=True)
+    assert cli.returncode == 0, cli.stderr[-2000:]
+    assert (tmp_path / "cli.tsv").read_text() == table
+    assert "Paper-scale comparison" in (res / "report" / "index.html").read_text()
+    bad = subprocess.run([str(SNAKEMAKE.with_name("glass2epm")), "paper-scale", str(res / "lerner-poly2d" / "d2"),
+                          "--sizes", "400", "--calibration-N", "400", "--renewal-Tp", "0.7",
+                          "-o", str(tmp_path / "bad.tsv")], capture_output=True, text=True)
+    assert bad.returncode != 0 and "Tp0.70" in bad.stderr and not (tmp_path / "bad.tsv").exists()
+
+
+def test_paper_scale_target_names_a_size_without_glasses(tmp_path):
+    r = snake(tmp_path, "-n", "results/report/paper_scale_N400_123.tsv")
+    assert r.returncode != 0
+    assert "no glasses of N = 123" in r.stdout + r.stderr
 
 
 def test_sweep_table_lists_its_jobs(tmp_path):

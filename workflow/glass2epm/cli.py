@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 #: argument names that are outputs (of every command, and of some commands only)
 _OUTPUTS = {"output", "summary", "liquid", "bonds", "field"}
-_OUTPUTS_OF = {"band-profiles": {"widths", "profiles"}}
+_OUTPUTS_OF = {"band-profiles": {"widths", "profiles"}, "paper-scale": {"numbers"}}
 
 
 #: ranges of numeric options, by argument name: (low, high, low open, high open, unit)
@@ -62,7 +62,9 @@ _RANGES = {
     "scale": (0, None, True, False, ""), "bin_width": (0, None, True, False, ""),
     "xi": (0, None, True, False, "λ"), "amplitude": (0, None, True, False, "λ"),
     "mode": (1, None, False, False, ""), "modes": (1, None, False, False, ""),
-    "seeds": (0, None, False, False, ""),
+    "seeds": (0, None, False, False, ""), "sizes": (1, None, False, False, "particles"),
+    "calibration_N": (1, None, False, False, "particles"), "block": (0, None, True, False, "d"),
+    "steady_from": (0, None, False, False, ""),
 }
 
 

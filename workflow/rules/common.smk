@@ -3,6 +3,7 @@ import itertools
 import os
 
 from glass2epm.core.config import tp_key
+from glass2epm.epm import matched_lattice as _matched_lattice
 from glass2epm.prepare.onset import absolute_tp
 
 RESULTS = config["results"]
@@ -259,7 +260,7 @@ def fig4_inputs(wildcards):
 
 def matched_lattice(N):
     """The EPM lattice of a particle box: L = round(N^(1/dim) / yield.block) blocks."""
-    return max(4, int(round(int(N) ** (1.0 / DIM) / config["yield"]["block"])))
+    return _matched_lattice(N, DIM, config["yield"]["block"])
 
 
 def epm_lattices(N):
@@ -371,6 +372,86 @@ def summary_inputs(wildcards):
     return d
 
 
+wildcard_constraints:
+    sizes=r"\d+(_\d+)*",
+
+
+def paper_scale_specs(sizes):
+    """The sizes of a `paper_scale` target ("10000_40000"): per N the lattice it is compared
+    with, the T_p of its glasses and the EPM methods. Bad sizes are named before any job runs.
+    """
+    ren = tp_str(abs_tp(config["epm"]["renewal_Tp"]))
+    cal = renewal_samples()[0]
+    cal_tps = {s["Tp"] for s in glass_samples() if s["N"] == cal["N"]}
+    specs = []
+    for n in sorted({int(x) for x in sizes.split("_")}):
+        gl = [s for s in glass_samples() if int(s["N"]) == n]
+        tps = sorted({s["Tp"] for s in gl}, key=float)
+        if ren not in tps:
+            raise ValueError(
+                f"paper_scale: no glasses of N = {n} at epm.renewal_Tp = {ren} "
+                f"(glasses of N = {n} at T_p: {tps or 'none'})"
+            )
+        missing = sorted(set(tps) - cal_tps, key=float)
+        if missing:
+            raise ValueError(
+                f"paper_scale: the EPM calibration size N = {cal['N']} has no glasses at "
+                f"T_p = {missing} (needed for the EPM of N = {n})"
+            )
+        specs.append(
+            dict(
+                N=n,
+                L=compare_lattice(n),
+                Tp=tps,
+                methods=list(config["epm"]["methods"]),
+            )
+        )
+    return specs
+
+
+def paper_scale_default():
+    """The `paper_scale` table of `all` and of the landing page: every N with glasses at the
+    renewal T_p whose T_p the calibration size covers (none: an empty list)."""
+    ren = tp_str(abs_tp(config["epm"]["renewal_Tp"]))
+    ok = []
+    for n in sorted({int(s["N"]) for s in glass_samples() if s["Tp"] == ren}):
+        try:
+            paper_scale_specs(str(n))
+        except ValueError:
+            continue
+        ok.append(str(n))
+    return [out("top", f"report/paper_scale_N{'_'.join(ok)}.tsv")] if ok else []
+
+
+def paper_scale_inputs(wildcards):
+    """Named inputs of `paper_scale` (keys as glass2epm.analysis.paper_scale.named_inputs):
+    particles of each N, the EPM of the calibration size on the lattice matched to N."""
+    ren = tp_str(abs_tp(config["epm"]["renewal_Tp"]))
+    cal = renewal_samples()[0]
+    d = {}
+    for s in paper_scale_specs(wildcards.sizes):
+        n, L = s["N"], s["L"]
+        gl = [g for g in glass_samples() if int(g["N"]) == n]
+        for tp in s["Tp"]:
+            first = next(g for g in gl if g["Tp"] == tp)
+            d[f"stats_{n}_{tp}"] = out("tp", "aqs_statistics.parquet").format(**first)
+            for m in s["methods"]:
+                at = {**cal, "Tp": tp}
+                d[f"summary_{n}_{tp}_{m}"] = out(
+                    "tp", f"epm_{m}_L{L}.summary.parquet"
+                ).format(**at)
+                if tp == ren:
+                    d[f"steady_{n}_{m}"] = out(
+                        "tp", f"epm_{m}_L{L}.steady.parquet"
+                    ).format(**at)
+        at_ren = [g for g in gl if g["Tp"] == ren]
+        d[f"series_{n}"] = sample_files(
+            out("sample", "aqs_simple_shear_forward.parquet"), at_ren
+        )
+        d[f"bands_{n}"] = out("tp", "band_growth.json").format(**at_ren[0])
+    return d
+
+
 # the report's figures, in the order of the landing page, and their caption files
 FIGURE_CAPTIONS = [(f"fig{k}.png", f"fig{k}.rst") for k in range(1, 10)] + [
     ("onset.png", "onset.rst"),
@@ -456,6 +537,7 @@ def all_targets():
     t += sorted(set(sample_files(out("n", "bond_prefactors.parquet"), samples)))
     t += [figure(f"fig{k}.{ext}") for k in range(1, 10) for ext in ("png", "pdf")]
     t += [out("top", "report/comparison.tsv"), out("top", "report/index.html")]
+    t += paper_scale_default()
     a = config["aqs"]
     for g in a["geometries"]:
         for d in a["directions"]:

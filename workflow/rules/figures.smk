@@ -283,9 +283,37 @@ rule summary:
         "../scripts/summary.py"
 
 
+rule paper_scale:
+    input:
+        unpack(paper_scale_inputs),
+    output:
+        table=report(
+            out("top", "report/paper_scale_N{sizes}.tsv"),
+            caption="../report/paper_scale.rst",
+            category="Paper-scale comparison",
+        ),
+        numbers=out("top", "report/paper_scale_N{sizes}.json"),
+        page=out("top", "report/paper_scale_N{sizes}.html"),
+    log:
+        log("top", "paper_scale_N{sizes}"),
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        sizes=lambda wc: paper_scale_specs(wc.sizes),
+        renewal_Tp=lambda wc: tp_str(abs_tp(config["epm"]["renewal_Tp"])),
+        steady_from=config["aqs"]["steady_from"],
+    script:
+        "../scripts/paper_scale.py"
+
+
 rule report_index:
     input:
         table=out("top", "report/comparison.tsv"),
+        scale=lambda wc: paper_scale_default(),
         figures=[figure(png) for png, _ in FIGURE_CAPTIONS],
     output:
         out("top", "report/index.html"),

@@ -5,4 +5,7 @@ from glass2epm.plotting.index import write_index
 
 with rule_context(snakemake) as log:
     figs = list(snakemake.input.figures)
-    write_index(snakemake.input.table, list(zip(figs, snakemake.params.captions)), snakemake.output[0])
+    scale = [("Paper-scale comparison: (a) P(σ_s) and peak stress, (b) band growth", t)
+             for t in snakemake.input.scale]
+    write_index(snakemake.input.table, list(zip(figs, snakemake.params.captions)), snakemake.output[0],
+                tables=scale)

@@ -28,13 +28,31 @@ def _fmt(v, ci=None, digits=3):
     return s
 
 
+def group_widths(groups, *, conf: float = 0.95, n_boot: int = 2000) -> dict:
+    """Mean and standard deviation of steady-state stresses given as ``groups`` (one array per
+    sample: glass or EPM realisation; ε/λ^d) with percentile bootstrap intervals (``conf``)
+    that resample whole samples: the values of one sample are correlated along the strain.
+    ``n`` counts values, ``samples`` samples; one sample gives point values only."""
+    groups = [np.asarray(g, float) for g in groups if len(g)]
+    if not groups:
+        raise ValueError("no steady-state samples")
+    x = np.concatenate(groups)
+    d = {"mean": float(x.mean()), "std": float(x.std()), "n": int(x.size), "samples": len(groups)}
+    if len(groups) > 1:
+        m = mean_ci(groups, conf=conf, n_boot=n_boot)
+        var = variance_ci(groups, conf=conf, n_boot=n_boot, ddof=0)
+        d["mean_ci"] = [float(c) for c in m.ci]
+        d["std_ci"] = [float(np.sqrt(max(c, 0.0))) for c in var.ci]
+    return d
+
+
 def steady_widths(steady, *, conf: float = 0.95, n_boot: int = 2000) -> dict:
     """Mean and standard deviation of the steady-state stress per source and size
     (``epm_steady`` table: particles per N, EPM per L; ε/λ^d), for P(σ_s) against size.
 
-    With the table's ``sample`` column, ``mean_ci`` and ``std_ci`` are percentile bootstrap
-    intervals (``conf``) that resample whole samples (glasses, EPM realisations): the values of
-    one sample are correlated along the strain. ``n`` counts values, ``samples`` samples.
+    With the table's ``sample`` column, ``mean_ci`` and ``std_ci`` are :func:`group_widths`'
+    intervals, resampling whole samples (glasses, EPM realisations). Tables written before
+    the column give point values (``n`` values, no ``samples``).
     """
     t = io.read_table(steady, EPM_STEADY)
     src, size, v = np.asarray(t["source"]).astype(str), np.asarray(t["size"], float), np.asarray(t["stress"], float)
@@ -44,15 +62,10 @@ def steady_widths(steady, *, conf: float = 0.95, n_boot: int = 2000) -> dict:
         for n in np.unique(size[src == a]):
             sel = (src == a) & (size == n)
             x = v[sel]
-            d = {"mean": float(x.mean()), "std": float(x.std()), "n": int(x.size)}
-            if smp is not None:
-                groups = [x[smp[sel] == k] for k in np.unique(smp[sel])]
-                d["samples"] = len(groups)
-                if len(groups) > 1:
-                    m = mean_ci(groups, conf=conf, n_boot=n_boot)
-                    var = variance_ci(groups, conf=conf, n_boot=n_boot, ddof=0)
-                    d["mean_ci"] = [float(c) for c in m.ci]
-                    d["std_ci"] = [float(np.sqrt(max(c, 0.0))) for c in var.ci]
+            if smp is None:
+                d = {"mean": float(x.mean()), "std": float(x.std()), "n": int(x.size)}
+            else:
+                d = group_widths([x[smp[sel] == k] for k in np.unique(smp[sel])], conf=conf, n_boot=n_boot)
             out.setdefault(str(a), {})[int(n)] = d
     return out
 
@@ -146,13 +159,14 @@ def comparison(calibration, tails: dict, yield_compare, growth: dict, band_size:
     return rows, num
 
 
-def write_tsv(path, rows):
+def write_tsv(path, rows, header=("quantity", "this run", "paper")):
+    """A report table: tab-separated ``header`` and ``rows``, written atomically."""
     from glass2epm.core.io import atomic_path
     import os
 
     tmp = atomic_path(path)
     with open(tmp, "w") as fh:
-        fh.write("quantity\tthis run\tpaper\n")
+        fh.write("\t".join(header) + "\n")
         for r in rows:
             fh.write("\t".join(str(c) for c in r) + "\n")
     os.replace(tmp, path)

@@ -89,6 +89,19 @@ def summarize(
     return out
 
 
+def steady_groups(series_list, window=(0.2, None), component=None, direction=None) -> list[np.ndarray]:
+    """The steady-state stresses of each series (ε/λ^d; loading strain in ``window`` = (a, b),
+    b None: to the end), one array per series: the samples whose values are correlated along
+    the strain, which bootstrap intervals of P(σ_s) resample whole."""
+    out = []
+    for ser in series_list:
+        cols, meta = _series_arrays(ser)
+        s, sig, _, _ = _loading(cols, meta, component, direction)
+        a, b = window
+        out.append(sig[(s >= a) & (s <= (np.inf if b is None else b))])
+    return out
+
+
 def steady_state_distribution(
     series_list, window=(0.2, None), bins=40, component=None, direction=None, range=None
 ) -> dict:
@@ -98,14 +111,8 @@ def steady_state_distribution(
     the pooled values, a normalised histogram (density, edges), mean, std and the
     per-series means.
     """
-    vals, means = [], []
-    for ser in series_list:
-        cols, meta = _series_arrays(ser)
-        s, sig, _, _ = _loading(cols, meta, component, direction)
-        a, b = window
-        sel = (s >= a) & (s <= (np.inf if b is None else b))
-        vals.append(sig[sel])
-        means.append(float(sig[sel].mean()) if sel.any() else float("nan"))
+    vals = steady_groups(series_list, window, component=component, direction=direction)
+    means = [float(x.mean()) if x.size else float("nan") for x in vals]
     v = np.concatenate(vals) if vals else np.empty(0)
     if v.size == 0:
         raise ValueError(f"no steady-state samples in window {window}")

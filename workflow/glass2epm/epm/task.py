@@ -139,10 +139,11 @@ def _stored_peak(meta, path):
     return pk
 
 
-def compare_stage(particles, summaries, out, *, N: int, lattice_size: int, log=_log):
-    """Write the 'epm_compare' table: per T_p the peak (maximum of the sample-averaged,
-    smoothed curve, stored as ``mean_curve_peak`` by the aqs_statistics and epm_run rules) and
-    steady-state stresses of the particles (size N) and of the EPM at L = ``lattice_size``."""
+def compare_rows(particles, summaries, *, N: int, lattice_size: int) -> tuple[dict, list]:
+    """(columns of the ``epm_compare`` schema, peak windows): per T_p the peak (maximum of the
+    sample-averaged, smoothed curve, stored as ``mean_curve_peak`` by the aqs_statistics and
+    epm_run rules) and steady-state stresses of the particles (``aqs_statistics`` tables of
+    size N) and of the EPM (``epm_summary`` tables; those at L = ``lattice_size`` are used)."""
     cols = {k: [] for k in schemas.EPM_COMPARE.columns}
     windows = set()
 
@@ -172,10 +173,17 @@ def compare_stage(particles, summaries, out, *, N: int, lattice_size: int, log=_
         t = io.read_table(path, schemas.EPM_SUMMARY)
         add(float(ex["Tp"]), f"epm_{ex['method']}", L, _stored_peak(t.meta, path), t["peak_stress"],
             t["steady_stress"])
+    return {k: np.asarray(v) for k, v in cols.items()}, sorted(windows)
+
+
+def compare_stage(particles, summaries, out, *, N: int, lattice_size: int, log=_log):
+    """Write the 'epm_compare' table of :func:`compare_rows`: particles of size N against the
+    EPM at L = ``lattice_size``."""
+    cols, windows = compare_rows(particles, summaries, N=N, lattice_size=lattice_size)
     for row in zip(*cols.values()):
         log.info("%s", row)
-    return io.write_table(out, schemas.EPM_COMPARE, {k: np.asarray(v) for k, v in cols.items()},
-                          extra={"lattice": L, "N": N, "peak_window": sorted(windows)})
+    return io.write_table(out, schemas.EPM_COMPARE, cols,
+                          extra={"lattice": int(lattice_size), "N": int(N), "peak_window": windows})
 
 
 def _sibling(path: Path, tag: str) -> Path:

@@ -29,20 +29,24 @@ def _notes(path) -> str:
     return "<ul>" + "".join(f"<li>{html.escape(ln)}</li>" for ln in lines) + "</ul>"
 
 
-def write_index(table, figures, output, title: str = "glass2epm: key numbers and figures") -> Path:
+def write_index(table, figures, output, title: str = "glass2epm: key numbers and figures",
+                tables=()) -> Path:
     """Write the landing page.
 
-    ``table``: the key-numbers TSV (``summary`` rule); ``figures``: (image path, caption)
+    ``table``: the key-numbers TSV (``summary`` rule); ``tables``: further (heading, TSV path)
+    pairs shown after it (the ``paper_scale`` comparison); ``figures``: (image path, caption)
     pairs, in the order shown; ``output``: the HTML file (written atomically). A figure's
     measured verdicts, written by its rule beside it as ``<name>.notes.txt`` (one per line),
     follow its caption as a list.
     """
     output = Path(output)
-    rows = pd.read_csv(table, sep="\t")
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
-             f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>",
-             "<h2>Key numbers</h2>", rows.to_html(index=False, na_rep="—", escape=True, border=0),
-             "<h2>Figures</h2>"]
+             f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>"]
+    for heading, path in [("Key numbers", table), *tables]:
+        rows = pd.read_csv(path, sep="\t")
+        parts += [f"<h2>{html.escape(heading)}</h2>", rows.to_html(index=False, na_rep="—", escape=True, border=0)]
+    if figures:
+        parts.append("<h2>Figures</h2>")
     for path, caption in figures:
         rel = os.path.relpath(Path(path).resolve(), output.resolve().parent)
         parts.append(f"<figure><img src='{html.escape(rel)}' alt='{html.escape(Path(path).name)}'>"
