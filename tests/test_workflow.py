@@ -110,6 +110,9 @@ def _check_paper_scale(tmp_path, res):
     assert cli.returncode == 0, cli.stderr[-2000:]
     assert (tmp_path / "cli.tsv").read_text() == table
     assert "Paper-scale comparison" in (res / "report" / "index.html").read_text()
+    assert (res / "figures" / "paper_scale_N400.png").stat().st_size > 1000
+    page = (res / "report" / "paper_scale_N400.html").read_text()
+    assert "../figures/paper_scale_N400.png" in page and "std of P(σ_s)" in page
     bad = subprocess.run([str(SNAKEMAKE.with_name("glass2epm")), "paper-scale", str(res / "lerner-poly2d" / "d2"),
                           "--sizes", "400", "--calibration-N", "400", "--renewal-Tp", "0.7",
                           "-o", str(tmp_path / "bad.tsv")], capture_output=True, text=True)

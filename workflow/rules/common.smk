@@ -409,6 +409,21 @@ def paper_scale_specs(sizes):
     return specs
 
 
+def paper_scale_caption(sizes):
+    """The paper_scale caption as plain text (its Jinja fields filled), for the HTML page."""
+    from types import SimpleNamespace
+
+    from jinja2 import Template
+
+    with open(
+        os.path.join(workflow.basedir, "workflow", "report", "paper_scale.rst")
+    ) as fh:
+        text = Template(fh.read()).render(
+            snakemake=SimpleNamespace(config=config, wildcards={"sizes": sizes})
+        )
+    return " ".join(text.split())
+
+
 def paper_scale_default():
     """The `paper_scale` table of `all` and of the landing page: every N with glasses at the
     renewal T_p whose T_p the calibration size covers (none: an empty list)."""
@@ -421,6 +436,18 @@ def paper_scale_default():
             continue
         ok.append(str(n))
     return [out("top", f"report/paper_scale_N{'_'.join(ok)}.tsv")] if ok else []
+
+
+def paper_scale_pages():
+    """The HTML page and figure of the default paper_scale table (`all`)."""
+    return [
+        p
+        for t in paper_scale_default()
+        for p in (
+            t.replace(".tsv", ".html"),
+            figure(os.path.basename(t).replace(".tsv", ".png")),
+        )
+    ]
 
 
 def paper_scale_inputs(wildcards):
@@ -537,7 +564,7 @@ def all_targets():
     t += sorted(set(sample_files(out("n", "bond_prefactors.parquet"), samples)))
     t += [figure(f"fig{k}.{ext}") for k in range(1, 10) for ext in ("png", "pdf")]
     t += [out("top", "report/comparison.tsv"), out("top", "report/index.html")]
-    t += paper_scale_default()
+    t += paper_scale_default() + paper_scale_pages()
     a = config["aqs"]
     for g in a["geometries"]:
         for d in a["directions"]:

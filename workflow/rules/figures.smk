@@ -293,7 +293,6 @@ rule paper_scale:
             category="Paper-scale comparison",
         ),
         numbers=out("top", "report/paper_scale_N{sizes}.json"),
-        page=out("top", "report/paper_scale_N{sizes}.html"),
     log:
         log("top", "paper_scale_N{sizes}"),
     conda:
@@ -308,6 +307,32 @@ rule paper_scale:
         steady_from=config["aqs"]["steady_from"],
     script:
         "../scripts/paper_scale.py"
+
+
+rule figure_paper_scale:
+    input:
+        table=out("top", "report/paper_scale_N{sizes}.tsv"),
+        numbers=out("top", "report/paper_scale_N{sizes}.json"),
+    output:
+        png=report(
+            figure("paper_scale_N{sizes}.png"),
+            caption="../report/paper_scale.rst",
+            category="Paper-scale comparison",
+        ),
+        pdf=figure("paper_scale_N{sizes}.pdf"),
+        page=out("top", "report/paper_scale_N{sizes}.html"),
+    log:
+        log("top", "figure_paper_scale_N{sizes}"),
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        caption=lambda wc: paper_scale_caption(wc.sizes),
+    script:
+        "../scripts/figure_paper_scale.py"
 
 
 rule report_index:

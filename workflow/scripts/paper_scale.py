@@ -8,4 +8,4 @@ with rule_context(snakemake) as log:
     p = snakemake.params
     o = snakemake.output
     paper_scale(named_inputs(dict(snakemake.input.items()), p.sizes), o.table, o.numbers,
-                renewal_Tp=float(p.renewal_Tp), steady_from=p.steady_from, page=o.page)
+                renewal_Tp=float(p.renewal_Tp), steady_from=p.steady_from)

@@ -11,7 +11,7 @@
     AQS runs reach, with the exponent's 95 % interval, beside the EPM's (``band_growth.json``).
 
 Reads stage outputs only; computes no physics. Stresses in ε/λ^d, T_p in ε/k_B, w in d (particles)
-and in blocks scaled to d (EPM), as in :mod:`glass2epm.bands`.
+and in blocks of ξ d (EPM), as in :mod:`glass2epm.bands`.
 """
 
 from __future__ import annotations
@@ -153,11 +153,10 @@ def rows(results: list[dict]) -> list[tuple]:
 
 
 def paper_scale(sizes: list[SizeInputs], table, numbers, *, renewal_Tp: float, steady_from: float,
-                conf: float = 0.95, n_boot: int = 2000, page=None) -> list[dict]:
+                conf: float = 0.95, n_boot: int = 2000) -> list[dict]:
     """Task of the rule ``paper_scale`` and of ``glass2epm paper-scale``: :func:`size_comparison`
     at every size (ascending N), written as the report's TSV ``table`` (comparison, quantity,
-    particles, EPM bond, EPM frozen), the JSON ``numbers`` and, with ``page``, an HTML page of the
-    table; returns the per-size dicts."""
+    particles, EPM bond, EPM frozen) and the JSON ``numbers``; returns the per-size dicts."""
     if not sizes:
         raise ValueError("paper_scale: no sizes given")
     results = [size_comparison(s, renewal_Tp=renewal_Tp, steady_from=steady_from, conf=conf, n_boot=n_boot)
@@ -167,11 +166,6 @@ def paper_scale(sizes: list[SizeInputs], table, numbers, *, renewal_Tp: float, s
         _log.info("%s", " | ".join(r))
     write_tsv(table, tab, HEADER)
     io.write_json(numbers, {"sizes": results, "conf": conf})
-    if page is not None:
-        from glass2epm.plotting.index import write_index
-
-        sizes_txt = ", ".join(str(r["N"]) for r in results)
-        write_index(table, [], page, title=f"glass2epm: paper-scale comparisons, N = {sizes_txt}")
     return results
 
 
