@@ -17,6 +17,8 @@ from glass2epm.fields import coarse
 
 @pytest.fixture(scope="module")
 def ref():
+    if not REFERENCE.exists():  # a checkout without ../shared beside it: skipped like the other suites
+        pytest.skip(f"reference configuration not found at {REFERENCE}")
     return io.read_lerner(REFERENCE)
 
 
