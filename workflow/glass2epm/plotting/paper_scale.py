@@ -2,7 +2,7 @@
 
 (a) Peak stress against T_p: particles of each N (filled) against the EPM on the matched
 lattice (bond maps: open circles, frozen matrix: open squares), ± bootstrap standard errors.
-(b) Width of P(σ_s) at the renewal T_p against N (EPM at L = N^(1/d)/ξ plotted at that N), 95 %
+(b) Width of P(σ_s) at the renewal T_p against N (log N) (EPM at L = N^(1/d)/ξ plotted at that N), 95 %
 bootstrap intervals over glasses or realisations, and an N^(−1/2) guide.
 (c) Band width w(γ) of the particles (d) and of the EPM (blocks of ξ d) on log-log axes, the
 strains with a single band, with the fitted exponent and its 95 % interval in the legend.
@@ -53,7 +53,6 @@ def _widths(ax, sizes, colors):
     if N.size > 1:
         ax.plot(N, ref["std"] * (N / N[0]) ** -0.5, color="0.6", lw=0.8, ls="--", label=r"$N^{-1/2}$")
     ax.set_xscale("log")
-    ax.set_yscale("log")
     ax.set_xlabel(r"$N$ (EPM: $L = N^{1/d}/\xi$)")
     ax.set_ylabel(r"std of $P(\sigma_s)$ ($\varepsilon/\lambda^d$)")
     plain_log_ticks(ax)
