@@ -390,6 +390,12 @@ def test_checkpoint_resume_is_bitwise(tmp_path):
         for c in rref.series:
             np.testing.assert_array_equal(res.series[c], rref.series[c], err_msg=c)
         assert res.energy_tracked == rref.energy_tracked
+        # the rate counts only this process's trials, those after the checkpoint, which
+        # precedes the kill (it counted the earlier ones too)
+        total = rref.extra["trials_per_second"] * rref.elapsed_s
+        here = res.extra["trials_per_second"] * res.elapsed_s
+        assert total == pytest.approx(300 * 120, rel=1e-9)
+        assert (1 - stop / 300) * total * (1 - 1e-9) <= here < 0.99 * total
     # a checkpoint of other arguments is refused, naming the file
     ck = tmp_path / "other.npz"
     with pytest.raises(Kill):

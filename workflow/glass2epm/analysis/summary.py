@@ -81,7 +81,7 @@ def comparison(calibration, tails: dict, yield_compare, growth: dict, band_size:
     rows, num = [], {}
     cal = json.load(open(calibration))
     num["eps_pl"] = {k: cal.get(k) for k in ("eps_pl", "eps_pl_low", "eps_pl_high", "target", "stress")}
-    rows.append(("ε_pl (calibrated at T_p = %.2g)" % cal.get("renewal_Tp", 0.7),
+    rows.append((f"ε_pl (calibrated at T_p = {cal.get('renewal_Tp', 0.7):.3g})",
                  _fmt(cal["eps_pl"], (cal["eps_pl_low"], cal["eps_pl_high"])), "≈ 0.065"))
     Tmax = max(tails)
     t = json.load(open(tails[Tmax]))["fits"]
@@ -152,7 +152,7 @@ def comparison(calibration, tails: dict, yield_compare, growth: dict, band_size:
         num["steady_widths"] = w
         for src, label in (("particles", "N"), ("epm", "L")):
             if src in w:
-                rows.append((f"std of P(σ_s), {src} (T_p = 0.7)",
+                rows.append((f"std of P(σ_s), {src} (T_p = {cal.get('renewal_Tp', 0.7):.3g})",
                              ", ".join(f"{label} = {n}: {_fmt(d['std'], d.get('std_ci'))}"
                                        for n, d in sorted(w[src].items())),
                              "EPM L = 20, 40 follows particles N = 10⁴, 4·10⁴"))
