@@ -15,7 +15,7 @@ Ours (neighbour-list builds excluded; per-pair Verlet lists, skin 0.3 λ, as
 
 * serial: :func:`glass2epm.core.potential.energy_forces_half` over a half list;
 * 2 threads: :func:`glass2epm.core.potential.energy_forces_threaded` over the same half
-  list (per-thread force buffers), ``numba.set_num_threads(2)`` (wall clock);
+  list (2 fixed blocks with their own force buffers), ``numba.set_num_threads(2)`` (wall clock);
   Both keep per-pair data from the list build (1/λ_ij² and the periodic image of
   j: no minimum-image arithmetic in the hot loop), a branch-free cutoff, and φ
   written out for β = 10, q = 3 (Eq. A2/A3) with a generic fallback.
@@ -137,7 +137,7 @@ def _bench_one(conf: Configuration, tag: str, repeats: int, min_time: float,
         return energy_forces_half(x, h, hl, pm, F, S)
 
     def ours_threads():
-        return energy_forces_threaded(x, h, hl, pm, F2, S2, min(2, numba.config.NUMBA_NUM_THREADS))
+        return energy_forces_threaded(x, h, hl, pm, F2, S2)
 
     # warm-up (compile) and consistency of the three kernels
     prev_threads = numba.get_num_threads()

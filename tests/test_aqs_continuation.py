@@ -172,3 +172,35 @@ def test_displacement_criterion_finds_events_without_stress_drop(small_glass):
     assert np.all(disp.series["max_nonaffine"][disp.events["step"]] > 0.1)
     none = run_aqs(small_glass, 1e-3, 0.1, snapshot_every=0, event_threshold=1e9, event_displacement=0.0)
     assert none.events["step"].size == 0
+
+
+def test_aqs_path_does_not_depend_on_threads():
+    """N ≥ PARALLEL_MIN_N (the threaded force kernel and FIRE update, fixed blocks): an
+    instantly quenched glass prepared and sheared with 1 and with 2 numba threads gives
+    bitwise the same glass, series and events (README "Runs are deterministic")."""
+    import numba
+
+    from glass2epm.core.box import Box
+    from glass2epm.core.io import Configuration
+    from glass2epm.core.model import Model
+    from glass2epm.core.potential import PARALLEL_MIN_N
+    from glass2epm.mechanics.minimize import minimize
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("one numba thread: nothing to compare")
+    m = Model.from_preset("lerner-poly2d")
+    n = PARALLEL_MIN_N
+    rng = np.random.default_rng(5)
+    L = m.box_side(n)
+    raw = Configuration(rng.random((n, 2)) * L, m.sizes(n, rng=rng), Box.square(L), m)
+    runs = []
+    for threads in (1, 2):
+        glass, _ = minimize(raw, threads=threads)
+        r = run_aqs(glass, 1e-3, 0.03, snapshot_every=0, threads=threads)
+        runs.append((glass.x, r))
+    (x1, r1), (x2, r2) = runs
+    assert np.array_equal(x1, x2)
+    assert r1.events["step"].size >= 1  # the path crosses plastic events (FIRE)
+    for col in ("loaded_stress", "energy_per_particle", "max_force", "force_evaluations", "event"):
+        assert np.array_equal(np.asarray(r1.series[col]), np.asarray(r2.series[col])), col
+    assert np.array_equal(r1.events["step"], r2.events["step"])

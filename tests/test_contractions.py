@@ -239,7 +239,7 @@ def test_field_kinds_and_errors(reference_conf):
     # per-particle sums of a bond scalar
     s = rng.standard_normal(ps.M)
     want = np.bincount(ps.ii, s, ps.n) + np.bincount(ps.jj, s, ps.n)
-    np.testing.assert_allclose(ps.per_particle(s, threads=2), want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ps.per_particle(s), want, rtol=1e-12, atol=1e-12)
 
 
 def test_fused_series_kernels_match_the_contractions(system):

@@ -35,7 +35,8 @@ from glass2epm.yieldstress.cavity import (
     site_particles,
 )
 from glass2epm.mechanics.envelope import block_envelope_factor, block_envelope_layout, block_envelope_solve
-from glass2epm.mechanics.expansion import generator, numba_threads
+from glass2epm.core.runtime import numba_threads
+from glass2epm.mechanics.expansion import generator
 from glass2epm.mechanics.hessian import pair_data
 from glass2epm.core.io import Configuration
 from glass2epm.core.model import Model

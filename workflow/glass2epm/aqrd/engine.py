@@ -384,8 +384,7 @@ def run_aqrd(conf: Configuration, forcing: Forcing, params: AQSParams,
     t0 = last_ck = last_log = time.perf_counter()
     steps = 0
     prev = numba.get_num_threads()
-    if run.threads > 1:
-        numba.set_num_threads(min(run.threads, numba.config.NUMBA_NUM_THREADS))
+    numba.set_num_threads(min(run.threads, numba.config.NUMBA_NUM_THREADS))
     try:
         while n < run.n_total:
             if control.max_steps is not None and steps >= control.max_steps:

@@ -90,7 +90,7 @@ import numpy as np
 
 from glass2epm.core.box import Box, reduce_tilt
 from glass2epm.core.io import Configuration, write_configuration
-from glass2epm.core.potential import ForceField
+from glass2epm.core.potential import FORCE_BLOCKS, PARALLEL_MIN_N, ForceField
 from glass2epm.core.runtime import blas_threads
 from glass2epm.mechanics.minimize import MinimizationError, default_ftol, minimize
 from glass2epm.aqs.protocol import (  # noqa: F401  (re-exported: the AQS public names)
@@ -134,6 +134,10 @@ from glass2epm.aqs.statistics import (  # noqa: F401
 )
 from glass2epm.aqs.stepper import Stepper, reversal_distance
 
+#: the order of the force sums, recorded in checkpoints: a checkpoint of another order
+#: resumes to round-off only (N ≥ PARALLEL_MIN_N: fixed blocks, whatever the thread count)
+FORCE_SUMS = f"half list: serial below N = {PARALLEL_MIN_N}, {FORCE_BLOCKS} fixed blocks from it"
+
 log = logging.getLogger(__name__)
 
 
@@ -175,8 +179,7 @@ def run_protocol(conf: Configuration, params: AQSParams, control: RunControl | N
         stats = {"fallbacks": 0, "steps": 0, "evaluations": 0, "factorizations": 0}
         clock = _Clock(state.n)
         prev_threads = numba.get_num_threads()
-        if control.threads > 1:
-            numba.set_num_threads(min(int(control.threads), numba.config.NUMBA_NUM_THREADS))
+        numba.set_num_threads(min(int(control.threads), numba.config.NUMBA_NUM_THREADS))
         try:
             while state.n < run.n_total:
                 if control.max_steps is not None and clock.steps >= control.max_steps:
@@ -359,11 +362,9 @@ class _Run:
         out_series = self.out_series
         if (meta.get("output") or None) != (str(out_series) if out_series else None):
             raise ValueError(f"{ckpt}: checkpoint was written for output {meta.get('output')!r}")
-        threads = self.threads
-        if bool(meta.get("full_list", False)) != (threads > 1):
-            log.warning("%s: resumed with threads=%d; the force sums run over a %s list now, so "
-                        "the series is reproducible only to round-off, not bitwise", ckpt, threads,
-                        "full" if threads > 1 else "half")
+        if meta.get("force_sums") != FORCE_SUMS:
+            log.warning("%s: written by a version whose force sums ran in another order; the "
+                        "resumed series is reproducible only to round-off, not bitwise", ckpt)
         n = int(meta["step"])
         ftol = float(meta["ftol"])
         self.stepper.ftol = ftol
@@ -392,7 +393,7 @@ class _Run:
             "params": self.params.to_dict(),
             "ftol": state.ftol,
             "output": str(self.out_series) if self.out_series else None,
-            "full_list": self.threads > 1,
+            "force_sums": FORCE_SUMS,
         }
         data = {
             "meta": np.array(json.dumps(meta, sort_keys=True)),

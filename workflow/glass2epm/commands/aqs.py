@@ -186,7 +186,7 @@ def sine_scan_handler(args) -> int:
     import json
 
     from glass2epm.aqrd.sine import sine_scan_task
-    from glass2epm.mechanics.expansion import numba_threads
+    from glass2epm.core.runtime import numba_threads
 
     with numba_threads(args.threads):
         res = sine_scan_task(args.output, preset=args.preset, dim=args.dim, sizes=args.N, seeds=args.seeds,

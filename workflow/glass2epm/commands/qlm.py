@@ -72,7 +72,7 @@ def _print(obj):
 
 
 def _modes(args) -> int:
-    from glass2epm.mechanics.expansion import numba_threads
+    from glass2epm.core.runtime import numba_threads
     from glass2epm.qlm.task import modes_task
 
     with numba_threads(args.threads):

@@ -140,22 +140,14 @@ def scatter(ii, jj, g, n):
     return out
 
 
-@njit(cache=True, parallel=True)
-def scatter_scalar(ii, jj, s, n, nthreads):
-    """Σ over the bonds of each particle of the bond scalar s_ι (shape (n,))."""
-    m = ii.shape[0]
-    chunk = (m + nthreads - 1) // nthreads
-    part = np.zeros((nthreads, n))
-    for t in prange(nthreads):
-        lo = t * chunk
-        hi = min(m, lo + chunk)
-        for p in range(lo, hi):
-            part[t, ii[p]] += s[p]
-            part[t, jj[p]] += s[p]
+@njit(cache=True)
+def scatter_scalar(ii, jj, s, n):
+    """Σ over the bonds of each particle of the bond scalar s_ι (shape (n,)), in bond order
+    (serial: O(M), and the sums' order does not depend on threads)."""
     out = np.zeros(n)
-    for t in range(nthreads):
-        for k in range(n):
-            out[k] += part[t, k]
+    for p in range(ii.shape[0]):
+        out[ii[p]] += s[p]
+        out[jj[p]] += s[p]
     return out
 
 

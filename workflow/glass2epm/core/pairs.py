@@ -298,12 +298,12 @@ class PairSet:
         """Particle field (N, d) of pair vectors g (M, d): +g_ι on j, −g_ι on i."""
         return scatter(self.ii, self.jj, np.ascontiguousarray(g, dtype=float), self.n)
 
-    def per_particle(self, s, threads: int = 1) -> np.ndarray:
-        """Σ of a bond scalar s_ι over the bonds of each particle, shape (N,)."""
+    def per_particle(self, s) -> np.ndarray:
+        """Σ of a bond scalar s_ι over the bonds of each particle, shape (N,) (bond order)."""
         s = np.ascontiguousarray(s, dtype=float)
         if s.shape != (self.M,):
             raise ValueError(f"bond scalar must have shape ({self.M},), got {s.shape}")
-        return scatter_scalar(self.ii, self.jj, s, self.n, max(1, int(threads)))
+        return scatter_scalar(self.ii, self.jj, s, self.n)
 
     def pair_field(self, v, kind: str = "auto") -> np.ndarray:
         """A field as values on the pairs (M, d).

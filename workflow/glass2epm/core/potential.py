@@ -190,21 +190,32 @@ def _make_serial(rows):
     return kernel
 
 
+#: blocks of particles of the threaded kernel (and of FIRE's threaded update) from
+#: N = :data:`PARALLEL_MIN_N`: a constant, so that the order of every sum is fixed whatever
+#: the thread count (1 thread runs the blocks in turn and gives the same bits as 2). On
+#: 2 cores at N = 4·10⁴, 2 blocks took 0.73 ms on 2 threads and 1.36 ms on 1 (the serial
+#: kernel 1.27 ms); 4 and 8 blocks 0.82 and 1.16 ms on 2 threads (more buffer traffic), and
+#: a gather kernel independent of any blocking 1.15 ms: 2 it is, and more than 2 threads
+#: do not speed up the force kernel.
+FORCE_BLOCKS = 2
+
+
 def _make_threaded(rows):
     """Threaded kernel over a *half* list: the row loop ``rows`` of the serial kernel on
-    ``nblocks`` blocks of particles (one per thread) with equal pair counts.
+    :data:`FORCE_BLOCKS` blocks of particles with equal pair counts, on numba's threads.
 
     Each block adds its pair forces (on i and on j > i) into its own buffer rows i ≥ its
-    first row, and the buffers are summed per particle afterwards. Every pair is computed
-    once (a full list computes each twice, so 2 threads over it gained nothing on 2 cores).
-    The sums run in a block-count dependent order: results differ from the serial kernel
-    by round-off only (tests/test_core_kernels.py)."""
+    first row, and the buffers are summed per particle in block order afterwards. Every
+    pair is computed once (a full list computes each twice, so 2 threads over it gained
+    nothing on 2 cores). The block count, not the thread count, fixes the order of the
+    sums: 1 or 2 threads give the same bits; against the serial kernel the results differ
+    by round-off (tests/test_core_kernels.py)."""
 
     @njit(cache=True, parallel=True)
-    def kernel(x, h, nl, pm, forces, stress, nblocks):
+    def kernel(x, h, nl, pm, forces, stress):
         start = nl.start
         n, d = x.shape
-        nt = max(1, nblocks)
+        nt = FORCE_BLOCKS
         m = start[n]
         lo = np.empty(nt + 1, dtype=np.int64)
         lo[0] = 0
@@ -233,7 +244,10 @@ def _make_threaded(rows):
                     if k >= lo[t]:
                         acc += buf[t, k, a]
                 forces[k, a] = acc
-        tot = part.sum(axis=0)
+        tot = np.zeros(7)
+        for t in range(nt):
+            for c in range(7):
+                tot[c] += part[t, c]
         _store_stress(stress, tot[1], tot[2], tot[3], tot[4], tot[5], tot[6])
         return tot[0]
 
@@ -268,15 +282,16 @@ def energy_forces_half(x, h, nl, pm, forces, stress):
 
 
 @njit(cache=True)
-def energy_forces_threaded(x, h, nl, pm, forces, stress, nblocks):
-    """As :func:`energy_forces_half` (same half list), threaded over ``nblocks`` blocks of
-    particles (:func:`_make_threaded`; pass numba's thread count). The block count, not
-    the thread count, fixes the order of the sums: results depend on it at round-off."""
+def energy_forces_threaded(x, h, nl, pm, forces, stress):
+    """As :func:`energy_forces_half` (same half list), on numba's threads over
+    :data:`FORCE_BLOCKS` blocks of particles (:func:`_make_threaded`): the kernel of every
+    N ≥ :data:`PARALLEL_MIN_N` (:func:`threaded`), whatever the thread count, which does
+    not change the results."""
     if x.shape[1] == 3:
-        return _threaded3(x, h, nl, pm, forces, stress, nblocks)
+        return _threaded3(x, h, nl, pm, forces, stress)
     if pm.half_beta == 5 and pm.coeffs.shape[0] == 4:
-        return _threaded_b10q3(x, h, nl, pm, forces, stress, nblocks)
-    return _threaded_generic(x, h, nl, pm, forces, stress, nblocks)
+        return _threaded_b10q3(x, h, nl, pm, forces, stress)
+    return _threaded_generic(x, h, nl, pm, forces, stress)
 
 
 @njit(cache=True)
@@ -319,20 +334,28 @@ def pair_table(x, sizes, h, start, nbr, xc, na):
     return ii, jj, rv, lam
 
 
+#: N from which the threaded kernel (and FIRE's threaded update) is used, on any number of
+#: threads; below it the serial kernel (threads cost more than they save there, measured)
 PARALLEL_MIN_N = 4000
 
 
+def threaded(n: int) -> bool:
+    """Whether N particles use the threaded kernel (:func:`energy_forces_threaded`): a
+    function of N only, so that the thread count never changes a result."""
+    return n >= PARALLEL_MIN_N
+
+
 def effective_threads(threads: int, n: int) -> int:
-    """Threads worth using for N particles: below ``PARALLEL_MIN_N`` the threaded kernel's
-    per-call synchronisation costs more than it saves (measured), so 1."""
-    return max(1, int(threads)) if n >= PARALLEL_MIN_N else 1
+    """Threads worth using for N particles: 1 below ``PARALLEL_MIN_N`` (the serial
+    kernel), else ``threads``."""
+    return max(1, int(threads)) if threaded(n) else 1
 
 
 class ForceField:
     """Energy, forces and stress of a configuration, with its own Verlet list.
 
-    ``threads`` > 1 uses the threaded kernel over the same half list (pays from N ≈ 5·10³).
-    ``evaluations`` counts force evaluations.
+    From N = :data:`PARALLEL_MIN_N` the threaded kernel runs on ``threads`` numba threads
+    (its results do not depend on them). ``evaluations`` counts force evaluations.
     """
 
     def __init__(self, model: Model, skin: float = 0.3, threads: int = 1):
@@ -351,12 +374,11 @@ class ForceField:
         pm = pair_model(self.model)
         forces = np.empty_like(x)
         s = np.empty((x.shape[1], x.shape[1]))
-        if self.threads > 1:
+        if threaded(x.shape[0]):
             prev = numba.get_num_threads()
-            nt = min(self.threads, numba.config.NUMBA_NUM_THREADS)
-            numba.set_num_threads(nt)
+            numba.set_num_threads(min(self.threads, numba.config.NUMBA_NUM_THREADS))
             try:
-                e = energy_forces_threaded(x, box.h, vl.record(), pm, forces, s, nt)
+                e = energy_forces_threaded(x, box.h, vl.record(), pm, forces, s)
             finally:
                 numba.set_num_threads(prev)
         else:

@@ -26,6 +26,22 @@ def set_threads(n: int) -> int:
     return n
 
 
+@contextlib.contextmanager
+def numba_threads(threads: int | None):
+    """Run a block with ``threads`` numba threads (None: leave the setting alone)."""
+    if threads is None:
+        yield
+        return
+    import numba
+
+    prev = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(prev)
+
+
 _BLAS = []
 
 

@@ -22,7 +22,8 @@ Grid
     n points per axis on the cell's fractional coordinates, x_g = h·(g/n) (Lees–Edwards cells: the
     grid follows the tilted cell; the ``x, y`` columns are Cartesian positions).
 
-The spreading kernel loops over pairs (threads over chunks, one grid per thread, summed) and over
+The spreading kernel loops over pairs (threads over ``SPREAD_CHUNKS`` fixed chunks, one grid per
+chunk, summed in chunk order: the fields do not depend on the thread count) and over
 the grid points of each pair's neighbourhood. For ℓ above ``SPREAD_MAX`` grid spacings it spreads at
 ℓ1 = 2 spacings and applies the rest, G_ℓ2 with ℓ2² = ℓ² − ℓ1², as a Fourier multiplier (the Gaussian
 semigroup; the sampled ℓ1 field is band-limited to e^{−2π²} ≈ 3e-9). :func:`direct_fields` is the
@@ -33,12 +34,16 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 from numba import njit, prange
 
+from glass2epm.core.runtime import numba_threads
+
 CUT = 6.5  # kernel cut-off in units of ℓ: e^{−CUT²/2} = 6.5e-10
 SPREAD_MAX = 2.0  # ℓ above this many grid spacings: spread at 2 spacings, then Gaussian filter by FFT
+#: chunks of particles and pairs of the spreading kernel, one grid each, summed in chunk order: a
+#: constant, so that the fields do not depend on the thread count (4 grids: 2 per thread on 2 cores)
+SPREAD_CHUNKS = 4
 
 
 @njit(cache=True, inline="always")
@@ -223,10 +228,10 @@ def spread(x3, h3, hinv3, ii, rv3, pair_w, part_w, n: int, ell: float, d: int, t
     finished by the Gaussian filter G_ℓ2 (ℓ2² = ℓ² − ℓ1²). Positions, cell and separations padded to 3D."""
     h = h3[:d, :d]
     ell1 = _spread_width(h, ell, n)
-    nchunks = 2 * (threads or numba.get_num_threads())
-    grid = _spread(np.ascontiguousarray(x3, float), h3, hinv3, np.ascontiguousarray(ii, np.int64),
-                   np.ascontiguousarray(rv3, float), np.ascontiguousarray(pair_w, float),
-                   np.ascontiguousarray(part_w, float), int(n), float(ell1), nchunks, d)
+    with numba_threads(threads):
+        grid = _spread(np.ascontiguousarray(x3, float), h3, hinv3, np.ascontiguousarray(ii, np.int64),
+                       np.ascontiguousarray(rv3, float), np.ascontiguousarray(pair_w, float),
+                       np.ascontiguousarray(part_w, float), int(n), float(ell1), SPREAD_CHUNKS, d)
     if ell1 < ell:
         grid = _gaussian_filter(grid, h, n, math.sqrt(ell * ell - ell1 * ell1))
     return grid

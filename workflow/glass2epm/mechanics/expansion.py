@@ -39,13 +39,12 @@ coefficients φ_γ… are in ε.
 
 from __future__ import annotations
 
-import contextlib
 from math import comb
 
-import numba
 import numpy as np
 
 from glass2epm.core import contractions as C
+from glass2epm.core.runtime import numba_threads
 from glass2epm.core.box import deformation_generator
 from glass2epm.core.pairs import PairSet
 from glass2epm.mechanics.hessian import HessianSolver, assemble
@@ -57,18 +56,6 @@ from glass2epm.core.schemas import BONDS, BOND_FIELD
 OBSERVABLES = ("energy", "pressure", "sxx", "syy", "szz", "sxy", "sxz", "syz")
 
 
-@contextlib.contextmanager
-def numba_threads(threads: int | None):
-    """Run a block with ``threads`` numba threads (None: leave the setting alone)."""
-    if threads is None:
-        yield
-        return
-    prev = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
-    try:
-        yield
-    finally:
-        numba.set_num_threads(prev)
 
 
 def generator(deformation, dim: int) -> np.ndarray:
@@ -249,8 +236,7 @@ class Expansion:
         if self.order < 2:
             raise ValueError("the φ_γ·φ_γγ field needs an expansion of order ≥ 2")
         b = self.bond_coefficients(2)
-        with numba_threads(self.threads):
-            return self.ps.per_particle(b[1] * b[2], threads=numba.get_num_threads())
+        return self.ps.per_particle(b[1] * b[2])
 
     def eq19(self) -> float:
         """(1/V₀)[H:(A·x)(A·x) + H:(A·x)·ẋ] (Eq. 19; μ for simple shear), ε/λ^d."""

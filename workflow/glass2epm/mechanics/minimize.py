@@ -28,8 +28,9 @@ from glass2epm.mechanics.hessian import (ConstrainedSolver, HessianSolver, NotPo
                                          hessian)
 from glass2epm.core.io import Configuration
 from glass2epm.core.model import Model
-from glass2epm.core.potential import (ForceField, effective_threads, energy_forces_threaded,
-                                      energy_forces_half, pair_model)
+from glass2epm.core.runtime import blas_threads
+from glass2epm.core.potential import (FORCE_BLOCKS, PARALLEL_MIN_N, ForceField, effective_threads,
+                                      energy_forces_half, energy_forces_threaded, pair_model)
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,9 @@ class MinimizeResult:
 class FireRun(NamedTuple):
     """What one FIRE chunk may do: stop at max|F| < ``ftarget`` or after ``max_steps``;
     the list (built at ``x_ref``) is stale once a particle moved ``max_disp``; ``mobile``
-    (N,) is 1 for particles that move, 0 for frozen ones; ``threads`` > 1 picks the threaded
-    force kernel with that many blocks; ``maxmove`` caps the largest move per step."""
+    (N,) is 1 for particles that move, 0 for frozen ones; ``threads`` is informative (the
+    caller sets numba's threads; the kernels are chosen by N alone,
+    :func:`~glass2epm.core.potential.threaded`); ``maxmove`` caps the largest move per step."""
 
     x_ref: np.ndarray
     max_disp: float
@@ -269,15 +271,19 @@ def _fire_chunk(x, v, h, nl, pm, run, state, forces, stress, proj):
     state = [dt, alpha, npos, dtmax, steps_done], updated in place (:func:`fire_step`).
     ``proj`` (k, N, d) orthonormal constraint vectors projected out of the forces
     (k = 0: none), so that Q·x stays at its start value (AQRD).
-    With ``run.threads`` > 1 the FIRE update runs over as many row blocks on threads
+    From N = :data:`~glass2epm.core.potential.PARALLEL_MIN_N` the forces come from the
+    threaded kernel and the FIRE update runs over
+    :data:`~glass2epm.core.potential.FORCE_BLOCKS` row blocks on numba's threads
     (:func:`fire_power_blocks`, :func:`fire_step_blocks`; at N = 4·10⁴ the serial update
-    took 0.31 ms of a 1.7 ms iteration), like the force kernel.
+    took 0.31 ms of a 1.7 ms iteration); the blocks, hence every sum's order, are fixed, so
+    the thread count never changes the path.
     """
     n, d = x.shape
     md2 = run.max_disp * run.max_disp
     steps = 0
     status = 2
-    nb = max(1, run.threads)
+    threaded = n >= PARALLEL_MIN_N
+    nb = FORCE_BLOCKS if threaded else 1
     lo = np.empty(nb + 1, dtype=np.int64)
     for b in range(nb + 1):
         lo[b] = (n * b) // nb
@@ -286,8 +292,8 @@ def _fire_chunk(x, v, h, nl, pm, run, state, forces, stress, proj):
         if run.mobile[i] == 0.0:
             frozen = True
     while steps < run.max_steps:
-        if run.threads > 1:
-            energy_forces_threaded(x, h, nl, pm, forces, stress, run.threads)
+        if threaded:
+            energy_forces_threaded(x, h, nl, pm, forces, stress)
         else:
             energy_forces_half(x, h, nl, pm, forces, stress)
         steps += 1
@@ -298,14 +304,14 @@ def _fire_chunk(x, v, h, nl, pm, run, state, forces, stress, proj):
                         forces[i, a] = 0.0
         if proj.shape[0] > 0:
             project_out(forces, proj)
-        if nb > 1:
+        if threaded:
             fmax2, P, fn2 = fire_power_blocks(forces, v, lo)
         else:
             fmax2, P, fn2 = fire_power(forces, v, n)
         if np.sqrt(fmax2) < run.ftarget:
             status = 0
             break
-        if nb > 1:
+        if threaded:
             moved = fire_step_blocks(x, v, forces, P, fn2, state, run.maxmove, run.x_ref, md2, lo)
         else:
             moved = fire_step(x, v, forces, n, P, fn2, state, run.maxmove, run.x_ref, md2)
@@ -504,7 +510,8 @@ def minimize(
     ----------
     ftol : max|F| tolerance in ε/λ (default :func:`default_ftol`).
     newton_from : max|F| below which Newton steps replace FIRE.
-    threads : numba threads for the force kernel (the threaded half-list kernel when > 1).
+    threads : numba threads for the force kernel and the FIRE update (from N = 4000 the threaded
+        kernel over fixed blocks, on any number of threads: the result does not depend on them).
     x0 : optional starting positions (e.g. a linear-response prediction).
     frozen : optional boolean mask of particles held fixed (the frozen matrix of
         Sec. IV); forces and convergence then concern the other particles only, and
@@ -550,49 +557,51 @@ def minimize(
     evals = 0
     newton_steps = 0
     prev_threads = numba.get_num_threads()
-    if nthreads > 1:
-        numba.set_num_threads(nthreads)
-    try:
-        for attempt in range(12):
-            # ---------------- FIRE ----------------
-            while True:
-                ff.vlist.build(x, sizes, box)
-                steps_before = state[4]
-                run = FireRun(ff.vlist.x_ref, 0.5 * skin, float(fire_target),
-                              max_steps - int(state[4]), nthreads, mobile, 0.1)
-                status = _fire_chunk(x, v, box.h, ff.vlist.record(), pm, run, state, forces, stress, Q)
-                evals += int(state[4] - steps_before)
-                if progress is not None:
-                    progress("fire", int(state[4]), float(np.abs(forces).max()))
-                if status == 0:
+    numba.set_num_threads(nthreads)  # also 1: the threaded kernel runs on numba's threads
+    # the Newton polish's CHOLMOD factor on one BLAS thread: its round-off then does not
+    # depend on the BLAS thread count either (Snakemake sets it from a job's threads)
+    with blas_threads(1):
+        try:
+            for attempt in range(12):
+                # ---------------- FIRE ----------------
+                while True:
+                    ff.vlist.build(x, sizes, box)
+                    steps_before = state[4]
+                    run = FireRun(ff.vlist.x_ref, 0.5 * skin, float(fire_target),
+                                  max_steps - int(state[4]), nthreads, mobile, 0.1)
+                    status = _fire_chunk(x, v, box.h, ff.vlist.record(), pm, run, state, forces, stress, Q)
+                    evals += int(state[4] - steps_before)
+                    if progress is not None:
+                        progress("fire", int(state[4]), float(np.abs(forces).max()))
+                    if status == 0:
+                        break
+                    if status == 2 or state[4] >= max_steps:
+                        raise MinimizationError(
+                            f"FIRE did not reach max|F| < {fire_target:g} in {max_steps} steps "
+                            f"(max|F| = {np.abs(forces).max():.3g})"
+                        )
+                # ---------------- Newton polish ----------------
+                nr = newton(ff, x, sizes, box, ftol, max_newton - newton_steps,
+                            mobile=None if frozen is None else mobile,
+                            free_dofs=free_dofs, progress=progress, first_step=newton_steps,
+                            factorize=factorize, constraint=Q if Q.shape[0] else None, constraint_ref=x_ref,
+                            reuse=reuse)
+                x, e, fmax, ok = nr.x, nr.energy, nr.fmax, nr.converged
+                evals += nr.evaluations
+                newton_steps += nr.steps
+                if ok:
                     break
-                if status == 2 or state[4] >= max_steps:
-                    raise MinimizationError(
-                        f"FIRE did not reach max|F| < {fire_target:g} in {max_steps} steps "
-                        f"(max|F| = {np.abs(forces).max():.3g})"
-                    )
-            # ---------------- Newton polish ----------------
-            nr = newton(ff, x, sizes, box, ftol, max_newton - newton_steps,
-                        mobile=None if frozen is None else mobile,
-                        free_dofs=free_dofs, progress=progress, first_step=newton_steps,
-                        factorize=factorize, constraint=Q if Q.shape[0] else None, constraint_ref=x_ref,
-                        reuse=reuse)
-            x, e, fmax, ok = nr.x, nr.energy, nr.fmax, nr.converged
-            evals += nr.evaluations
-            newton_steps += nr.steps
-            if ok:
-                break
-            # Newton could not finish: descend further with FIRE, then retry
-            fire_target = max(ftol, fire_target * 1e-2)
-            newton_from = fire_target
-            v[:] = 0.0
-        else:
-            raise MinimizationError(
-                f"minimisation did not converge to max|F| < {ftol:g} (reached {fmax:.3g}); "
-                "the configuration may sit at an instability"
-            )
-    finally:
-        numba.set_num_threads(prev_threads)
+                # Newton could not finish: descend further with FIRE, then retry
+                fire_target = max(ftol, fire_target * 1e-2)
+                newton_from = fire_target
+                v[:] = 0.0
+            else:
+                raise MinimizationError(
+                    f"minimisation did not converge to max|F| < {ftol:g} (reached {fmax:.3g}); "
+                    "the configuration may sit at an instability"
+                )
+        finally:
+            numba.set_num_threads(prev_threads)
     out = conf.copy()
     out.x = x
     res = MinimizeResult(float(e), float(fmax), evals, int(state[4]), newton_steps, True)

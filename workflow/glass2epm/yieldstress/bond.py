@@ -61,7 +61,8 @@ from glass2epm.core import contractions as C
 from glass2epm.core.box import min_image_2d, min_image_3d
 from glass2epm.core.pairs import PairSet
 from glass2epm.core.io import Configuration
-from glass2epm.mechanics.expansion import Expansion, generator, numba_threads, stress_selector
+from glass2epm.core.runtime import numba_threads
+from glass2epm.mechanics.expansion import Expansion, generator, stress_selector
 from glass2epm.mechanics.hessian import SPDSolver, HessianSolver, assemble
 from glass2epm.yieldstress.bond2d import _site_expansion2
 from glass2epm.yieldstress.cavity import cavity_volume, free_sets, make_cavity

@@ -50,7 +50,7 @@ from glass2epm.core.box import deformation_generator, min_image_2d, min_image_3d
 from glass2epm.core.contractions import pair_first
 from glass2epm.core.neighbors import _query_capacity, cell_grid, query
 from glass2epm.mechanics.envelope import envelope_backsolve
-from glass2epm.mechanics.expansion import numba_threads
+from glass2epm.core.runtime import numba_threads
 from glass2epm.mechanics.local import (SKIN, local_eval, local_forces, local_hessian, local_newton,
                                        local_pairs, local_relax, max_disp2)
 from glass2epm.mechanics.linear_response import restricted_velocity

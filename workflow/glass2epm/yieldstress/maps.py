@@ -39,7 +39,7 @@ from numba import njit
 
 from glass2epm.core.pairs import PairSet
 from glass2epm.core.io import Configuration, read_table, write_table
-from glass2epm.mechanics.expansion import numba_threads
+from glass2epm.core.runtime import numba_threads
 from glass2epm.yieldstress.bond import CavityExpansion, bond_sites
 from glass2epm.yieldstress.cavity import free_sets, mean_spacing, site_particles
 from glass2epm.yieldstress.frozen import chunk_sites, frozen_site_curve, frozen_sites

@@ -15,7 +15,7 @@ import numpy as np
 
 from glass2epm.core.io import read_configuration
 from glass2epm.core.validate import InputError
-from glass2epm.mechanics.expansion import numba_threads
+from glass2epm.core.runtime import numba_threads
 from glass2epm.yieldstress import maps
 from glass2epm.yieldstress.bond import component_matrix
 from glass2epm.yieldstress.cavity import mean_spacing
