@@ -103,5 +103,5 @@ def test_report_captions_render_without_rst_warnings():
     for path in captions:
         text = re.sub(r"\{\{.*?\}\}|\{%.*?%\}", "x", path.read_text())
         err = io.StringIO()
-        publish_string(text, writer_name="html", settings_overrides={"report_level": 2, "warning_stream": err})
+        publish_string(text, writer="html", settings_overrides={"report_level": 2, "warning_stream": err})
         assert not err.getvalue(), f"{path.name}: {err.getvalue()}"
