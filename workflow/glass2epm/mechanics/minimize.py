@@ -57,15 +57,14 @@ class MinimizeResult:
 class FireRun(NamedTuple):
     """What one FIRE chunk may do: stop at max|F| < ``ftarget`` or after ``max_steps``;
     the list (built at ``x_ref``) is stale once a particle moved ``max_disp``; ``mobile``
-    (N,) is 1 for particles that move, 0 for frozen ones; ``threads`` is informative (the
-    caller sets numba's threads; the kernels are chosen by N alone,
-    :func:`~glass2epm.core.potential.threaded`); ``maxmove`` caps the largest move per step."""
+    (N,) is 1 for particles that move, 0 for frozen ones; ``maxmove`` caps the largest move
+    per step. (The caller sets numba's threads; the kernels are chosen by N alone,
+    :func:`~glass2epm.core.potential.threaded`.)"""
 
     x_ref: np.ndarray
     max_disp: float
     ftarget: float
     max_steps: int
-    threads: int
     mobile: np.ndarray
     maxmove: float
 
@@ -568,7 +567,7 @@ def minimize(
                     ff.vlist.build(x, sizes, box)
                     steps_before = state[4]
                     run = FireRun(ff.vlist.x_ref, 0.5 * skin, float(fire_target),
-                                  max_steps - int(state[4]), nthreads, mobile, 0.1)
+                                  max_steps - int(state[4]), mobile, 0.1)
                     status = _fire_chunk(x, v, box.h, ff.vlist.record(), pm, run, state, forces, stress, Q)
                     evals += int(state[4] - steps_before)
                     if progress is not None:
