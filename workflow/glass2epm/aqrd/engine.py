@@ -69,6 +69,7 @@ from glass2epm.aqs.records import (EVENT_COLUMNS, events_path, from_arrays, list
 from glass2epm.core.box import Box, deformation, reduce_tilt
 from glass2epm.core.io import Configuration, write_configuration, write_table
 from glass2epm.core.potential import ForceField, effective_threads
+from glass2epm.core.runtime import numba_threads
 from glass2epm.core.schemas import AQS_EVENTS, AQS_SERIES
 from glass2epm.mechanics.hessian import NotPositiveDefinite
 from glass2epm.mechanics.linear_response import nonaffine_velocity
@@ -373,8 +374,6 @@ def run_aqrd(conf: Configuration, forcing: Forcing, params: AQSParams,
              control: RunControl | None = None) -> AQRDResult:
     """Drive ``conf`` quasistatically by ``forcing`` (module docstring) from γ = 0 to
     sign·``params.strain_max``; resumes from ``control.checkpoint`` when it exists."""
-    import numba
-
     control = RunControl() if control is None else control
     run = AQRDRun(conf, forcing, params, control)
     if run.ckpt is not None and run.ckpt.exists():
@@ -383,9 +382,7 @@ def run_aqrd(conf: Configuration, forcing: Forcing, params: AQSParams,
         n, x, rows, events = run.start()
     t0 = last_ck = last_log = time.perf_counter()
     steps = 0
-    prev = numba.get_num_threads()
-    numba.set_num_threads(min(run.threads, numba.config.NUMBA_NUM_THREADS))
-    try:
+    with numba_threads(run.threads):
         while n < run.n_total:
             if control.max_steps is not None and steps >= control.max_steps:
                 break
@@ -404,8 +401,6 @@ def run_aqrd(conf: Configuration, forcing: Forcing, params: AQSParams,
                 last_log = now
             if control.on_step is not None:
                 control.on_step(n, rows[-1])
-    finally:
-        numba.set_num_threads(prev)
     stats = {"wall_s": time.perf_counter() - t0, "steps": steps}
     if n < run.n_total:
         if run.ckpt is not None:

@@ -85,13 +85,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numba
 import numpy as np
 
 from glass2epm.core.box import Box, reduce_tilt
 from glass2epm.core.io import Configuration, write_configuration
 from glass2epm.core.potential import FORCE_BLOCKS, PARALLEL_MIN_N, ForceField
-from glass2epm.core.runtime import blas_threads
+from glass2epm.core.runtime import blas_threads, numba_threads
 from glass2epm.mechanics.minimize import MinimizationError, default_ftol, minimize
 from glass2epm.aqs.protocol import (  # noqa: F401  (re-exported: the AQS public names)
     CHECKPOINT_VERSION,
@@ -178,17 +177,13 @@ def run_protocol(conf: Configuration, params: AQSParams, control: RunControl | N
         t_start = time.perf_counter()
         stats = {"fallbacks": 0, "steps": 0, "evaluations": 0, "factorizations": 0}
         clock = _Clock(state.n)
-        prev_threads = numba.get_num_threads()
-        numba.set_num_threads(min(int(control.threads), numba.config.NUMBA_NUM_THREADS))
-        try:
+        with numba_threads(control.threads):
             while state.n < run.n_total:
                 if control.max_steps is not None and clock.steps >= control.max_steps:
                     break
                 row = run.advance(state, stats)
                 clock.steps += 1
                 run.after_step(state, row, clock, t_start)
-        finally:
-            numba.set_num_threads(prev_threads)
         return run.finish(state, stats, clock, t_start, resumed)
 
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import numba
 import numpy as np
 from numba import njit, prange
 
 from glass2epm.core.box import Box, min_image_2d, min_image_3d
 from glass2epm.core.model import Model, pair_size, phi_and_dphi_u  # noqa: F401
 from glass2epm.core.neighbors import PairRows, VerletList, store_pair
+from glass2epm.core.runtime import numba_threads
 
 
 class PairModel(NamedTuple):
@@ -375,12 +375,8 @@ class ForceField:
         forces = np.empty_like(x)
         s = np.empty((x.shape[1], x.shape[1]))
         if threaded(x.shape[0]):
-            prev = numba.get_num_threads()
-            numba.set_num_threads(min(self.threads, numba.config.NUMBA_NUM_THREADS))
-            try:
+            with numba_threads(self.threads):
                 e = energy_forces_threaded(x, box.h, vl.record(), pm, forces, s)
-            finally:
-                numba.set_num_threads(prev)
         else:
             e = energy_forces_half(x, box.h, vl.record(), pm, forces, s)
         self.evaluations += 1

@@ -35,7 +35,7 @@ def numba_threads(threads: int | None):
     import numba
 
     prev = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
+    set_threads(threads)
     try:
         yield
     finally:

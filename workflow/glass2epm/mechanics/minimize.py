@@ -19,7 +19,6 @@ import logging
 from dataclasses import dataclass
 from typing import NamedTuple
 
-import numba
 import numpy as np
 from numba import njit, prange
 
@@ -28,7 +27,7 @@ from glass2epm.mechanics.hessian import (ConstrainedSolver, HessianSolver, NotPo
                                          hessian)
 from glass2epm.core.io import Configuration
 from glass2epm.core.model import Model
-from glass2epm.core.runtime import blas_threads
+from glass2epm.core.runtime import blas_threads, numba_threads
 from glass2epm.core.potential import (FORCE_BLOCKS, PARALLEL_MIN_N, ForceField, effective_threads,
                                       energy_forces_half, energy_forces_threaded, pair_model)
 
@@ -534,7 +533,6 @@ def minimize(
     sizes = conf.sizes
     ff = ForceField(model, skin=skin, threads=effective_threads(threads, n))
     pm = pair_model(model)
-    nthreads = min(ff.threads, numba.config.NUMBA_NUM_THREADS)
     if frozen is not None:
         frozen = np.asarray(frozen, dtype=bool)
         if frozen.shape != (n,):
@@ -555,52 +553,48 @@ def minimize(
     fire_target = max(ftol, newton_from)
     evals = 0
     newton_steps = 0
-    prev_threads = numba.get_num_threads()
-    numba.set_num_threads(nthreads)  # also 1: the threaded kernel runs on numba's threads
-    # the Newton polish's CHOLMOD factor on one BLAS thread: its round-off then does not
-    # depend on the BLAS thread count either (Snakemake sets it from a job's threads)
-    with blas_threads(1):
-        try:
-            for attempt in range(12):
-                # ---------------- FIRE ----------------
-                while True:
-                    ff.vlist.build(x, sizes, box)
-                    steps_before = state[4]
-                    run = FireRun(ff.vlist.x_ref, 0.5 * skin, float(fire_target),
-                                  max_steps - int(state[4]), mobile, 0.1)
-                    status = _fire_chunk(x, v, box.h, ff.vlist.record(), pm, run, state, forces, stress, Q)
-                    evals += int(state[4] - steps_before)
-                    if progress is not None:
-                        progress("fire", int(state[4]), float(np.abs(forces).max()))
-                    if status == 0:
-                        break
-                    if status == 2 or state[4] >= max_steps:
-                        raise MinimizationError(
-                            f"FIRE did not reach max|F| < {fire_target:g} in {max_steps} steps "
-                            f"(max|F| = {np.abs(forces).max():.3g})"
-                        )
-                # ---------------- Newton polish ----------------
-                nr = newton(ff, x, sizes, box, ftol, max_newton - newton_steps,
-                            mobile=None if frozen is None else mobile,
-                            free_dofs=free_dofs, progress=progress, first_step=newton_steps,
-                            factorize=factorize, constraint=Q if Q.shape[0] else None, constraint_ref=x_ref,
-                            reuse=reuse)
-                x, e, fmax, ok = nr.x, nr.energy, nr.fmax, nr.converged
-                evals += nr.evaluations
-                newton_steps += nr.steps
-                if ok:
+    # numba's threads also when 1 (from N = 4000 the threaded kernel runs on them); the Newton
+    # polish's CHOLMOD factor on one BLAS thread: its round-off then does not depend on the BLAS
+    # thread count either (Snakemake sets it from a job's threads)
+    with numba_threads(ff.threads), blas_threads(1):
+        for attempt in range(12):
+            # ---------------- FIRE ----------------
+            while True:
+                ff.vlist.build(x, sizes, box)
+                steps_before = state[4]
+                run = FireRun(ff.vlist.x_ref, 0.5 * skin, float(fire_target),
+                              max_steps - int(state[4]), mobile, 0.1)
+                status = _fire_chunk(x, v, box.h, ff.vlist.record(), pm, run, state, forces, stress, Q)
+                evals += int(state[4] - steps_before)
+                if progress is not None:
+                    progress("fire", int(state[4]), float(np.abs(forces).max()))
+                if status == 0:
                     break
-                # Newton could not finish: descend further with FIRE, then retry
-                fire_target = max(ftol, fire_target * 1e-2)
-                newton_from = fire_target
-                v[:] = 0.0
-            else:
-                raise MinimizationError(
-                    f"minimisation did not converge to max|F| < {ftol:g} (reached {fmax:.3g}); "
-                    "the configuration may sit at an instability"
-                )
-        finally:
-            numba.set_num_threads(prev_threads)
+                if status == 2 or state[4] >= max_steps:
+                    raise MinimizationError(
+                        f"FIRE did not reach max|F| < {fire_target:g} in {max_steps} steps "
+                        f"(max|F| = {np.abs(forces).max():.3g})"
+                    )
+            # ---------------- Newton polish ----------------
+            nr = newton(ff, x, sizes, box, ftol, max_newton - newton_steps,
+                        mobile=None if frozen is None else mobile,
+                        free_dofs=free_dofs, progress=progress, first_step=newton_steps,
+                        factorize=factorize, constraint=Q if Q.shape[0] else None, constraint_ref=x_ref,
+                        reuse=reuse)
+            x, e, fmax, ok = nr.x, nr.energy, nr.fmax, nr.converged
+            evals += nr.evaluations
+            newton_steps += nr.steps
+            if ok:
+                break
+            # Newton could not finish: descend further with FIRE, then retry
+            fire_target = max(ftol, fire_target * 1e-2)
+            newton_from = fire_target
+            v[:] = 0.0
+        else:
+            raise MinimizationError(
+                f"minimisation did not converge to max|F| < {ftol:g} (reached {fmax:.3g}); "
+                "the configuration may sit at an instability"
+            )
     out = conf.copy()
     out.x = x
     res = MinimizeResult(float(e), float(fmax), evals, int(state[4]), newton_steps, True)
